@@ -1,0 +1,7 @@
+// pulumi-nftsg: cloud-style security groups for any Linux fleet over SSH.
+export { Fleet } from "./sdk/fleet";
+export { Attachment, FleetModel, Rule, SecurityGroup } from "./sdk/resources";
+export type { FleetArgs, HostArgs, RuleArgs, SecurityGroupArgs, ConnectionArgs } from "./sdk/inputs";
+export type * from "./provider/declaration";
+export { compileFleet } from "./provider/compile";
+export { validateFleet, FleetValidationError } from "./provider/validate";

@@ -1,0 +1,164 @@
+// Attachment: one host's firewall. create/update push the host's compiled
+// ruleset atomically over SSH; read detects drift; delete removes the table.
+// diff works from inputs alone, so `pulumi preview` never opens a connection.
+import { createHash } from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
+import type { ConnectionDeclaration } from "../declaration";
+import { UNKNOWN } from "./unknown";
+
+export interface AttachmentProps {
+  fleet: string;
+  hostName: string;
+  address: string;
+  port: number;
+  connection: ConnectionDeclaration;
+  table: string;
+  owner: string;
+  takeover: boolean;
+  rollbackSeconds: number;
+  rules: string;
+  script: string;
+  hash: string;
+  empty: boolean;
+  /** Output: the host key seen on first use (or pinned). */
+  hostKey?: string;
+}
+
+/** Fields whose change means "apply again"; the rest are bookkeeping. */
+const APPLY_FIELDS = ["script", "hash", "empty", "owner", "takeover", "rollbackSeconds", "connection", "hostName", "fleet", "rules"] as const;
+/** Fields that point the resource at another firewall: replace. */
+const REPLACE_FIELDS = ["address", "port", "table"] as const;
+
+const DRIFT_MARKER = "# nftsg: the live table differs from what nftsg applied";
+
+function attachmentId(p: AttachmentProps): string {
+  return `${p.hostName}@${p.address}:${p.port}/inet ${p.table}`;
+}
+
+function lazy() {
+  return {
+    apply: require("../apply") as typeof import("../apply"),
+    listing: require("../nftListing") as typeof import("../nftListing"),
+    redact: require("../redact") as typeof import("../redact"),
+  };
+}
+
+/** Errors name the host and never carry secrets. */
+function hostFailure(p: AttachmentProps, err: unknown): Error {
+  const { redactSecrets } = lazy().redact;
+  const message = err instanceof Error ? err.message : String(err);
+  const named = message.includes(p.hostName) ? message : `host ${p.hostName} (${p.address}:${p.port}): ${message}`;
+  return new Error(redactSecrets(named, connectionSecrets(p.connection)));
+}
+
+function connectionSecrets(c: ConnectionDeclaration | undefined): string[] {
+  if (!c) return [];
+  const own = [c.password, c.privateKey, c.privateKeyPassword].filter((s): s is string => typeof s === "string" && s.length > 0);
+  return [...own, ...connectionSecrets(c.proxy as ConnectionDeclaration | undefined)];
+}
+
+/** Apply (or, for a host attached to no group, remove) and return the outputs. */
+async function converge(p: AttachmentProps, expectedHostKey: string | undefined): Promise<AttachmentProps> {
+  const { apply, listing } = lazy();
+  try {
+    if (p.empty) {
+      const r = await apply.removeTable(p.connection, p.table, {
+        owner: p.owner, takeover: p.takeover, expectedHostKey, displayName: p.hostName,
+      });
+      return { ...p, hostKey: r.hostKey };
+    }
+    const r = await apply.applyAtomically(p.connection, p.table, p.script, {
+      owner: p.owner, takeover: p.takeover, rollbackSeconds: p.rollbackSeconds, expectedHostKey, displayName: p.hostName,
+    });
+    // Read back and compare with what was sent, through the tested normaliser.
+    const sent = listing.normaliseNftListing(listing.tableDefinition(p.script));
+    const live = listing.normaliseNftListing(r.listing);
+    if (sent !== live) {
+      throw new Error(`the table read back from the host differs from the script sent:\n${listing.describeDifference(sent, live)}`);
+    }
+    return { ...p, hostKey: r.hostKey };
+  } catch (err) {
+    throw hostFailure(p, err);
+  }
+}
+
+export function attachmentHandlers() {
+  return {
+    async check(_olds: AttachmentProps, news: AttachmentProps) {
+      const failures: { property: string; reason: string }[] = [];
+      const host = news.connection?.host;
+      if (host !== UNKNOWN && (typeof host !== "string" || host.length === 0)) {
+        failures.push({ property: "connection.host", reason: "the SSH host is required" });
+      }
+      if (news.table !== UNKNOWN && !/^[a-z][a-z0-9_]{0,31}$/.test(String(news.table))) {
+        failures.push({ property: "table", reason: `"${news.table}" is not a valid nftables table name (letters, digits, _; max 32)` });
+      }
+      const rb = news.rollbackSeconds;
+      if (typeof rb === "number" && (!Number.isInteger(rb) || rb < 5 || rb > 3600)) {
+        failures.push({ property: "rollbackSeconds", reason: `${rb} is out of range: use a whole number of seconds from 5 to 3600` });
+      }
+      return { inputs: news, failures };
+    },
+
+    async diff(_id: string, olds: AttachmentProps, news: AttachmentProps) {
+      const replaces = REPLACE_FIELDS.filter((f) => news[f] === UNKNOWN || olds[f] !== news[f]);
+      const changed = APPLY_FIELDS.some((f) => news[f] === UNKNOWN || !isDeepStrictEqual(olds[f], news[f]));
+      // A new table name on the same host would run beside the old one until
+      // the old is deleted (both tables must accept a packet): remove first.
+      const sameHost = olds.address === news.address && olds.port === news.port;
+      return {
+        changes: changed || replaces.length > 0,
+        replaces,
+        deleteBeforeReplace: replaces.length > 0 && sameHost,
+      };
+    },
+
+    async create(inputs: AttachmentProps) {
+      const outs = await converge(inputs, inputs.connection.hostKey);
+      return { id: attachmentId(outs), outs };
+    },
+
+    async update(_id: string, olds: AttachmentProps, news: AttachmentProps) {
+      // Trust on first use: a key recorded earlier must match from now on.
+      const outs = await converge(news, news.connection.hostKey ?? olds.hostKey);
+      return { outs };
+    },
+
+    async read(id: string, props: AttachmentProps) {
+      const { apply, listing } = lazy();
+      let live;
+      try {
+        live = await apply.readLive(props.connection, props.table, {
+          expectedHostKey: props.connection.hostKey ?? props.hostKey, displayName: props.hostName,
+        });
+      } catch (err) {
+        throw hostFailure(props, err);
+      }
+      const expected = props.empty ? "" : listing.normaliseNftListing(listing.tableDefinition(props.script));
+      const actual = live.exists ? listing.normaliseNftListing(live.listing) : "";
+      if (expected === actual) return { id, props, inputs: props };
+      // Drift: record what is really there, so the next `up` sees a change
+      // and restores the declared ruleset.
+      const drifted: AttachmentProps = {
+        ...props,
+        script: live.exists ? `${DRIFT_MARKER}\n${live.listing}` : `${DRIFT_MARKER}: the table is missing\n`,
+        rules: `${DRIFT_MARKER}${live.exists ? "" : ": the table is missing"}`,
+        hash: createHash("sha256").update(live.listing).digest("hex"),
+        empty: false,
+      };
+      return { id, props: drifted, inputs: drifted };
+    },
+
+    async delete(_id: string, props: AttachmentProps) {
+      const { apply } = lazy();
+      try {
+        await apply.removeTable(props.connection, props.table, {
+          owner: props.owner, takeover: props.takeover, expectedHostKey: props.connection.hostKey ?? props.hostKey, displayName: props.hostName,
+        });
+      } catch (err) {
+        // Delete failing means the resource still exists.
+        throw hostFailure(props, err);
+      }
+    },
+  };
+}

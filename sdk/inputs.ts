@@ -1,0 +1,58 @@
+// The declaration users write in a Pulumi program: the compiler's shape
+// (provider/declaration.ts) with pulumi.Input at the leaves. Names and the
+// shape of lists stay plain, because they name resources.
+import * as pulumi from "@pulumi/pulumi";
+import type { PortSpec, Protocol } from "../provider/declaration";
+
+export interface RuleArgs {
+  protocol: pulumi.Input<Protocol>;
+  ports?: pulumi.Input<PortSpec> | pulumi.Input<PortSpec>[];
+  icmpType?: pulumi.Input<number>;
+  icmpCode?: pulumi.Input<number>;
+  cidrs?: pulumi.Input<string>[] | pulumi.Input<pulumi.Input<string>[]>;
+  /** Peer group names (plain: they define the fleet's dependency graph). */
+  securityGroups?: string[];
+  /** Also the rule's identity: give rules a description to keep it stable when their content changes. */
+  description?: string;
+}
+
+export interface SecurityGroupArgs {
+  name: string;
+  description?: pulumi.Input<string>;
+  ingress?: RuleArgs[];
+  egress?: RuleArgs[];
+}
+
+export interface ConnectionArgs {
+  host: pulumi.Input<string>;
+  port?: pulumi.Input<number>;
+  user?: pulumi.Input<string>;
+  password?: pulumi.Input<string>;
+  privateKey?: pulumi.Input<string>;
+  privateKeyPassword?: pulumi.Input<string>;
+  agentSocketPath?: pulumi.Input<string>;
+  proxy?: pulumi.Input<Omit<ConnectionArgs, "proxy" | "sudo">>;
+  dialErrorLimit?: pulumi.Input<number>;
+  perDialTimeout?: pulumi.Input<number>;
+  hostKey?: pulumi.Input<string>;
+  sudo?: pulumi.Input<boolean>;
+}
+
+export interface HostArgs {
+  name: string;
+  connection: pulumi.Input<ConnectionArgs>;
+  addresses?: pulumi.Input<string>[] | pulumi.Input<pulumi.Input<string>[]>;
+  /** Group names (plain). */
+  securityGroups: string[];
+}
+
+export interface FleetArgs {
+  table?: string;
+  failsafe?: { ssh?: pulumi.Input<boolean>; cidrs?: pulumi.Input<string>[] | pulumi.Input<pulumi.Input<string>[]> };
+  securityGroups: SecurityGroupArgs[];
+  hosts: HostArgs[];
+  /** Take over tables another stack owns on these hosts (default false). */
+  takeover?: boolean;
+  /** Seconds after which a host rolls itself back unless the apply is confirmed (default 30). */
+  rollbackSeconds?: number;
+}

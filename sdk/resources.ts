@@ -1,0 +1,101 @@
+// The dynamic resources nftsg registers, with their own type names
+// (pulumi-nodejs:dynamic/nftsg:<Type>). Only Attachment touches hosts.
+import * as pulumi from "@pulumi/pulumi";
+import type { ConnectionDeclaration, Protocol, PortSpec } from "../provider/declaration";
+import { attachmentProvider, modelProvider, ruleProvider, securityGroupProvider } from "./providers";
+
+const MODULE = "nftsg";
+
+export interface AttachmentInputs {
+  fleet: pulumi.Input<string>;
+  hostName: pulumi.Input<string>;
+  /** connection.host, not secret: changing it replaces the Attachment. */
+  address: pulumi.Input<string>;
+  port: pulumi.Input<number>;
+  /** The whole SSH connection, always a secret (keys and passwords inside). */
+  connection: pulumi.Input<ConnectionDeclaration>;
+  table: pulumi.Input<string>;
+  owner: pulumi.Input<string>;
+  takeover: pulumi.Input<boolean>;
+  rollbackSeconds: pulumi.Input<number>;
+  /** Readable effective permissions, one per line: what `preview --diff` shows. */
+  rules: pulumi.Input<string>;
+  /** The complete nft script for this host. */
+  script: pulumi.Input<string>;
+  hash: pulumi.Input<string>;
+  /** Attached to no group: the host keeps no nftsg table. */
+  empty: pulumi.Input<boolean>;
+}
+
+/** One host's firewall: carries its compiled ruleset and applies it over SSH. */
+export class Attachment extends pulumi.dynamic.Resource {
+  declare readonly hostName: pulumi.Output<string>;
+  declare readonly address: pulumi.Output<string>;
+  declare readonly table: pulumi.Output<string>;
+  declare readonly rules: pulumi.Output<string>;
+  declare readonly script: pulumi.Output<string>;
+  declare readonly hash: pulumi.Output<string>;
+  /** The host's SSH key as first seen (trust on first use) or pinned. */
+  declare readonly hostKey: pulumi.Output<string>;
+
+  constructor(name: string, args: AttachmentInputs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      attachmentProvider,
+      name,
+      { ...args, connection: pulumi.secret(args.connection), hostKey: undefined },
+      pulumi.mergeOptions(opts, { additionalSecretOutputs: ["connection"] }),
+      MODULE,
+      "Attachment",
+    );
+  }
+}
+
+export interface SecurityGroupInputs {
+  fleet: pulumi.Input<string>;
+  name: pulumi.Input<string>;
+  description?: pulumi.Input<string>;
+  members: pulumi.Input<string[]>;
+}
+
+/** A security group: a record in state; its effect reaches hosts through Attachments. */
+export class SecurityGroup extends pulumi.dynamic.Resource {
+  declare readonly name: pulumi.Output<string>;
+  declare readonly members: pulumi.Output<string[]>;
+  constructor(name: string, args: SecurityGroupInputs, opts?: pulumi.CustomResourceOptions) {
+    super(securityGroupProvider, name, args, opts, MODULE, "SecurityGroup");
+  }
+}
+
+export interface RuleInputs {
+  fleet: pulumi.Input<string>;
+  group: pulumi.Input<string>;
+  direction: pulumi.Input<"ingress" | "egress">;
+  key: pulumi.Input<string>;
+  protocol: pulumi.Input<Protocol>;
+  ports?: pulumi.Input<PortSpec | PortSpec[]>;
+  icmpType?: pulumi.Input<number>;
+  icmpCode?: pulumi.Input<number>;
+  cidrs?: pulumi.Input<pulumi.Input<string>[]>;
+  securityGroups?: pulumi.Input<string[]>;
+  description?: pulumi.Input<string>;
+}
+
+/** One rule of a group: a record in state, keyed by content or description, not position. */
+export class Rule extends pulumi.dynamic.Resource {
+  declare readonly group: pulumi.Output<string>;
+  declare readonly direction: pulumi.Output<string>;
+  constructor(name: string, args: RuleInputs, opts?: pulumi.CustomResourceOptions) {
+    super(ruleProvider, name, args, opts, MODULE, "Rule");
+  }
+}
+
+/**
+ * The whole declaration (secrets stripped). Its `check` validates the fleet as
+ * a whole, so bad input fails at preview with the path of the offending field,
+ * before any host is contacted: every Attachment depends on it.
+ */
+export class FleetModel extends pulumi.dynamic.Resource {
+  constructor(name: string, args: { fleet: pulumi.Input<string>; declaration: pulumi.Input<unknown> }, opts?: pulumi.CustomResourceOptions) {
+    super(modelProvider, name, args as pulumi.Inputs, opts, MODULE, "Fleet");
+  }
+}

@@ -45,16 +45,10 @@ function lazy() {
 
 /** Errors name the host and never carry secrets. */
 function hostFailure(p: AttachmentProps, err: unknown): Error {
-  const { redactSecrets } = lazy().redact;
+  const { redact, connectionSecrets } = lazy().redact;
   const message = err instanceof Error ? err.message : String(err);
   const named = message.includes(p.hostName) ? message : `host ${p.hostName} (${p.address}:${p.port}): ${message}`;
-  return new Error(redactSecrets(named, connectionSecrets(p.connection)));
-}
-
-function connectionSecrets(c: ConnectionDeclaration | undefined): string[] {
-  if (!c) return [];
-  const own = [c.password, c.privateKey, c.privateKeyPassword].filter((s): s is string => typeof s === "string" && s.length > 0);
-  return [...own, ...connectionSecrets(c.proxy as ConnectionDeclaration | undefined)];
+  return new Error(redact(named, connectionSecrets(p.connection)));
 }
 
 /** Apply (or, for a host attached to no group, remove) and return the outputs. */

@@ -17,7 +17,7 @@ export function modelHandlers() {
       if (result.ok) return { inputs: news };
       return {
         inputs: news,
-        failures: result.issues.map((i) => ({ property: i.path || "declaration", reason: i.message })),
+        failures: result.issues.map((i: { path: string; message: string }) => ({ property: i.path || "declaration", reason: i.message })),
       };
     },
     async create(inputs: Props) {

@@ -1,0 +1,86 @@
+// The fleet declaration: plain data, the shape users write (DESIGN §2).
+// The SDK accepts the same shape with pulumi.Input at the leaves, resolves it,
+// and hands this plain form to the compiler and the provider.
+
+export type Protocol = "tcp" | "udp" | "icmp" | "icmpv6" | "all" | "sctp" | "esp" | "ah" | "gre";
+
+/** A port or port range: 22, "22", "8000-8100". */
+export type PortSpec = number | string;
+
+export interface RuleDeclaration {
+  protocol: Protocol;
+  /** tcp/udp/sctp only; absent = all ports. */
+  ports?: PortSpec | PortSpec[];
+  /** icmp/icmpv6 only; absent = all types. */
+  icmpType?: number;
+  /** icmp/icmpv6 only, needs icmpType; absent = all codes. */
+  icmpCode?: number;
+  /** IPv4 and/or IPv6 prefixes (host bits must be zero). */
+  cidrs?: string[];
+  /** Names of security groups whose members are peers (own group allowed). */
+  securityGroups?: string[];
+  description?: string;
+}
+
+export interface SecurityGroupDeclaration {
+  name: string;
+  description?: string;
+  ingress?: RuleDeclaration[];
+  egress?: RuleDeclaration[];
+}
+
+/** Mirrors @pulumi/command's remote.Connection, plus hostKey and sudo. */
+export interface ConnectionDeclaration {
+  host: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  privateKey?: string;
+  privateKeyPassword?: string;
+  agentSocketPath?: string;
+  /** A jump host. */
+  proxy?: Omit<ConnectionDeclaration, "proxy" | "sudo">;
+  dialErrorLimit?: number;
+  perDialTimeout?: number;
+  /** Pinned host key, as in known_hosts: "ssh-ed25519 AAAA...". */
+  hostKey?: string;
+  /** Run nft through `sudo -n` (for non-root users). */
+  sudo?: boolean;
+}
+
+export interface HostDeclaration {
+  name: string;
+  connection: ConnectionDeclaration;
+  /** Addresses other members see this host by; default: connection.host if it is an IP literal. */
+  addresses?: string[];
+  securityGroups: string[];
+}
+
+export interface FailsafeDeclaration {
+  /** Accept inbound TCP to each host's management SSH port (default true). */
+  ssh?: boolean;
+  /** Narrow the failsafe to these management prefixes (default: anywhere). */
+  cidrs?: string[];
+}
+
+export interface FleetDeclaration {
+  /** nftables table name, family inet (default "nftsg"). */
+  table?: string;
+  failsafe?: FailsafeDeclaration;
+  securityGroups: SecurityGroupDeclaration[];
+  hosts: HostDeclaration[];
+}
+
+/** One host's compiled result: what the Attachment resource carries. */
+export interface HostRuleset {
+  host: string;
+  table: string;
+  /** The complete `nft -f` script: replaces the whole table in one transaction. */
+  script: string;
+  /** The script's lines, for readable diffs in `pulumi preview --diff`. */
+  lines: string[];
+  /** sha256 of the script, hex. */
+  hash: string;
+}
+
+export type CompiledFleet = Record<string, HostRuleset>;

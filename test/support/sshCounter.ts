@@ -11,8 +11,10 @@ export async function installSshCounter(lab: Lab, host: string): Promise<void> {
     `delete table ${TABLE}`,
     `table ${TABLE} {`,
     `  counter ssh_new {}`,
-    `  chain input { type filter hook input priority -10; policy accept;`,
-    `    tcp dport 22 ct state new counter name ssh_new }`,
+    `  chain input {`,
+    `    type filter hook input priority -10; policy accept;`,
+    `    tcp dport 22 ct state new counter name ssh_new`,
+    `  }`,
     `}`,
   ].join("\n");
   const r = await lab.exec(host, "nft -f -", { input: script });

@@ -1,0 +1,303 @@
+// The host side of the apply path: atomic, commit-confirmed apply; read of
+// the live table; removal. Pure library: no Pulumi in here. One SSH
+// connection per operation; see docs/apply.md for the protocol.
+import type { ConnectionDeclaration } from "./declaration";
+import { HostError, hostLabel, type HostErrorKind } from "./errors";
+import { connectionSecrets } from "./redact";
+import { parseRemoteOutput, type RemoteOutput } from "./remoteOutput";
+import { assertOwner, assertTableName, OWNER_ID } from "./remoteQuote";
+import { RemoteRun, type RunEnd } from "./remoteRun";
+import { applyProgram, MAX_ROLLBACK_SECONDS, MIN_ROLLBACK_SECONDS, newNonce, readProgram, remoteCommand, removeProgram } from "./remoteScript";
+import { assertScriptScope } from "./remoteScriptScope";
+import { openSession, sleep, type SshSession } from "./ssh";
+
+export { HostError } from "./errors";
+export type { HostErrorKind } from "./errors";
+
+export interface ApplyOptions {
+  /** Seconds after which the host restores its previous ruleset unless the apply was confirmed (default 30). */
+  rollbackSeconds?: number;
+  /** Take over a table owned by another stack. */
+  takeover?: boolean;
+  /** The owning stack, e.g. "org/project/stack". */
+  owner: string;
+  /** The key recorded on first use; connection.hostKey (pinned) takes precedence. */
+  expectedHostKey?: string;
+  /**
+   * Time budget for proving that a new connection to the SSH port still
+   * works after the apply (two tries). Default: min(6 s, rollbackSeconds / 2).
+   */
+  confirmTimeoutMs?: number;
+  /** Host name for messages, e.g. "db-1". */
+  displayName?: string;
+  /**
+   * TEST-ONLY fault injection (lab tests of DESIGN §4's guarantees); never set
+   * in production. "disconnect": drop the connection right after the ruleset
+   * was applied, without confirming, as if the provider were killed.
+   * "kill-shell": also SIGKILL the waiting remote shell first, so only the
+   * armed timer can restore the host.
+   */
+  faultAfterApply?: "disconnect" | "kill-shell";
+  /** TEST-ONLY: destroy the connection after sending this fraction (0–1) of the program. */
+  faultDuringSend?: number;
+}
+
+export interface ApplyResult {
+  /** The host key as seen, "ssh-ed25519 AAAA..." (record it: trust on first use). */
+  hostKey: string;
+  /** `nft list table inet T` after the apply. */
+  listing: string;
+  /** Connections opened to the host: the SSH connection plus the fresh-connection probe(s). */
+  connections: number;
+  /** Request/response exchanges: the program up to "applied", then CONFIRM up to exit. */
+  roundTrips: number;
+}
+
+export interface LiveState {
+  hostKey: string;
+  exists: boolean;
+  /** "" if the table is absent. */
+  listing: string;
+  owner?: string;
+  /** The table's file exists in /etc/nftsg and is loaded at boot. */
+  persisted: boolean;
+}
+
+const DEFAULT_ROLLBACK_SECONDS = 30;
+const MAX_CONFIRM_MS = 6_000;
+
+export async function applyAtomically(
+  conn: ConnectionDeclaration,
+  table: string,
+  script: string,
+  opts: ApplyOptions,
+): Promise<ApplyResult> {
+  const label = hostLabel(conn.host, conn.port, opts.displayName);
+  const secrets = connectionSecrets(conn);
+  const early = (kind: HostErrorKind, msg: string) => new HostError(conn.host, kind, msg, { label, secrets });
+  const rollbackSeconds = opts.rollbackSeconds ?? DEFAULT_ROLLBACK_SECONDS;
+  try {
+    assertTableName(table);
+    assertOwner(opts.owner);
+    assertScriptScope(script, table);
+    if (!(rollbackSeconds >= MIN_ROLLBACK_SECONDS && rollbackSeconds <= MAX_ROLLBACK_SECONDS)) {
+      throw new Error(`rollbackSeconds must be between ${MIN_ROLLBACK_SECONDS} and ${MAX_ROLLBACK_SECONDS}`);
+    }
+  } catch (e) {
+    throw early("check", (e as Error).message);
+  }
+  const scriptOwner = ownerInScript(script);
+  if (scriptOwner !== undefined && scriptOwner !== opts.owner) {
+    throw early("owner", `the ruleset's table comment names owner ${scriptOwner}, but this apply is for ${opts.owner}`);
+  }
+  // The probe must finish well before the timer fires, or it would race it.
+  const confirmMs = Math.min(opts.confirmTimeoutMs ?? MAX_CONFIRM_MS, (rollbackSeconds * 1000) / 2);
+
+  const session = await openSession(conn, { expectedHostKey: opts.expectedHostKey, displayName: opts.displayName });
+  try {
+    const nonce = newNonce();
+    const lockWaitSeconds = rollbackSeconds + 60;
+    const program = applyProgram({ table, owner: opts.owner, takeover: opts.takeover, script, rollbackSeconds, lockWaitSeconds, nonce });
+    const run = new RemoteRun(await session.exec(remoteCommand(conn.sudo)), nonce);
+    let roundTrips = 1;
+
+    if (opts.faultDuringSend !== undefined) {
+      const cut = Math.floor(program.length * Math.min(Math.max(opts.faultDuringSend, 0), 0.999));
+      await run.write(program.slice(0, cut));
+      await sleep(300); // let the partial program reach the host before the cut
+      session.destroy();
+      throw session.error("unreachable", `test fault: connection cut after sending ${cut} of ${program.length} bytes of the program; the host is unchanged`);
+    }
+
+    await run.write(program);
+    // Up to "applied": lock wait + checks + the transaction itself.
+    const applied = await run.waitForEvent("applied", (lockWaitSeconds + 60) * 1000);
+    if (!applied) {
+      if (!run.end) session.destroy();
+      throw failure(session, run, nonce, table, opts, "before");
+    }
+    const listing = parseRemoteOutput(run.stdout, nonce).listing;
+
+    if (opts.faultAfterApply) {
+      if (opts.faultAfterApply === "kill-shell") {
+        const pid = parseRemoteOutput(run.stdout, nonce).values.pid;
+        if (pid && /^\d+$/.test(pid)) await killRemote(session, conn.sudo, pid);
+      }
+      session.destroy();
+      throw session.error(
+        "unreachable",
+        `test fault (${opts.faultAfterApply}): connection dropped after the apply and before the confirmation; the host restores its previous ruleset itself`,
+      );
+    }
+
+    const probe = await session.probeFreshConnection(confirmMs);
+    if (!probe.ok) {
+      await run.write("ROLLBACK\n");
+      run.endInput();
+      const end = await run.waitClosed((rollbackSeconds + 15) * 1000);
+      const out = parseRemoteOutput(run.stdout, nonce);
+      const port = conn.port ?? 22;
+      const how = out.events.includes("rolled-back")
+        ? "the host was rolled back to its previous ruleset"
+        : end
+          ? "the host's rollback timer restored its previous ruleset"
+          : `the host's rollback timer restores its previous ruleset within ${rollbackSeconds} s`;
+      throw session.error(
+        "lockout",
+        `applying this ruleset would have cut SSH access to ${conn.host}:${port} (a new connection got ${probe.reason}); ${how}. ` +
+          "Allow the management SSH port (keep the failsafe on, or add a rule) and try again.",
+      );
+    }
+
+    roundTrips++;
+    await run.write("CONFIRM\n");
+    run.endInput();
+    await run.waitClosed(120_000);
+    const out = parseRemoteOutput(run.stdout, nonce);
+    if (!out.events.includes("confirmed")) throw failure(session, run, nonce, table, opts, "after");
+    return { hostKey: session.hostKey, listing, connections: session.connections, roundTrips };
+  } finally {
+    session.close();
+  }
+}
+
+export async function readLive(
+  conn: ConnectionDeclaration,
+  table: string,
+  opts: { expectedHostKey?: string; displayName?: string },
+): Promise<LiveState> {
+  validateOrThrow(conn, table, opts.displayName);
+  const session = await openSession(conn, opts);
+  try {
+    const nonce = newNonce();
+    const out = await runToEnd(session, conn, readProgram({ table, nonce }), nonce, table, {});
+    if (out.values.exists === undefined) throw failure(session, undefined, nonce, table, {}, "before", out);
+    return {
+      hostKey: session.hostKey,
+      exists: out.values.exists === "1",
+      listing: out.listing,
+      owner: out.values.owner || undefined,
+      persisted: out.values.persisted === "1",
+    };
+  } finally {
+    session.close();
+  }
+}
+
+export async function removeTable(
+  conn: ConnectionDeclaration,
+  table: string,
+  opts: { owner: string; takeover?: boolean; expectedHostKey?: string; displayName?: string },
+): Promise<{ hostKey: string }> {
+  validateOrThrow(conn, table, opts.displayName, opts.owner);
+  const session = await openSession(conn, opts);
+  try {
+    const nonce = newNonce();
+    const program = removeProgram({ table, owner: opts.owner, takeover: opts.takeover, nonce });
+    const out = await runToEnd(session, conn, program, nonce, table, opts);
+    if (!out.events.includes("removed")) throw failure(session, undefined, nonce, table, opts, "before", out);
+    return { hostKey: session.hostKey };
+  } finally {
+    session.close();
+  }
+}
+
+function validateOrThrow(conn: ConnectionDeclaration, table: string, displayName?: string, owner?: string): void {
+  try {
+    assertTableName(table);
+    if (owner !== undefined) assertOwner(owner);
+  } catch (e) {
+    throw new HostError(conn.host, "check", (e as Error).message, {
+      label: hostLabel(conn.host, conn.port, displayName),
+      secrets: connectionSecrets(conn),
+    });
+  }
+}
+
+/** Runs a one-shot program to its end and parses its output; throws its failure. */
+async function runToEnd(
+  session: SshSession,
+  conn: ConnectionDeclaration,
+  program: string,
+  nonce: string,
+  table: string,
+  opts: { owner?: string },
+): Promise<RemoteOutput> {
+  const run = new RemoteRun(await session.exec(remoteCommand(conn.sudo)), nonce);
+  await run.write(program);
+  run.endInput();
+  const end = await run.waitClosed(180_000);
+  if (!end) {
+    session.destroy();
+    throw session.error("unreachable", "the host did not finish the operation within 180 s");
+  }
+  const out = parseRemoteOutput(run.stdout, nonce);
+  if (out.failKind || end.code !== 0) throw failure(session, run, nonce, table, opts, "before", out);
+  return out;
+}
+
+async function killRemote(session: SshSession, sudo: boolean | undefined, pid: string): Promise<void> {
+  const ch = await session.exec(`${sudo ? "sudo -n " : ""}kill -9 ${pid}`);
+  await new Promise<void>((resolve) => {
+    ch.on("close", () => resolve());
+    ch.resume();
+  });
+}
+
+/**
+ * The owner named in the script's table comment (the comment line indented by
+ * exactly one tab, as nft lists it): "owner=<id>" inside it, or the whole
+ * comment when it is a bare stack id, as the compiler writes it.
+ */
+export function ownerInScript(script: string): string | undefined {
+  const m = /^\tcomment "([^"\n]*)"\s*$/m.exec(script);
+  if (!m) return undefined;
+  const inner = /owner=([^\s";,]+)/.exec(m[1]);
+  if (inner) return inner[1];
+  return OWNER_ID.test(m[1]) ? m[1] : undefined;
+}
+
+/** Turns a failed remote run into a HostError naming the host and cause. */
+function failure(
+  session: SshSession,
+  run: RemoteRun | undefined,
+  nonce: string,
+  table: string,
+  opts: { owner?: string; takeover?: boolean },
+  phase: "before" | "after",
+  parsed?: RemoteOutput,
+): HostError {
+  const out = parsed ?? parseRemoteOutput(run?.stdout ?? "", nonce);
+  const stderr = (run?.stderr ?? "").trim();
+  const end: RunEnd | undefined = run?.end;
+  const detail = stderr ? `: ${stderr}` : "";
+  if (out.failKind === "owner") {
+    const other = out.values.owner ?? "another stack";
+    return session.error(
+      "owner",
+      `table inet ${table} is owned by stack ${other}, not by ${opts.owner ?? "this stack"}; nothing was changed. ` +
+        "Set takeover to take it over (the other stack will then refuse to touch it).",
+    );
+  }
+  if (out.failKind === "check") return session.error("check", `nft -c rejected the ruleset; nothing was applied${detail}`);
+  if (out.failKind) return session.error(out.failKind, stderr || `the remote ${out.failKind} step failed`);
+  if (end?.signal) {
+    return session.error(
+      "apply",
+      `the remote nftsg shell was killed (${end.signal}) ${phase === "after" ? "after the ruleset was applied; its rollback timer restored the previous ruleset" : "before completing"}${detail}`,
+    );
+  }
+  if (!end || end.connectionLost) {
+    return session.error(
+      "unreachable",
+      phase === "before" && !out.events.includes("applied")
+        ? "the SSH connection was lost before the ruleset was applied; the host is unchanged"
+        : "the SSH connection was lost after the ruleset was applied and before it was confirmed; the host restores its previous ruleset itself",
+    );
+  }
+  if (end.code === 1 && /sudo/.test(stderr)) {
+    return session.error("preflight", `sudo -n failed (connection.sudo needs passwordless sudo for this user)${detail}`);
+  }
+  if (end.code === 127) return session.error("preflight", `no POSIX shell to run nftsg's program${detail}`);
+  return session.error("apply", `the remote program exited with status ${end.code}${detail}`);
+}

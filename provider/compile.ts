@@ -1,0 +1,467 @@
+// The compiler: one complete fleet declaration in, one nftables script per
+// host out (DESIGN §2-§4). Pure and deterministic: no I/O, no clock, no
+// randomness; the same fleet declared in any order gives byte-identical
+// scripts, and a host's script depends only on what affects that host.
+//
+// Each host's script replaces its whole table in one `nft -f` transaction:
+//
+//   table inet nftsg {}          create the table if it does not exist...
+//   delete table inet nftsg      ...so this never fails, and drops every old
+//   table inet nftsg { ... }     set, element and chain before the new ones.
+//
+// (`destroy table` needs nft >= 1.0.8; `flush table` keeps old sets and
+// elements; `flush ruleset` would wipe other software's tables; the table
+// flag `owner` would delete the table when the loading nft process exits.)
+//
+// The table body is printed exactly the way nft 1.0.6 lists it, so reading
+// the table back gives the same text (see nftListing.ts for the comparison).
+
+import { createHash } from "node:crypto";
+import {
+  type Family,
+  type Interval,
+  type Prefix,
+  addressToInterval,
+  familyMax,
+  formatAddress,
+  formatPrefix,
+  intervalToNftElement,
+  mergeIntervals,
+  prefixToInterval,
+} from "./cidr";
+import type { CompiledFleet, FleetDeclaration, HostRuleset } from "./declaration";
+import type { NormalisedFleet, NormalisedGroup, NormalisedHost, NormalisedRule, ValidationIssue } from "./fleetModel";
+import { type Direction, TABLE_FAMILY, nftName } from "./nftNames";
+import { type SetKeyType, quote, renderSet } from "./nftRender";
+import { icmpCodeSymbol, icmpTypeSymbol } from "./nftSymbols";
+import { formatPortRange } from "./ports";
+import { FleetValidationError, validateFleet } from "./validate";
+
+export { FleetValidationError, validateFleet } from "./validate";
+export type { ValidationIssue, ValidationResult } from "./validate";
+export type { NormalisedFleet } from "./fleetModel";
+
+export interface CompileOptions {
+  /**
+   * Identifier of the stack that owns the tables (e.g. "org/project/stack"),
+   * recorded as the table's comment so another stack can refuse to overwrite
+   * it. 1-128 characters: letters, digits and . _ / @ : = + -
+   */
+  owner?: string;
+}
+
+export const OWNER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._/@:=+-]{0,127}$/;
+
+const FAMILIES: readonly Family[] = [4, 6];
+const SET_TYPE: Record<Family, SetKeyType> = { 4: "ipv4_addr", 6: "ipv6_addr" };
+const ADDR_EXPR: Record<Family, string> = { 4: "ip", 6: "ip6" };
+const FAMILY_LABEL: Record<Family, string> = { 4: "IPv4", 6: "IPv6" };
+
+/**
+ * ICMPv6 that conntrack does not track (so neither "established" nor, on
+ * current kernels, "invalid"): without it a host loses its neighbours and
+ * routers within minutes. Listed in numeric order, as nft prints them.
+ */
+const ESSENTIAL_ICMPV6 =
+  "icmpv6 type { mld-listener-query, mld-listener-report, mld-listener-done, nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, mld2-listener-report }";
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/** The script that removes a host's table (whether or not it exists). */
+export function tableRemovalScript(table: string): string {
+  return `table ${TABLE_FAMILY} ${table} {}\ndelete table ${TABLE_FAMILY} ${table}\n`;
+}
+
+// ---------------------------------------------------------------------------
+
+/**
+ * What one group contributes to every host attached to it — the same for all
+ * of them, so it is built once per group, not once per host.
+ */
+interface GroupChunk {
+  /** Chain statements, already indented and newline-terminated. */
+  ingress: string;
+  egress: string;
+  /** Names of the sets the statements use, sorted, unique. */
+  sets: string[];
+  /** Human-readable lines, sorted, unique. */
+  lines: string[];
+  /** The group declares egress rules (even ones that match nothing). */
+  hasEgressRules: boolean;
+}
+
+interface SetEntry {
+  key: string;
+  block: string;
+}
+
+function protocolLabel(r: NormalisedRule): string {
+  switch (r.protocol) {
+    case "tcp":
+    case "udp":
+    case "sctp":
+      return `${r.protocol}/${r.ports ? r.ports.map(formatPortRange).join(",") : "all"}`;
+    case "icmp":
+    case "icmpv6":
+      if (r.icmpType === undefined) return `${r.protocol}/all`;
+      return `${r.protocol}/type ${r.icmpType}${r.icmpCode === undefined ? "" : ` code ${r.icmpCode}`}`;
+    default:
+      return r.protocol;
+  }
+}
+
+function ruleFamilies(r: NormalisedRule): readonly Family[] {
+  if (r.protocol === "icmp") return [4];
+  if (r.protocol === "icmpv6") return [6];
+  return FAMILIES;
+}
+
+/** Without a description, a rule is described by its content. */
+function ruleSummary(r: NormalisedRule): string {
+  const peers = [...r.cidrElements, ...r.groups.map((g) => `sg ${g}`)];
+  const shown = peers.slice(0, 6).join(", ") + (peers.length > 6 ? `, +${peers.length - 6} more` : "");
+  return `${protocolLabel(r)} ${r.direction === "ingress" ? "from" : "to"} ${shown}`;
+}
+
+class Compiler {
+  private readonly groups = new Map<string, NormalisedGroup>();
+  private readonly members = new Map<string, NormalisedHost[]>();
+  private readonly memberIntervals = new Map<string, Record<Family, Interval[]>>();
+  private readonly sets = new Map<string, SetEntry>();
+  private readonly peerSetCache = new Map<string, string | null>();
+  private readonly chunks = new Map<string, GroupChunk>();
+  /** Text of single addresses, per family: member addresses recur in many sets and lines. */
+  private readonly addressTexts: Record<Family, Map<bigint, string>> = { 4: new Map(), 6: new Map() };
+
+  constructor(
+    private readonly fleet: NormalisedFleet,
+    private readonly owner: string | undefined,
+  ) {
+    for (const g of fleet.groups) {
+      this.groups.set(g.name, g);
+      this.members.set(g.name, []);
+    }
+    for (const h of fleet.hosts) for (const g of h.groups) this.members.get(g)!.push(h);
+    for (const [g, hosts] of this.members) {
+      const iv: Record<Family, Interval[]> = { 4: [], 6: [] };
+      for (const h of hosts) for (const a of h.addresses) iv[a.family].push(addressToInterval(a));
+      this.memberIntervals.set(g, iv);
+    }
+  }
+
+  private addressText(family: Family, value: bigint): string {
+    const cache = this.addressTexts[family];
+    let text = cache.get(value);
+    if (text === undefined) {
+      text = formatAddress(family, value);
+      cache.set(value, text);
+    }
+    return text;
+  }
+
+  /** Register a set; names are content-derived, so a clash is a bug. */
+  private addSet(name: string, key: string, type: SetKeyType, elements: readonly string[]): void {
+    const existing = this.sets.get(name);
+    if (existing) {
+      if (existing.key !== key) throw new Error(`internal: nft set name collision for ${name}`);
+      return;
+    }
+    this.sets.set(name, { key, block: renderSet(name, type, elements) });
+  }
+
+  /** Name of the peer set of a rule in one family, or null if it would be empty. */
+  private peerSet(family: Family, r: NormalisedRule): string | null {
+    const cidrs = r.mergedCidrs[family];
+    const cacheKey = `${family}|${cidrs.elements.join(",")}|${r.groups.join(",")}`;
+    const cached = this.peerSetCache.get(cacheKey);
+    if (cached !== undefined) return cached;
+    let name: string | null = null;
+    const all: Interval[] = [...cidrs.intervals];
+    for (const g of r.groups) for (const iv of this.memberIntervals.get(g)![family]) all.push(iv);
+    if (all.length > 0) {
+      const merged = r.groups.length === 0 ? cidrs.intervals : mergeIntervals(all);
+      const fullRange =
+        r.groups.length === 0 && merged.length === 1 && merged[0]!.lo === 0n && merged[0]!.hi === familyMax(family);
+      name = nftName({ kind: "peers", family, cidrs: cidrs.elements, groups: r.groups, fullRange });
+      const elements = r.groups.length === 0 ? cidrs.elements : merged.map((iv) => (iv.lo === iv.hi ? this.addressText(family, iv.lo) : intervalToNftElement(family, iv)));
+      this.addSet(name, `${family}|${elements.join(",")}`, SET_TYPE[family], elements);
+    }
+    this.peerSetCache.set(cacheKey, name);
+    return name;
+  }
+
+  private protocolMatch(r: NormalisedRule, sets: string[]): string {
+    switch (r.protocol) {
+      case "tcp":
+      case "udp":
+      case "sctp": {
+        if (!r.ports) return `meta l4proto ${r.protocol}`;
+        if (r.ports.length === 1) return `${r.protocol} dport ${formatPortRange(r.ports[0]!)}`;
+        const name = nftName({ kind: "ports", ranges: r.ports });
+        const elements = r.ports.map(formatPortRange);
+        this.addSet(name, `ports|${elements.join(",")}`, "inet_service", elements);
+        sets.push(name);
+        return `${r.protocol} dport @${name}`;
+      }
+      case "icmp":
+      case "icmpv6": {
+        const v6 = r.protocol === "icmpv6";
+        if (r.icmpType === undefined) return `meta l4proto ${v6 ? "ipv6-icmp" : "icmp"}`;
+        let m = `${r.protocol} type ${icmpTypeSymbol(v6, r.icmpType)}`;
+        if (r.icmpCode !== undefined) m += ` ${r.protocol} code ${icmpCodeSymbol(v6, r.icmpCode)}`;
+        return m;
+      }
+      case "esp":
+      case "ah":
+      case "gre":
+        return `meta l4proto ${r.protocol}`;
+      case "all":
+        return "";
+    }
+  }
+
+  private ruleLines(g: NormalisedGroup, r: NormalisedRule): string[] {
+    const lines: string[] = [];
+    const head = `${r.direction} ${protocolLabel(r)} ${r.direction === "ingress" ? "from" : "to"}`;
+    const why = `[${g.name}${r.description ? `: ${r.description}` : ""}]`;
+    const families = ruleFamilies(r);
+    for (const c of r.cidrs) if (families.includes(c.family)) lines.push(`${head} ${formatPrefix(c)} ${why}`);
+    for (const s of r.groups) {
+      const before = lines.length;
+      const members = this.members.get(s)!;
+      for (const m of members) {
+        for (const a of m.addresses) {
+          if (families.includes(a.family)) lines.push(`${head} ${this.addressText(a.family, a.value)} (host ${m.name} in sg ${s}) ${why}`);
+        }
+      }
+      if (lines.length === before) {
+        const what = members.length === 0 ? "no members" : `no ${FAMILY_LABEL[families[0]!]} members`;
+        lines.push(`${head} sg ${s} (${what}: matches nothing) ${why}`);
+      }
+    }
+    return lines;
+  }
+
+  /** Rules and lines of one group: the same for every host attached to it. */
+  private chunk(name: string): GroupChunk {
+    const cached = this.chunks.get(name);
+    if (cached) return cached;
+    const g = this.groups.get(name)!;
+    const statements: Record<Direction, string[]> = { ingress: [], egress: [] };
+    const sets: string[] = [];
+    const lines: string[] = [];
+    for (const r of [...g.ingress, ...g.egress]) {
+      const comment = quote(`${g.name}: ${r.description ?? ruleSummary(r)}`);
+      for (const family of ruleFamilies(r)) {
+        const peers = this.peerSet(family, r);
+        if (peers === null) continue;
+        sets.push(peers);
+        const proto = this.protocolMatch(r, sets);
+        const addr = `${ADDR_EXPR[family]} ${r.direction === "ingress" ? "saddr" : "daddr"} @${peers}`;
+        statements[r.direction].push(`${addr}${proto ? ` ${proto}` : ""} accept comment ${comment}`);
+      }
+      for (const l of this.ruleLines(g, r)) lines.push(l);
+    }
+    const chunk: GroupChunk = {
+      ingress: indentStatements(dedupe(statements.ingress)),
+      egress: indentStatements(dedupe(statements.egress)),
+      sets: sortedUnique(sets),
+      lines: sortedUnique(lines),
+      hasEgressRules: g.egress.length > 0,
+    };
+    this.chunks.set(name, chunk);
+    return chunk;
+  }
+
+  private failsafe(host: NormalisedHost, sets: string[], lines: string[]): string[] {
+    const fs = this.fleet.failsafe;
+    const port = host.sshPort;
+    const comment = quote("failsafe ssh");
+    if (!fs.ssh) {
+      lines.push("ingress failsafe ssh disabled [failsafe]");
+      return [];
+    }
+    if (!fs.cidrs) {
+      lines.push(`ingress tcp/${port} from any [failsafe ssh]`);
+      return [`tcp dport ${port} accept comment ${comment}`];
+    }
+    const rules: string[] = [];
+    for (const family of FAMILIES) {
+      const prefixes = fs.cidrs.filter((c) => c.family === family);
+      if (prefixes.length === 0) continue;
+      const name = nftName({ kind: "failsafe", family });
+      const elements = mergeIntervals(prefixes.map(prefixToInterval)).map((iv) => intervalToNftElement(family, iv));
+      this.addSet(name, `failsafe|${family}|${elements.join(",")}`, SET_TYPE[family], elements);
+      sets.push(name);
+      rules.push(`${ADDR_EXPR[family]} saddr @${name} tcp dport ${port} accept comment ${comment}`);
+      for (const p of prefixes) lines.push(`ingress tcp/${port} from ${formatPrefix(p)} [failsafe ssh]`);
+    }
+    return rules;
+  }
+
+  compileHost(host: NormalisedHost): HostRuleset {
+    const table = this.fleet.table;
+    if (host.groups.length === 0) {
+      // DESIGN §2: a host attached to no group keeps no nftsg table.
+      return { host: host.name, table, script: "", lines: [], hash: sha256("") };
+    }
+    const chunks = host.groups.map((g) => this.chunk(g));
+    const egressRestricted = chunks.some((c) => c.hasEgressRules);
+    const hostLines: string[] = [];
+    const hostSets: string[] = [];
+    const failsafeRules = this.failsafe(host, hostSets, hostLines);
+
+    hostLines.push(this.owner ? `table ${TABLE_FAMILY} ${table} [owner: ${this.owner}]` : `table ${TABLE_FAMILY} ${table}`);
+    hostLines.push(...BASELINE_LINES.ingress, ...(egressRestricted ? BASELINE_LINES.egressRestricted : BASELINE_LINES.egressOpen));
+
+    // One array, one join: a flat string (no rope to flatten when hashing).
+    const parts: string[] = [
+      `# nftsg: security groups of host ${host.name} (groups: ${host.groups.join(", ")}).\n`,
+      "# Generated; the whole table is replaced on every apply.\n",
+      tableRemovalScript(table),
+      `table ${TABLE_FAMILY} ${table} {\n`,
+    ];
+    if (this.owner) parts.push(`\tcomment ${quote(this.owner)}\n`);
+    for (const name of mergeSorted([sortedUnique(hostSets), ...chunks.map((c) => c.sets)])) {
+      parts.push(this.sets.get(name)!.block, "\n\n");
+    }
+    parts.push(`\tchain ${nftName({ kind: "chain", direction: "ingress" })} {\n`, INGRESS_HEAD, indentStatements(failsafeRules));
+    for (const c of chunks) parts.push(c.ingress);
+    parts.push("\t}\n\n", `\tchain ${nftName({ kind: "chain", direction: "egress" })} {\n`);
+    if (egressRestricted) {
+      parts.push(EGRESS_RESTRICTED_HEAD);
+      for (const c of chunks) parts.push(c.egress);
+    } else {
+      parts.push(EGRESS_OPEN_HEAD);
+    }
+    parts.push("\t}\n}\n");
+    const script = parts.join("");
+
+    const lines = mergeSorted([sortedUnique(hostLines), ...chunks.map((c) => c.lines)]);
+    return { host: host.name, table, script, lines, hash: sha256(script) };
+  }
+}
+
+const ESSENTIAL_ICMPV6_RULE = `${ESSENTIAL_ICMPV6} accept comment ${quote("essential icmpv6: untracked by conntrack")}`;
+const STATEFUL_RULES = [
+  `ct state established,related accept comment ${quote("stateful: replies and related traffic")}`,
+] as const;
+const INVALID_RULE = `ct state invalid drop comment ${quote("stateful: invalid packets")}`;
+
+/** Ingress chain up to the failsafe: the same on every host. */
+const INGRESS_HEAD = indentStatements([
+  "type filter hook input priority filter; policy drop;",
+  ...STATEFUL_RULES,
+  `iif "lo" accept comment ${quote("loopback")}`,
+  // Before the invalid drop: on older kernels conntrack may mark ND invalid.
+  ESSENTIAL_ICMPV6_RULE,
+  INVALID_RULE,
+  `meta nfproto ipv4 udp sport 67 udp dport 68 accept comment ${quote("dhcp client replies")}`,
+  `meta nfproto ipv6 udp sport 547 udp dport 546 accept comment ${quote("dhcpv6 client replies")}`,
+]);
+
+const EGRESS_RESTRICTED_HEAD = indentStatements([
+  "type filter hook output priority filter; policy drop;",
+  ...STATEFUL_RULES,
+  `oif "lo" accept comment ${quote("loopback")}`,
+  ESSENTIAL_ICMPV6_RULE,
+  INVALID_RULE,
+  `meta nfproto ipv4 udp sport 68 udp dport 67 accept comment ${quote("dhcp client requests")}`,
+  `meta nfproto ipv6 udp sport 546 udp dport 547 accept comment ${quote("dhcpv6 client requests")}`,
+]);
+
+/** No group of the host has an egress rule: the cloud default, all open. */
+const EGRESS_OPEN_HEAD = indentStatements(["type filter hook output priority filter; policy accept;"]);
+
+const BASELINE_LINES = {
+  ingress: [
+    "ingress accept established,related [stateful]",
+    "ingress drop invalid [stateful]",
+    "ingress accept loopback [loopback]",
+    "ingress icmpv6 neighbour/router discovery and MLD from any [essential icmpv6]",
+    "ingress udp/68 from any port 67 [dhcp client]",
+    "ingress udp/546 from any port 547 [dhcpv6 client]",
+    "ingress drop everything else [default policy]",
+  ],
+  egressRestricted: [
+    "egress accept established,related [stateful]",
+    "egress drop invalid [stateful]",
+    "egress accept loopback [loopback]",
+    "egress icmpv6 neighbour/router discovery and MLD to any [essential icmpv6]",
+    "egress udp/67 to any from port 68 [dhcp client]",
+    "egress udp/547 to any from port 546 [dhcpv6 client]",
+    "egress drop everything else [default policy]",
+  ],
+  egressOpen: ["egress all to any [default: no egress rules]"],
+} as const;
+
+function indentStatements(statements: readonly string[]): string {
+  return statements.length ? ["\t\t", statements.join("\n\t\t"), "\n"].join("") : "";
+}
+
+function dedupe(items: readonly string[]): string[] {
+  return [...new Set(items)];
+}
+
+function sortedUnique(items: string[]): string[] {
+  items.sort();
+  return items.filter((x, i) => i === 0 || items[i - 1] !== x);
+}
+
+/** Merge sorted, duplicate-free arrays into one new array (same order as Array.prototype.sort). */
+function mergeSorted(lists: readonly (readonly string[])[]): string[] {
+  const out: string[] = [];
+  const pos = lists.map(() => 0);
+  for (;;) {
+    let best = -1;
+    let bestValue = "";
+    for (let k = 0; k < lists.length; k++) {
+      const list = lists[k]!;
+      if (pos[k]! >= list.length) continue;
+      const v = list[pos[k]!]!;
+      if (best === -1 || v < bestValue) {
+        best = k;
+        bestValue = v;
+      }
+    }
+    if (best === -1) return out;
+    out.push(bestValue);
+    // Skip the same value in every list.
+    for (let k = 0; k < lists.length; k++) if (pos[k]! < lists[k]!.length && lists[k]![pos[k]!] === bestValue) pos[k] = pos[k]! + 1;
+  }
+}
+
+/** Compile an already validated fleet. */
+export function compileNormalisedFleet(fleet: NormalisedFleet, options: CompileOptions = {}): CompiledFleet {
+  const compiler = new Compiler(fleet, options.owner);
+  const out: CompiledFleet = {};
+  for (const host of fleet.hosts) out[host.name] = compiler.compileHost(host);
+  return out;
+}
+
+function optionIssues(options: CompileOptions | undefined): ValidationIssue[] {
+  if (options === undefined) return [];
+  const owner: unknown = options.owner;
+  if (owner === undefined) return [];
+  if (typeof owner !== "string" || !OWNER_PATTERN.test(owner)) {
+    return [
+      {
+        path: "options.owner",
+        message: `owner ${JSON.stringify(owner)} is invalid; use 1-128 characters: letters, digits and . _ / @ : = + - (e.g. "org/project/stack")`,
+      },
+    ];
+  }
+  return [];
+}
+
+/**
+ * Validate and compile a fleet: one HostRuleset per declared host (hosts
+ * attached to no group get `script: ""`, `lines: []`: they keep no table).
+ * Throws FleetValidationError listing every problem found.
+ */
+export function compileFleet(decl: FleetDeclaration, options: CompileOptions = {}): CompiledFleet {
+  const v = validateFleet(decl);
+  const optIssues = optionIssues(options);
+  if (!v.ok || optIssues.length > 0) throw new FleetValidationError([...(v.ok ? [] : v.issues), ...optIssues]);
+  return compileNormalisedFleet(v.fleet, options);
+}

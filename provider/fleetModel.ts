@@ -1,0 +1,75 @@
+// The validated, normalised fleet: what `validateFleet` hands the compiler.
+// Every list is sorted and de-duplicated, every CIDR/port is parsed, so the
+// compiler never sees declaration order.
+
+import type { Address, Family, Interval, Prefix } from "./cidr";
+import type { Protocol } from "./declaration";
+import type { Direction } from "./nftNames";
+import type { PortRange } from "./ports";
+
+export interface NormalisedRule {
+  direction: Direction;
+  protocol: Protocol;
+  /** tcp/udp/sctp: merged ranges; undefined = all ports. */
+  ports?: PortRange[];
+  icmpType?: number;
+  icmpCode?: number;
+  /** Declared CIDRs, canonical, sorted (IPv4 first), unique (shown in lines). */
+  cidrs: Prefix[];
+  /**
+   * The same CIDRs merged (covered ones dropped, adjacent ones joined), as
+   * nft set elements, IPv4 first: what the rule means, used for its identity
+   * and its comment, so equivalent spellings compile to the same script.
+   */
+  cidrElements: string[];
+  /** The merged CIDRs per family, as intervals and as nft elements. */
+  mergedCidrs: Record<Family, { intervals: Interval[]; elements: string[] }>;
+  /** Peer group names, sorted, unique. */
+  groups: string[];
+  description?: string;
+  /**
+   * Canonical identity of the rule within its group (content + description).
+   * Rules with the same key are duplicates; the sort order of rules in a
+   * chain is the order of these keys.
+   */
+  key: string;
+}
+
+export interface NormalisedGroup {
+  name: string;
+  description?: string;
+  /** Sorted by key, duplicates removed. */
+  ingress: NormalisedRule[];
+  egress: NormalisedRule[];
+}
+
+export interface NormalisedHost {
+  name: string;
+  /** connection.host as declared (used in messages only). */
+  connectionHost: string;
+  /** connection.port, default 22: the failsafe SSH port. */
+  sshPort: number;
+  /** Sorted (IPv4 first, then by value), unique. Empty if none usable. */
+  addresses: Address[];
+  /** Attached groups, sorted, unique. */
+  groups: string[];
+}
+
+export interface NormalisedFleet {
+  table: string;
+  failsafe: {
+    ssh: boolean;
+    /** Narrowed sources; undefined = from anywhere. Sorted, unique. */
+    cidrs?: Prefix[];
+  };
+  /** Sorted by name. */
+  groups: NormalisedGroup[];
+  /** Sorted by name. */
+  hosts: NormalisedHost[];
+}
+
+export interface ValidationIssue {
+  /** e.g. "securityGroups[2].ingress[0].ports"; "" for the declaration itself. */
+  path: string;
+  message: string;
+}

@@ -1,0 +1,121 @@
+// Every nftables identifier the compiler emits comes from `nftName()` below,
+// built from the constants in this file (knftables style: one naming
+// function, no ad-hoc string building elsewhere).
+//
+// Names are stable: derived from what a set *means* (the peer declaration,
+// the port list), never from a position in a list, so declaration order
+// cannot change a script, and a membership change only changes a set's
+// elements, not its name.
+
+import { createHash } from "node:crypto";
+import type { Family } from "./cidr";
+import { formatPortRange, type PortRange } from "./ports";
+
+export const TABLE_FAMILY = "inet";
+export const DEFAULT_TABLE = "nftsg";
+
+export type Direction = "ingress" | "egress";
+
+/** Security group names (DESIGN §2). */
+export const GROUP_NAME_PATTERN = /^[a-z][a-z0-9-]{0,40}$/;
+
+/**
+ * Host names: 1-64 characters, letters, digits, ".", "_" and "-", starting
+ * with a letter or digit. They appear in lines, comments, and as keys of the
+ * compiled fleet (and so in Pulumi resource names), never inside nft syntax
+ * other than a quoted comment.
+ */
+export const HOST_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * Table names: a lower-case nft identifier of at most 32 characters that is
+ * not an nft keyword (nft's scanner turns keywords into tokens, so
+ * `table inet filter` parses but `table inet counter` does not). We never
+ * quote the name, so it can be used verbatim in `nft list table inet <name>`.
+ */
+export const TABLE_NAME_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
+
+/**
+ * Keywords of nft's scanner (src/scanner.l, nftables 1.0.x-1.1.x) that match
+ * TABLE_NAME_PATTERN. Some are only keywords in a sub-state of the scanner and
+ * would work as table names on nft 1.0.6; they are reserved anyway so that a
+ * name keeps working on other nft versions.
+ */
+export const NFT_RESERVED_WORDS: ReadonlySet<string> = new Set(
+  (
+    "eq ne le lt ge gt lshift rshift xor and or not vmap include define redefine undefine describe " +
+    "chains sets tables rules trace hook device devices table chain rule set element map flowtable handle ruleset " +
+    "socket transparent wildcard cgroupv2 level tproxy accept drop continue jump goto return to inet netdev " +
+    "add replace update create insert delete get list reset flush rename import export monitor destroy " +
+    "position index comment constant interval dynamic timeout elements expires policy size performance memory " +
+    "flow offload meter meters flowtables limits maps secmarks synproxys tunnels hooks counter name packets bytes " +
+    "last never counters quotas log prefix snaplen group queue num bypass fanout limit rate burst second minute " +
+    "week over quota until used hour day reject with icmpx snat dnat masquerade redirect random persistent port " +
+    "ll nh th bridge ether saddr daddr type typeof vlan id cfi dei pcp arp htype ptype hlen plen operation ip " +
+    "version hdrlength dscp ecn ttl protocol checksum lsrr rr ssrr ra ptr value option options ackseq doff window " +
+    "urgptr echo eol maxseg mss nop noop sack sack0 sack1 sack2 sack3 timestamp fastopen mptcp md5sig left right " +
+    "count tsval tsecr subtype time icmp icmpv6 gateway code mtu taddr sequence igmp mrt ip6 priority flowlabel " +
+    "hoplimit nexthdr ah reserved spi esp comp cpi flags udp udplite csumcov sport dport vxlan vni geneve gre " +
+    "gretap tcp dccp sctp chunk vtag data init heartbeat abort shutdown error ecne cwr asconf tsn stream ssn ppid " +
+    "seqno rt rt0 rt2 srh addr hbh frag reserved2 dst mh meta mark iif iifname iiftype oif oifname oiftype skuid " +
+    "skgid nftrace rtclassid ibriport ibrname obriport obrname pkttype cpu iifgroup oifgroup cgroup nexthop tag " +
+    "sid classid ct avgpkt l3proto zone original reply direction event expectation expiration helper helpers " +
+    "label state status numgen inc jhash symhash seed mod offset dup fwd fib check osf synproxy wscale tunnel tos " +
+    "erspan egress ingress path gbp class notrack all xml json vm exists missing exthdr ipsec reqid spnum in out " +
+    "secmark xt"
+  ).split(" "),
+);
+
+/** nft limits comments (rule, set, table) to 128 bytes. */
+export const NFT_COMMENT_MAX_BYTES = 128;
+
+export const FAMILY_SUFFIX: Record<Family, string> = { 4: "v4", 6: "v6" };
+
+/** Short stable digest used in names; collisions are detected by the compiler. */
+export function nameDigest(key: string): string {
+  return createHash("sha256").update(key).digest("hex").slice(0, 12);
+}
+
+export type NameRequest =
+  | { kind: "chain"; direction: Direction }
+  | { kind: "failsafe"; family: Family }
+  /**
+   * The set of one rule's peers in one family: its canonical CIDRs of that
+   * family plus the members of its peer groups. `fullRange`: the CIDRs are
+   * exactly 0.0.0.0/0 (or ::/0) and there are no groups.
+   */
+  | { kind: "peers"; family: Family; cidrs: readonly string[]; groups: readonly string[]; fullRange: boolean }
+  | { kind: "ports"; ranges: readonly PortRange[] };
+
+const MAX_READABLE_PORTS_NAME = 40;
+
+/**
+ * The one naming function. Output is always a valid unquoted nft identifier:
+ * [a-z][a-z0-9_-]*, since group names match GROUP_NAME_PATTERN.
+ *   chain ingress / egress
+ *   set   failsafe_v4 / failsafe_v6       failsafe SSH sources (when narrowed)
+ *   set   sg_<group>_v4                    members of one group
+ *   set   any_v4 / any_v6                  0.0.0.0/0, ::/0
+ *   set   peers_v4_<digest>                any other peer mix
+ *   set   ports_80_443_8000-8100           port lists (digest when long)
+ */
+export function nftName(req: NameRequest): string {
+  switch (req.kind) {
+    case "chain":
+      return req.direction;
+    case "failsafe":
+      return `failsafe_${FAMILY_SUFFIX[req.family]}`;
+    case "peers": {
+      const fam = FAMILY_SUFFIX[req.family];
+      if (req.groups.length === 1 && req.cidrs.length === 0) return `sg_${req.groups[0]}_${fam}`;
+      if (req.groups.length === 0 && req.fullRange) return `any_${fam}`;
+      const key = JSON.stringify({ family: req.family, cidrs: req.cidrs, groups: req.groups });
+      return `peers_${fam}_${nameDigest(key)}`;
+    }
+    case "ports": {
+      const readable = `ports_${req.ranges.map(formatPortRange).join("_")}`;
+      if (readable.length <= MAX_READABLE_PORTS_NAME) return readable;
+      return `ports_${nameDigest(JSON.stringify(req.ranges))}`;
+    }
+  }
+}

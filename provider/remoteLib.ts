@@ -1,0 +1,268 @@
+// The POSIX sh functions shared by the programs nftsg runs on a host (apply,
+// read, remove). Kept as text so they can be unit-tested and read in one
+// place; the programs in remoteScript.ts put them together.
+//
+// Conventions (the shell text is written with String.raw, so TS never touches
+// its backslashes, and it avoids the `${` form so TS never interpolates it):
+// - `say X` prints the marker line "@@nftsg:<nonce>:X" the TS side parses;
+// - `fail KIND MESSAGE` prints MESSAGE on stderr, the marker "fail:KIND" and
+//   exits 3;
+// - nothing reads stdin except the apply program's final `read` (stdin also
+//   carries the program text and then the CONFIRM/ROLLBACK line).
+import { shQuote } from "./remoteQuote";
+
+export const STATE_DIR = "/etc/nftsg";
+/** First line of a boot config file nftsg had to create (removed with the last include). */
+export const CREATED_CONF_MARK = "# created by nftsg to load its tables at boot; removed with the last of them";
+
+export interface LibParams {
+  table: string;
+  nonce: string;
+  owner?: string;
+  takeover?: boolean;
+  rollbackSeconds?: number;
+  lockWaitSeconds?: number;
+}
+
+/** Variable assignments: every input value is single-quoted. */
+export function shellVars(p: LibParams): string {
+  return String.raw`PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export PATH
+LC_ALL=C; export LC_ALL
+umask 022
+T=${shQuote(p.table)}
+NONCE=${shQuote(p.nonce)}
+OWNER=${shQuote(p.owner ?? "")}
+TAKEOVER=${p.takeover ? 1 : 0}
+ROLLBACK_SECONDS=${Math.trunc(p.rollbackSeconds ?? 30)}
+LOCK_WAIT=${Math.trunc(p.lockWaitSeconds ?? 90)}
+STATE=${STATE_DIR}
+LIVE=$STATE/$T.nft
+NEW=$STATE/$T.new.nft
+PREV=$STATE/$T.prev.nft
+OWNERF=$STATE/$T.owner
+UNIT=nftsg-$T.service
+UNIT_FILE=/etc/systemd/system/$UNIT
+RB_UNIT=nftsg-rollback-$T
+INCLUDE_LINE="include \"$LIVE\" # nftsg"
+CREATED_MARK=${shQuote(CREATED_CONF_MARK)}
+TAB=$(printf '\t')
+`;
+}
+
+/** Markers, failure, preflight, runtime paths. */
+export const SH_BASE = String.raw`say() { printf '@@nftsg:%s:%s\n' "$NONCE" "$*"; }
+fail() { fail_kind=$1; shift; printf '%s\n' "$*" >&2; say "fail:$fail_kind"; exit 3; }
+
+# nft present, root, and a kernel that answers nf_tables requests.
+preflight() {
+  command -v nft >/dev/null 2>&1 || fail preflight "nft is not installed (install the nftables package)"
+  uid=$(id -u 2>/dev/null)
+  [ "$uid" = 0 ] || fail preflight "not running as root (uid $uid): connect as root, or set connection.sudo for a user with passwordless sudo"
+  if ! err=$(nft list tables 2>&1 >/dev/null); then
+    fail preflight "nft cannot use the kernel's nf_tables (no kernel support, or not permitted here): $err"
+  fi
+  SYSTEMD=0
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then SYSTEMD=1; fi
+  # Runtime files (lock, rollback token and timer pid) are per network
+  # namespace, because that is what a ruleset belongs to: on a normal host
+  # there is one, and hosts emulated as namespaces sharing /run stay apart.
+  NETNS=$(readlink /proc/self/ns/net 2>/dev/null | tr -cd 0-9)
+  [ -n "$NETNS" ] || NETNS=0
+  RUN=/run/nftsg/net$NETNS
+  ARMED=$RUN/$T.armed
+  FIRING=$RUN/$T.firing
+  PIDF=$RUN/$T.rollback.pid
+  FIRE=$RUN/$T.rollback.sh
+}
+
+table_exists() { nft list tables 2>/dev/null | grep -qxF "table inet $T"; }
+
+# The owning stack, from the table's own comment (the only comment line
+# indented by exactly one tab in a listing): "owner=<id>" inside it, or the
+# whole comment when it is a bare stack id (what the compiler writes); else
+# /etc/nftsg/<table>.owner (which survives the table being flushed by hand).
+live_owner() {
+  c=$(printf '%s\n' "$1" | sed -n "s/^$TAB"'comment "\(.*\)"$/\1/p' | head -n 1)
+  o=$(printf '%s\n' "$c" | sed -n 's/.*owner=\([^[:space:]";,]*\).*/\1/p')
+  if [ -z "$o" ]; then
+    case $c in '' | *[!A-Za-z0-9._/@:=+-]*) ;; *) o=$c ;; esac
+  fi
+  if [ -z "$o" ] && [ -f "$OWNERF" ]; then o=$(head -n 1 "$OWNERF" | tr -cd 'A-Za-z0-9._/@:=+-'); fi
+  printf '%s' "$o"
+}
+
+check_owner() {
+  if [ -n "$1" ] && [ "$1" != "$OWNER" ] && [ "$TAKEOVER" != 1 ]; then
+    say "owner=$1"
+    fail owner "table inet $T is owned by $1"
+  fi
+}
+
+# Which config file the distribution loads at boot without systemd.
+boot_conf() {
+  for c in /etc/sysconfig/nftables.conf /etc/nftables.conf /etc/nftables.nft; do
+    if [ -f "$c" ]; then printf '%s' "$c"; return 0; fi
+  done
+  printf '%s' /etc/nftables.conf
+}
+
+boot_installed() {
+  if [ "$SYSTEMD" = 1 ]; then
+    [ -f "$UNIT_FILE" ] && systemctl is-enabled --quiet "$UNIT" </dev/null >/dev/null 2>&1
+  else
+    c=$(boot_conf)
+    [ -f "$c" ] && grep -qxF "$INCLUDE_LINE" "$c"
+  fi
+}
+`;
+
+/** The host lock: flock on a file (mkdir fallback), held until the shell exits. */
+export const SH_LOCK = String.raw`lock() {
+  mkdir -p "$RUN" "$STATE" || fail preflight "cannot create $RUN and $STATE"
+  if command -v flock >/dev/null 2>&1; then
+    # fd 9 stays open (and locked) until this shell exits; the kernel drops
+    # the lock if the shell dies, so no stale lock survives a crash.
+    exec 9>"$RUN/$T.lock" || fail apply "cannot open the lock file $RUN/$T.lock"
+    flock -w "$LOCK_WAIT" 9 || fail apply "another nftsg operation on table inet $T held this host's lock for more than $LOCK_WAIT s"
+  else
+    # No flock: mkdir is atomic. A lock whose holder is gone is broken.
+    i=0
+    until mkdir "$RUN/$T.lockdir" 2>/dev/null; do
+      holder=$(cat "$RUN/$T.lockdir/pid" 2>/dev/null)
+      if [ -n "$holder" ] && ! kill -0 "$holder" 2>/dev/null; then rm -rf "$RUN/$T.lockdir"; continue; fi
+      i=$((i + 1))
+      [ "$i" -lt "$LOCK_WAIT" ] || fail apply "another nftsg operation on table inet $T held this host's lock for more than $LOCK_WAIT s"
+      sleep 1
+    done
+    echo $$ > "$RUN/$T.lockdir/pid"
+    trap 'rm -rf "$RUN/$T.lockdir"' EXIT
+  fi
+}
+`;
+
+/**
+ * The rollback token protocol. "armed" exists while an applied ruleset waits
+ * for confirmation; the confirming/rolling-back shell and the timer both try
+ * to rename it, and rename is atomic, so exactly one of them decides.
+ */
+export const SH_ROLLBACK = String.raw`stop_timer() {
+  if [ "$SYSTEMD" = 1 ]; then
+    systemctl stop "$RB_UNIT.timer" "$RB_UNIT.service" </dev/null >/dev/null 2>&1
+    systemctl reset-failed "$RB_UNIT.timer" "$RB_UNIT.service" </dev/null >/dev/null 2>&1
+  fi
+  p=$(cat "$PIDF" 2>/dev/null)
+  case $p in
+    '' | *[!0-9]*) ;;
+    *)
+      # Only if that pid is still our timer (a pid file can outlive its process).
+      case $(tr '\000' ' ' < "/proc/$p/cmdline" 2>/dev/null) in
+        # The timer is a session leader (setsid): kill its group, sleep included.
+        *"/$T.rollback.sh "*) kill -s TERM -- "-$p" 2>/dev/null || kill -s TERM "$p" 2>/dev/null ;;
+      esac
+      ;;
+  esac
+  rm -f "$PIDF"
+}
+
+# 0 = we claimed the token (the timer will not fire); 1 = the timer has it.
+disarm() {
+  if mv "$ARMED" "$RUN/$T.disarmed" 2>/dev/null; then
+    rm -f "$RUN/$T.disarmed"
+    stop_timer
+    return 0
+  fi
+  return 1
+}
+
+# While the timer restores, wait for it (it removes its token when done).
+wait_firing() {
+  i=0
+  while [ -e "$FIRING" ] && [ "$i" -lt 30 ]; do sleep 1; i=$((i + 1)); done
+}
+
+# An earlier transaction applied but never confirmed (its shell was killed
+# and its timer has not fired yet): roll it back now, before anything else.
+resolve_stale() {
+  if disarm && [ -f "$PREV" ]; then
+    if err=$(nft -f "$PREV" 2>&1 >/dev/null); then
+      say "note:rolled back an earlier apply that was never confirmed"
+    else
+      fail apply "an earlier apply was never confirmed and restoring its previous ruleset failed: $err"
+    fi
+  fi
+  wait_firing
+}
+
+proc_start() {
+  st=
+  if [ -r "/proc/$1/stat" ]; then read -r _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ st _ < "/proc/$1/stat"; fi
+  printf '%s' "$st"
+}
+`;
+
+/** Boot persistence: nftsg's own unit where systemd runs, else the distribution's include. */
+export const SH_BOOT = String.raw`write_unit() {
+  nft_bin=$(command -v nft)
+  printf '%s\n' \
+    "# Installed by nftsg: loads nftables table inet $T at boot. Removed when nftsg deletes the table." \
+    "# Its own unit, not the distribution's nftables.service, whose stop/reload flushes the whole ruleset;" \
+    "# ordered after it (and restarted/reloaded with it) so that flush cannot wipe this table." \
+    "[Unit]" \
+    "Description=nftsg firewall table inet $T" \
+    "DefaultDependencies=no" \
+    "Wants=network-pre.target" \
+    "Before=network-pre.target shutdown.target" \
+    "After=local-fs.target nftables.service" \
+    "Conflicts=shutdown.target" \
+    "PartOf=nftables.service" \
+    "ReloadPropagatedFrom=nftables.service" \
+    "" \
+    "[Service]" \
+    "Type=oneshot" \
+    "RemainAfterExit=yes" \
+    "ExecStart=$nft_bin -f $LIVE" \
+    "ExecReload=$nft_bin -f $LIVE" \
+    "" \
+    "[Install]" \
+    "WantedBy=sysinit.target"
+}
+
+install_boot() {
+  if [ "$SYSTEMD" = 1 ]; then
+    write_unit > "$RUN/$T.unit.tmp" || fail apply "cannot write the boot unit"
+    if [ "$(cat "$RUN/$T.unit.tmp")" != "$(cat "$UNIT_FILE" 2>/dev/null)" ]; then
+      cat "$RUN/$T.unit.tmp" > "$UNIT_FILE" || fail apply "cannot write $UNIT_FILE"
+      systemctl daemon-reload </dev/null >/dev/null 2>&1
+    fi
+    rm -f "$RUN/$T.unit.tmp"
+    if ! systemctl is-enabled --quiet "$UNIT" </dev/null >/dev/null 2>&1; then
+      err=$(systemctl enable --quiet "$UNIT" </dev/null 2>&1) || fail apply "cannot enable $UNIT: $err"
+    fi
+  else
+    c=$(boot_conf)
+    if [ ! -e "$c" ]; then printf '#!/usr/sbin/nft -f\n%s\n' "$CREATED_MARK" > "$c" || fail apply "cannot create $c"; fi
+    if ! grep -qxF "$INCLUDE_LINE" "$c"; then
+      # Appended at the end: after the distribution's "flush ruleset".
+      if [ -s "$c" ] && [ -n "$(tail -c 1 "$c")" ]; then printf '\n' >> "$c"; fi
+      printf '%s\n' "$INCLUDE_LINE" >> "$c" || fail apply "cannot add the include line to $c"
+    fi
+  fi
+}
+
+uninstall_boot() {
+  if [ -e "$UNIT_FILE" ] || [ -L "/etc/systemd/system/sysinit.target.wants/$UNIT" ]; then
+    if [ "$SYSTEMD" = 1 ]; then systemctl disable --quiet "$UNIT" </dev/null >/dev/null 2>&1; fi
+    rm -f "$UNIT_FILE" "/etc/systemd/system/sysinit.target.wants/$UNIT"
+    if [ "$SYSTEMD" = 1 ]; then systemctl daemon-reload </dev/null >/dev/null 2>&1; fi
+  fi
+  for c in /etc/sysconfig/nftables.conf /etc/nftables.conf /etc/nftables.nft; do
+    [ -f "$c" ] && grep -qxF "$INCLUDE_LINE" "$c" || continue
+    grep -vxF "$INCLUDE_LINE" "$c" > "$RUN/$T.conf.tmp"
+    # Rewritten in place, not renamed: keeps its mode, owner and SELinux
+    # label, and works when the file is a bind mount.
+    cat "$RUN/$T.conf.tmp" > "$c" || fail apply "cannot remove the include line from $c"
+    rm -f "$RUN/$T.conf.tmp"
+    if [ "$(cat "$c")" = "$(printf '#!/usr/sbin/nft -f\n%s' "$CREATED_MARK")" ]; then rm -f "$c"; fi
+  done
+}
+`;

@@ -1,0 +1,267 @@
+// The POSIX sh programs nftsg runs on a host, one per operation, each sent on
+// the stdin of a single `sh -s` (or `sudo -n sh -s`) exec channel. Pure text
+// builders: no I/O here, everything is unit-tested.
+//
+// Every program is ONE brace group, so the shell parses all of it before it
+// runs any of it: a connection cut while the program (and the ruleset inside
+// it) is being sent leaves an unterminated group, a syntax error, and nothing
+// executed on the host.
+import { randomBytes } from "node:crypto";
+import { SH_BASE, SH_BOOT, SH_LOCK, SH_ROLLBACK, shellVars, type LibParams } from "./remoteLib";
+import { assertOwner, assertTableName, shQuote } from "./remoteQuote";
+
+export { shQuote, assertTableName, assertOwner } from "./remoteQuote";
+
+export const MIN_ROLLBACK_SECONDS = 2;
+export const MAX_ROLLBACK_SECONDS = 3600;
+
+/** The exec request: the program arrives on stdin. */
+export function remoteCommand(sudo: boolean | undefined): string {
+  return sudo ? "sudo -n sh -s" : "sh -s";
+}
+
+export function newNonce(): string {
+  return randomBytes(16).toString("hex");
+}
+
+/**
+ * A heredoc terminator that is not a line of `body`. Random, so a ruleset
+ * cannot be crafted in advance to end the heredoc early and smuggle commands;
+ * checked anyway.
+ */
+export function heredocTerminator(body: string, random: () => string = () => randomBytes(12).toString("hex")): string {
+  const lines = new Set(body.split("\n").map((l) => l.replace(/\r$/, "")));
+  for (;;) {
+    const t = `NFTSG_EOF_${random()}`;
+    if (!lines.has(t)) return t;
+  }
+}
+
+/** `cat > PATH <<'TERM'` … with the body verbatim (quoted terminator: no expansion). */
+export function heredocToFile(pathExpr: string, body: string, failMessage: string, terminator = heredocTerminator(body)): string {
+  const text = body.endsWith("\n") ? body : body + "\n";
+  return `cat > ${pathExpr} <<'${terminator}' || fail apply ${shQuote(failMessage)}\n${text}${terminator}\n`;
+}
+
+export interface ApplyProgramParams {
+  table: string;
+  owner: string;
+  takeover?: boolean;
+  /** The complete `nft -f` script (table inet T {} / delete table inet T / definition). */
+  script: string;
+  rollbackSeconds: number;
+  lockWaitSeconds?: number;
+  nonce: string;
+}
+
+function validateScript(script: string): void {
+  // The shell cannot carry NUL bytes through a heredoc, and nft never needs them.
+  if (script.includes("\0")) throw new Error("the nft script contains a NUL byte");
+}
+
+/**
+ * The rollback timer, installed as a file and run by systemd-run or setsid.
+ * $1 = runtime dir; with "--sleep N" it records its pid and waits itself.
+ */
+export function fireScript(table: string): string {
+  assertTableName(table);
+  return String.raw`#!/bin/sh
+# nftsg rollback timer for table inet ${table}: restores the ruleset saved
+# before an apply that was not confirmed in time. Written by nftsg.
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export PATH
+T=${shQuote(table)}
+RUN=$1
+if [ "$2" = --sleep ]; then echo $$ > "$RUN/$T.rollback.pid"; sleep "$3"; fi
+# Whoever renames the token first decides: the confirming shell, or this timer.
+mv "$RUN/$T.armed" "$RUN/$T.firing" 2>/dev/null || exit 0
+nft -f /etc/nftsg/$T.prev.nft
+rc=$?
+if command -v logger >/dev/null 2>&1; then
+  logger -t nftsg "table inet $T: apply not confirmed in time, previous ruleset restored (nft exit $rc)"
+fi
+# The shell still waiting for a confirmation holds the host lock: end it,
+# if it is still the same process (pid and start time recorded in the token).
+pid= start= st=
+read -r pid start < "$RUN/$T.firing"
+if [ -n "$pid" ] && [ -r "/proc/$pid/stat" ]; then
+  read -r _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ st _ < "/proc/$pid/stat"
+  if [ "$st" = "$start" ]; then kill -s TERM "$pid" 2>/dev/null; fi
+fi
+rm -f "$RUN/$T.firing" "$RUN/$T.rollback.pid"
+exit 0
+`;
+}
+
+function libParams(p: LibParams): string {
+  return shellVars(p) + SH_BASE;
+}
+
+/**
+ * The apply transaction (DESIGN §4, commit-confirmed):
+ * preflight → lock → settle an earlier unconfirmed apply → ownership → save
+ * the previous state → write and `nft -c` the new script → arm the rollback
+ * → `nft -f` → print the read-back and "applied" → wait for CONFIRM (persist,
+ * exit 0) or anything else/EOF (restore now, exit 4).
+ */
+export function applyProgram(p: ApplyProgramParams): string {
+  assertTableName(p.table);
+  assertOwner(p.owner);
+  validateScript(p.script);
+  if (!(p.rollbackSeconds >= MIN_ROLLBACK_SECONDS && p.rollbackSeconds <= MAX_ROLLBACK_SECONDS)) {
+    throw new Error(`rollbackSeconds must be between ${MIN_ROLLBACK_SECONDS} and ${MAX_ROLLBACK_SECONDS}`);
+  }
+  const vars: LibParams = {
+    table: p.table,
+    nonce: p.nonce,
+    owner: p.owner,
+    takeover: p.takeover,
+    rollbackSeconds: p.rollbackSeconds,
+    lockWaitSeconds: p.lockWaitSeconds ?? p.rollbackSeconds + 60,
+  };
+  return `{
+${libParams(vars)}${SH_LOCK}${SH_ROLLBACK}${SH_BOOT}
+preflight
+say "pid=$$"
+lock
+resolve_stale
+
+# Ownership: refuse another stack's table before touching anything.
+CUR=
+EXISTS=0
+if table_exists; then
+  EXISTS=1
+  CUR=$(nft list table inet "$T" 2>&1) || fail apply "cannot read table inet $T: $CUR"
+fi
+check_owner "$(live_owner "$CUR")"
+
+# The previous state, as a script that replaces whatever is there with it
+# ("table … {}" first, so "delete" works even if the table is absent then).
+{
+  printf '# nftsg: table inet %s as it was before the last apply (rollback)\\n' "$T"
+  printf 'table inet %s {}\\ndelete table inet %s\\n' "$T" "$T"
+  if [ "$EXISTS" = 1 ]; then printf '%s\\n' "$CUR"; fi
+} > "$PREV.tmp" && mv -f "$PREV.tmp" "$PREV" || fail apply "cannot write $PREV"
+
+# The new ruleset, verbatim, then checked: nothing is applied if nft -c fails.
+# The rollback script must load too, or the rollback would not protect
+# anything. One nft -c over both (one process); on failure, find out which.
+${heredocToFile('"$NEW"', p.script, "cannot write the new ruleset")}if ! cat "$PREV" "$NEW" | nft -c -f - >/dev/null 2>&1; then
+  if ! err=$(nft -c -f "$PREV" 2>&1 >/dev/null); then
+    rm -f "$NEW"
+    fail preflight "the current table inet $T cannot be saved for rollback (nft rejects its own listing): $err"
+  fi
+  if ! err=$(nft -c -f "$NEW" 2>&1 >/dev/null); then rm -f "$NEW"; fail check "$err"; fi
+fi
+
+# Arm the rollback BEFORE applying; it must outlive this SSH session.
+# (Renamed into place: a timer still running an older copy keeps reading its own.)
+${heredocToFile('"$FIRE.tmp"', fireScript(p.table), "cannot write the rollback timer")}mv -f "$FIRE.tmp" "$FIRE" || fail apply "cannot write the rollback timer"
+rm -f "$PIDF" "$FIRING"
+printf '%s %s\\n' "$$" "$(proc_start $$)" > "$ARMED" || fail apply "cannot arm the rollback"
+if [ "$SYSTEMD" = 1 ] && command -v systemd-run >/dev/null 2>&1; then
+  systemctl stop "$RB_UNIT.timer" "$RB_UNIT.service" </dev/null >/dev/null 2>&1
+  systemctl reset-failed "$RB_UNIT.timer" "$RB_UNIT.service" </dev/null >/dev/null 2>&1
+  if ! err=$(systemd-run --quiet --collect --unit="$RB_UNIT" --on-active="$ROLLBACK_SECONDS"s --timer-property=AccuracySec=100ms /bin/sh "$FIRE" "$RUN" </dev/null 2>&1 >/dev/null); then
+    disarm; rm -f "$NEW"; fail apply "cannot arm the rollback timer (systemd-run): $err"
+  fi
+elif command -v setsid >/dev/null 2>&1; then
+  setsid /bin/sh "$FIRE" "$RUN" --sleep "$ROLLBACK_SECONDS" </dev/null >/dev/null 2>&1 9>&- &
+else
+  ( trap '' HUP; exec /bin/sh "$FIRE" "$RUN" --sleep "$ROLLBACK_SECONDS" ) </dev/null >/dev/null 2>&1 9>&- &
+fi
+
+# One kernel transaction: all or nothing.
+if ! err=$(nft -f "$NEW" 2>&1 >/dev/null); then
+  disarm || wait_firing
+  rm -f "$NEW"
+  fail apply "nft -f failed; nothing was applied and the previous ruleset is still in place: $err"
+fi
+
+say listing-begin
+nft list table inet "$T" 2>/dev/null
+say listing-end
+say applied
+REPLY=
+IFS= read -r REPLY || REPLY=EOF
+case $REPLY in
+  CONFIRM)
+    if ! disarm; then
+      wait_firing
+      rm -f "$NEW"
+      fail apply "the rollback timer ($ROLLBACK_SECONDS s) fired before the confirmation arrived; the previous ruleset was restored"
+    fi
+    # Persist only now: a ruleset that could lock us out never reaches boot.
+    mv -f "$NEW" "$LIVE" || fail apply "applied, but cannot save $LIVE for boot"
+    printf '%s\\n' "$OWNER" > "$OWNERF.tmp" && mv -f "$OWNERF.tmp" "$OWNERF" || fail apply "applied, but cannot write $OWNERF"
+    install_boot
+    say confirmed
+    exit 0
+    ;;
+  *)
+    if disarm; then
+      if ! err=$(nft -f "$PREV" 2>&1 >/dev/null); then fail apply "restoring the previous ruleset failed: $err"; fi
+    else
+      wait_firing
+    fi
+    rm -f "$NEW"
+    say rolled-back
+    exit 4
+    ;;
+esac
+}
+`;
+}
+
+/** Read-only: existence, listing, owner, persistence. Changes nothing on the host. */
+export function readProgram(p: { table: string; nonce: string }): string {
+  assertTableName(p.table);
+  return `{
+${libParams({ table: p.table, nonce: p.nonce })}
+preflight
+CUR=
+EXISTS=0
+if table_exists; then
+  EXISTS=1
+  CUR=$(nft list table inet "$T" 2>&1) || fail apply "cannot read table inet $T: $CUR"
+fi
+PERSISTED=0
+if [ -f "$LIVE" ] && boot_installed; then PERSISTED=1; fi
+say "exists=$EXISTS"
+say "owner=$(live_owner "$CUR")"
+say "persisted=$PERSISTED"
+say listing-begin
+if [ "$EXISTS" = 1 ]; then printf '%s\\n' "$CUR"; fi
+say listing-end
+exit 0
+}
+`;
+}
+
+/**
+ * Removes the table, its files and its boot loading: the host is left as it
+ * was before nftsg. Idempotent.
+ */
+export function removeProgram(p: { table: string; owner: string; takeover?: boolean; nonce: string; lockWaitSeconds?: number }): string {
+  assertTableName(p.table);
+  assertOwner(p.owner);
+  return `{
+${libParams({ table: p.table, nonce: p.nonce, owner: p.owner, takeover: p.takeover, lockWaitSeconds: p.lockWaitSeconds })}${SH_LOCK}${SH_ROLLBACK}${SH_BOOT}
+preflight
+lock
+resolve_stale
+CUR=
+if table_exists; then CUR=$(nft list table inet "$T" 2>&1) || fail apply "cannot read table inet $T: $CUR"; fi
+check_owner "$(live_owner "$CUR")"
+# add + delete in one transaction: plain "delete" fails when the table is absent.
+if ! err=$(printf 'table inet %s {}\\ndelete table inet %s\\n' "$T" "$T" | nft -f - 2>&1 >/dev/null); then
+  fail apply "cannot delete table inet $T: $err"
+fi
+# Boot loading before files: an include of a missing file would break the boot config.
+uninstall_boot
+rm -f "$LIVE" "$NEW" "$PREV" "$OWNERF" "$PREV.tmp" "$OWNERF.tmp" "$FIRE" "$PIDF"
+rmdir "$STATE" 2>/dev/null
+say removed
+exit 0
+}
+`;
+}

@@ -1,0 +1,315 @@
+// SSH transport (ssh2): one connection per operation, channels multiplexed on
+// it, host key pinning / trust on first use, jump hosts, dial retries, and the
+// fresh-connection banner check that proves management access still works.
+import { Client, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from "ssh2";
+import type { ConnectionDeclaration } from "./declaration";
+import { HostError, hostLabel, type HostErrorKind } from "./errors";
+import {
+  fingerprint,
+  formatHostKey,
+  hostKeyAlgorithms,
+  hostKeyMatches,
+  parsedFingerprint,
+  parseHostKey,
+  type ParsedHostKey,
+} from "./hostKey";
+import { connectionSecrets } from "./redact";
+import { probeBanner, type BannerResult } from "./transportBanner";
+
+export interface SessionOptions {
+  /** The key recorded on first use; connection.hostKey (pinned) takes precedence. */
+  expectedHostKey?: string;
+  /** A name for messages, e.g. the fleet's host name "db-1". */
+  displayName?: string;
+  /** Upper bound on all dial attempts together (default 60 s). */
+  maxDialMs?: number;
+}
+
+/** Process-wide counters (benchmarks, and tests that count SSH connections in-process). */
+export const transportStats = { sshConnections: 0, bannerProbes: 0, execChannels: 0 };
+
+const DEFAULT_PORT = 22;
+const DEFAULT_USER = "root";
+const DEFAULT_DIAL_ERROR_LIMIT = 10;
+const DEFAULT_PER_DIAL_TIMEOUT_S = 15;
+const DEFAULT_MAX_DIAL_MS = 60_000;
+// Small backoff between dials: 200 ms doubling, capped at 1 s.
+const BACKOFF_FIRST_MS = 200;
+const BACKOFF_MAX_MS = 1_000;
+
+/** An open SSH connection to one host (and its jump host, if any). */
+export class SshSession {
+  /** Connections to the target host opened by this session (SSH + banner probes). */
+  connections = 1;
+  /** Exec channels opened (each one request/response exchange at least). */
+  execs = 0;
+
+  constructor(
+    readonly conn: ConnectionDeclaration,
+    readonly label: string,
+    readonly hostKey: string,
+    readonly secrets: readonly string[],
+    private readonly client: Client,
+    private readonly proxy: Client | undefined,
+  ) {}
+
+  error(kind: HostErrorKind, message: string): HostError {
+    return new HostError(this.conn.host, kind, message, { label: this.label, secrets: this.secrets });
+  }
+
+  /** Starts `command` on a new channel of this connection. */
+  exec(command: string): Promise<ClientChannel> {
+    this.execs++;
+    transportStats.execChannels++;
+    return new Promise((resolve, reject) => {
+      try {
+        this.client.exec(command, (err, ch) => {
+          if (err) reject(this.error("unreachable", `cannot start a command over SSH: ${err.message}`));
+          else resolve(ch);
+        });
+      } catch (e) {
+        reject(this.error("unreachable", `cannot start a command over SSH: ${(e as Error).message}`));
+      }
+    });
+  }
+
+  /**
+   * Proves that a NEW connection to the SSH port passes the host's firewall:
+   * a fresh TCP connection (through the jump host if any, never a channel of
+   * this connection, which rides its existing conntrack entry) that receives
+   * the sshd banner.
+   */
+  async probeFreshConnection(totalMs: number, tries = 2): Promise<BannerResult> {
+    const port = this.conn.port ?? DEFAULT_PORT;
+    const perTry = Math.max(250, Math.floor(totalMs / tries));
+    let last: BannerResult = { ok: false, reason: "not tried" };
+    for (let i = 0; i < tries; i++) {
+      if (i > 0) await sleep(200);
+      this.connections++;
+      transportStats.bannerProbes++;
+      last = await probeBanner(this.conn.host, port, perTry, this.proxy);
+      if (last.ok) return last;
+    }
+    return last;
+  }
+
+  /** Orderly close of the connection(s). */
+  close(): void {
+    this.client.end();
+    this.proxy?.end();
+    // end() waits for the peer; a host behind a ruleset that drops our
+    // packets never answers, so do not let the socket linger.
+    setTimeout(() => this.destroy(), 2_000).unref();
+  }
+
+  /** Abrupt close, as if the provider process died (test hooks). */
+  destroy(): void {
+    this.client.destroy();
+    this.proxy?.destroy();
+  }
+}
+
+/** Opens one SSH connection to `conn.host` (through conn.proxy if set), verifying its host key. */
+export async function openSession(conn: ConnectionDeclaration, opts: SessionOptions = {}): Promise<SshSession> {
+  const label = hostLabel(conn.host, conn.port, opts.displayName);
+  const secrets = connectionSecrets(conn);
+  const fail = (kind: HostErrorKind, msg: string) => new HostError(conn.host, kind, msg, { label, secrets });
+
+  const pinnedText = conn.hostKey ?? opts.expectedHostKey;
+  let expected: ParsedHostKey | undefined;
+  if (pinnedText) {
+    try {
+      expected = parseHostKey(pinnedText);
+    } catch (e) {
+      const what = conn.hostKey ? "connection.hostKey" : "the recorded host key";
+      throw fail("hostkey", `${what} is not usable: ${(e as Error).message}`);
+    }
+  }
+
+  const deadline = Date.now() + (opts.maxDialMs ?? DEFAULT_MAX_DIAL_MS);
+  let proxy: Client | undefined;
+  if (conn.proxy) {
+    const p = conn.proxy;
+    const proxyLabel = `jump host ${hostLabel(p.host, p.port)}`;
+    const proxyExpected = p.hostKey ? parseProxyKey(p.hostKey, fail) : undefined;
+    proxy = (
+      await dialWithRetries(p, deadline, proxyExpected, "proxy", (kind, msg) => fail(kind, `via ${proxyLabel}: ${msg}`), () =>
+        Promise.resolve(undefined),
+      )
+    ).client;
+  }
+
+  try {
+    const { client, seenKey } = await dialWithRetries(conn, deadline, expected, conn.hostKey ? "pinned" : "recorded", fail, () =>
+      proxy ? forwardOut(proxy, conn.host, conn.port ?? DEFAULT_PORT) : Promise.resolve(undefined),
+    );
+    transportStats.sshConnections++;
+    return new SshSession(conn, label, seenKey, secrets, client, proxy);
+  } catch (e) {
+    proxy?.end();
+    throw e;
+  }
+}
+
+function parseProxyKey(text: string, fail: (k: HostErrorKind, m: string) => HostError): ParsedHostKey {
+  try {
+    return parseHostKey(text);
+  } catch (e) {
+    throw fail("hostkey", `connection.proxy.hostKey is not usable: ${(e as Error).message}`);
+  }
+}
+
+type Dialed = { client: Client; seenKey: string };
+
+/** Dials until connected, a non-retryable error, dialErrorLimit attempts, or the deadline. */
+async function dialWithRetries(
+  c: Omit<ConnectionDeclaration, "proxy" | "sudo">,
+  deadline: number,
+  expected: ParsedHostKey | undefined,
+  expectedSource: KeySource,
+  fail: (kind: HostErrorKind, msg: string) => HostError,
+  makeSock: () => Promise<NodeJS.ReadableStream | undefined>,
+): Promise<Dialed> {
+  const limit = c.dialErrorLimit === undefined || c.dialErrorLimit === 0 ? DEFAULT_DIAL_ERROR_LIMIT : c.dialErrorLimit;
+  let backoff = BACKOFF_FIRST_MS;
+  for (let attempt = 1; ; attempt++) {
+    let outcome: DialOutcome;
+    try {
+      const sock = await makeSock();
+      outcome = await dialOnce(c, expected, sock, Math.max(1_000, Math.min(deadline - Date.now(), (c.perDialTimeout ?? DEFAULT_PER_DIAL_TIMEOUT_S) * 1000)));
+    } catch (e) {
+      outcome = { ok: false, kind: "unreachable", retryable: true, message: (e as Error).message };
+    }
+    if (outcome.ok) return outcome;
+    if (outcome.kind === "hostkey" && outcome.seen) {
+      throw fail("hostkey", hostKeyMessage(c.host, expected!, outcome.seen, expectedSource));
+    }
+    const outOfTries = limit > 0 && attempt >= limit;
+    if (!outcome.retryable || outOfTries || Date.now() + backoff >= deadline) {
+      const tries = attempt > 1 ? ` (after ${attempt} attempts)` : "";
+      throw fail(outcome.kind, `${outcome.message}${tries}`);
+    }
+    await sleep(backoff);
+    backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
+  }
+}
+
+/** Where the expected key came from: pinned by the user, recorded on first use, or the jump host's pin. */
+type KeySource = "pinned" | "recorded" | "proxy";
+
+function hostKeyMessage(host: string, expected: ParsedHostKey, seen: Buffer, source: KeySource): string {
+  const exp = parsedFingerprint(expected);
+  const got = fingerprint(seen);
+  const advice =
+    source === "pinned"
+      ? "if the host was legitimately rebuilt, update the pinned connection.hostKey to the new key"
+      : source === "proxy"
+        ? "if the jump host was legitimately rebuilt, update connection.proxy.hostKey to the new key"
+        : "if the host was legitimately rebuilt, pin its new key with connection.hostKey (verify it out of band first); otherwise this may be a man-in-the-middle";
+  return `host key for ${host} changed: expected ${exp}, got ${got} (${formatHostKey(seen).split(" ")[0]}); ${advice}. No command was run.`;
+}
+
+type DialOutcome =
+  | { ok: true; client: Client; seenKey: string }
+  | { ok: false; kind: HostErrorKind; retryable: boolean; message: string; seen?: Buffer };
+
+const RETRYABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "ECONNABORTED"]);
+
+function dialOnce(
+  c: Omit<ConnectionDeclaration, "proxy" | "sudo">,
+  expected: ParsedHostKey | undefined,
+  sock: NodeJS.ReadableStream | undefined,
+  timeoutMs: number,
+): Promise<DialOutcome> {
+  return new Promise((resolve) => {
+    const client = new Client();
+    let seen: Buffer | undefined;
+    let mismatch = false;
+    let settled = false;
+    const done = (o: DialOutcome) => {
+      if (settled) return;
+      settled = true;
+      if (!o.ok) client.destroy();
+      resolve(o);
+    };
+    const algorithms = hostKeyAlgorithms(expected);
+    const cfg: ConnectConfig = {
+      host: c.host,
+      port: c.port ?? DEFAULT_PORT,
+      username: c.user ?? DEFAULT_USER,
+      readyTimeout: timeoutMs,
+      keepaliveInterval: 5_000,
+      keepaliveCountMax: 3,
+      hostVerifier: ((key: Buffer) => {
+        seen = Buffer.from(key);
+        if (expected && !hostKeyMatches(expected, key)) {
+          mismatch = true;
+          return false; // refused before authentication: no command can run
+        }
+        return true;
+      }) as ConnectConfig["hostVerifier"],
+    };
+    if (algorithms) cfg.algorithms = { serverHostKey: algorithms as ServerHostKeyAlgorithm[] };
+    if (sock) cfg.sock = sock as ConnectConfig["sock"];
+    if (c.privateKey) cfg.privateKey = c.privateKey;
+    if (c.privateKeyPassword) cfg.passphrase = c.privateKeyPassword;
+    if (c.password) cfg.password = c.password;
+    if (c.agentSocketPath) cfg.agent = c.agentSocketPath;
+
+    client.on("ready", () => {
+      if (!seen) return done({ ok: false, kind: "hostkey", retryable: false, message: "the server presented no host key" });
+      done({ ok: true, client, seenKey: formatHostKey(seen) });
+    });
+    client.on("error", (err: Error & { level?: string; code?: string }) => {
+      if (mismatch) return done({ ok: false, kind: "hostkey", retryable: false, message: "host key mismatch", seen });
+      done(classify(err));
+    });
+    client.on("close", () => done({ ok: false, kind: "unreachable", retryable: true, message: "the connection closed during the SSH handshake" }));
+    try {
+      client.connect(cfg);
+    } catch (e) {
+      // Synchronous: an unparsable key, a wrong passphrase, a bad option.
+      done({ ok: false, kind: "auth", retryable: false, message: `cannot use the SSH credentials: ${(e as Error).message}` });
+    }
+  });
+}
+
+function classify(err: Error & { level?: string; code?: string }): DialOutcome & { ok: false } {
+  if (err.level === "client-authentication") {
+    return { ok: false, kind: "auth", retryable: false, message: `SSH authentication failed (${err.message})` };
+  }
+  if (err.level === "client-timeout") {
+    return { ok: false, kind: "unreachable", retryable: true, message: "timed out waiting for the SSH handshake" };
+  }
+  if (err.level === "agent") {
+    return { ok: false, kind: "auth", retryable: false, message: `SSH agent error: ${err.message}` };
+  }
+  if (err.code && RETRYABLE_CODES.has(err.code)) {
+    return { ok: false, kind: "unreachable", retryable: true, message: `cannot connect: ${err.code} (${err.message})` };
+  }
+  if (err.code === "ENOTFOUND") {
+    return { ok: false, kind: "unreachable", retryable: false, message: `cannot resolve host name (${err.message})` };
+  }
+  if (err.level === "handshake" || err.level === "protocol") {
+    return { ok: false, kind: "unreachable", retryable: false, message: `SSH handshake failed: ${err.message}` };
+  }
+  return { ok: false, kind: "unreachable", retryable: true, message: `SSH connection failed: ${err.message}` };
+}
+
+/** A TCP connection from the jump host to the target, used as the target SSH connection's socket. */
+function forwardOut(proxy: Client, host: string, port: number): Promise<NodeJS.ReadableStream> {
+  return new Promise((resolve, reject) => {
+    proxy.forwardOut("127.0.0.1", 0, host, port, (err, stream) => {
+      if (err) reject(new Error(`the jump host cannot connect to ${host}:${port}: ${err.message}`));
+      else {
+        // Errors surface through the SSH client using it; never unhandled.
+        stream.on("error", () => undefined);
+        resolve(stream);
+      }
+    });
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

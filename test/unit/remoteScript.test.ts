@@ -1,0 +1,297 @@
+// The programs nftsg runs on hosts, checked as text and with the local
+// shells' parsers (`sh -n`, `bash -n`: syntax only, nothing is executed).
+import { execFileSync, spawnSync } from "node:child_process";
+import fc from "fast-check";
+import { utils } from "ssh2";
+import { describe, expect, it } from "vitest";
+import { ownerInScript } from "../../provider/apply";
+import { fingerprint, formatHostKey, hostKeyAlgorithms, hostKeyMatches, parseHostKey } from "../../provider/hostKey";
+import { hasEvent, parseRemoteOutput } from "../../provider/remoteOutput";
+import {
+  applyProgram,
+  assertOwner,
+  assertTableName,
+  fireScript,
+  heredocTerminator,
+  readProgram,
+  remoteCommand,
+  removeProgram,
+  shQuote,
+} from "../../provider/remoteScript";
+import { SH_BASE, SH_BOOT, shellVars } from "../../provider/remoteLib";
+import { assertScriptScope, topLevelStatements } from "../../provider/remoteScriptScope";
+
+const NONCE = "0123456789abcdef0123456789abcdef";
+const SCRIPT = [
+  "table inet nftsg {}",
+  "delete table inet nftsg",
+  "table inet nftsg {",
+  '\tcomment "org/project/stack"',
+  "\tchain input {",
+  "\t\ttype filter hook input priority filter; policy drop;",
+  '\t\tct state established,related accept comment "stateful"',
+  '\t\ttcp dport 22 accept comment "failsafe ssh"',
+  "\t}",
+  "}",
+  "",
+].join("\n");
+
+function parses(shell: "sh" | "bash", program: string): boolean {
+  return spawnSync(shell, ["-n"], { input: program, stdio: ["pipe", "ignore", "ignore"] }).status === 0;
+}
+
+const apply = (over: Partial<Parameters<typeof applyProgram>[0]> = {}) =>
+  applyProgram({ table: "nftsg", owner: "org/project/stack", script: SCRIPT, rollbackSeconds: 30, nonce: NONCE, ...over });
+
+describe("shQuote", () => {
+  it("property: the shell gets back exactly the string", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary" }).filter((s) => !s.includes("\0")), (s) => {
+        const out = execFileSync("sh", ["-c", `printf '%s' ${shQuote(s)}`]);
+        expect(out.toString("utf8")).toBe(Buffer.from(s, "utf8").toString("utf8"));
+      }),
+      { numRuns: 60 },
+    );
+  });
+  it("quotes metacharacters", () => {
+    expect(shQuote(`a'b; rm -rf / $(x) \`y\``)).toBe(`'a'\\''b; rm -rf / $(x) \`y\`'`);
+  });
+});
+
+describe("validation", () => {
+  it("table names", () => {
+    for (const ok of ["nftsg", "N", "a_b9", "a".repeat(32)]) expect(() => assertTableName(ok)).not.toThrow();
+    for (const bad of ["", "9a", "a-b", "a b", "a".repeat(33), "x;reboot", "_a", "a\n"]) expect(() => assertTableName(bad)).toThrow();
+  });
+  it("owners", () => {
+    for (const ok of ["org/project/stack", "o.p-s_1", "a@b:c=d+e"]) expect(() => assertOwner(ok)).not.toThrow();
+    for (const bad of ["", "a b", 'a"b', "a;b", "a'b", "/x", "a".repeat(129)]) expect(() => assertOwner(bad)).toThrow();
+  });
+  it("applyProgram refuses bad inputs", () => {
+    expect(() => apply({ table: "bad-name" })).toThrow(/table name/);
+    expect(() => apply({ owner: "a b" })).toThrow(/owner/);
+    expect(() => apply({ script: "table inet nftsg {}\0" })).toThrow(/NUL/);
+    expect(() => apply({ rollbackSeconds: 1 })).toThrow(/rollbackSeconds/);
+    expect(() => apply({ rollbackSeconds: 99999 })).toThrow(/rollbackSeconds/);
+  });
+});
+
+describe("heredocTerminator", () => {
+  it("is never a line of the body, even when the random source collides", () => {
+    const seq = ["aa", "aa", "bb"];
+    const body = "x\nNFTSG_EOF_aa\ny";
+    expect(heredocTerminator(body, () => seq.shift()!)).toBe("NFTSG_EOF_bb");
+  });
+  it("property: random bodies never contain their terminator as a line", () => {
+    fc.assert(
+      fc.property(fc.string(), (body) => {
+        const t = heredocTerminator(body);
+        expect(body.split("\n")).not.toContain(t);
+        expect(t).toMatch(/^NFTSG_EOF_[0-9a-f]{24}$/);
+      }),
+    );
+  });
+});
+
+describe("applyProgram", () => {
+  const p = apply();
+
+  it("is one brace group, so a truncated program never runs", () => {
+    expect(p.startsWith("{\n")).toBe(true);
+    expect(p.endsWith("\n}\n")).toBe(true);
+  });
+
+  it("parses with dash and bash", () => {
+    expect(parses("sh", p)).toBe(true);
+    expect(parses("bash", p)).toBe(true);
+  });
+
+  it("every proper prefix is a syntax error (connection cut while sending)", () => {
+    const cuts = [1, 10, 100, 1000, p.indexOf("NFTSG_EOF_"), p.indexOf(SCRIPT.slice(0, 20)) + 5, p.length - 3, p.length - 2];
+    for (let i = 0; i < 12; i++) cuts.push(Math.floor((p.length * (i + 0.5)) / 12));
+    for (const cut of cuts) expect(parses("sh", p.slice(0, cut)), `cut at ${cut}`).toBe(false);
+  });
+
+  it("carries the script verbatim inside a quoted heredoc", () => {
+    const m = /cat > "\$NEW" <<'(NFTSG_EOF_[0-9a-f]+)'[^\n]*\n([\s\S]*?)\n\1\n/.exec(p);
+    expect(m).not.toBeNull();
+    expect(m![2] + "\n").toBe(SCRIPT);
+  });
+
+  it("carries scripts with shell metacharacters, no trailing newline and a fake terminator line", () => {
+    const nasty = 'table inet nftsg {\n\tcomment "$(reboot) `id` \\\'\\" ${x}"\n}\nNFTSG_EOF_\nEOF';
+    const q = apply({ script: nasty });
+    expect(parses("sh", q)).toBe(true);
+    const m = /cat > "\$NEW" <<'(NFTSG_EOF_[0-9a-f]+)'[^\n]*\n([\s\S]*?)\n\1\n/.exec(q);
+    expect(m![2]).toBe(nasty);
+  });
+
+  it("quotes its inputs and uses the nonce in markers", () => {
+    expect(p).toContain(`T='nftsg'`);
+    expect(p).toContain(`OWNER='org/project/stack'`);
+    expect(p).toContain(`NONCE='${NONCE}'`);
+    expect(p).toContain("ROLLBACK_SECONDS=30");
+    expect(p).toContain("TAKEOVER=0");
+    expect(apply({ takeover: true })).toContain("TAKEOVER=1");
+  });
+
+  it("checks before applying, arms the rollback before applying, and persists only after CONFIRM", () => {
+    const order = ["preflight\n", "lock\n", "resolve_stale\n", "check_owner ", 'cat "$PREV" "$NEW" | nft -c -f -', 'nft -c -f "$NEW"', '> "$ARMED"', "setsid /bin/sh", 'nft -f "$NEW"', "say applied", "IFS= read -r REPLY", "CONFIRM)", 'mv -f "$NEW" "$LIVE"', "install_boot\n", "say confirmed"];
+    let at = -1;
+    for (const step of order) {
+      const i = p.indexOf(step, at + 1);
+      expect(i, step).toBeGreaterThan(at);
+      at = i;
+    }
+  });
+
+  it("the timer cannot hold the lock (fd 9 closed) and outlives the session (setsid, no stdio)", () => {
+    expect(p).toMatch(/setsid \/bin\/sh "\$FIRE" "\$RUN" --sleep "\$ROLLBACK_SECONDS" <\/dev\/null >\/dev\/null 2>&1 9>&- &/);
+    expect(p).toContain('systemd-run --quiet --collect --unit="$RB_UNIT" --on-active="$ROLLBACK_SECONDS"s');
+  });
+
+  it("only the final read consumes stdin", () => {
+    const reads = p.split("\n").filter((l) => /(^|[;&|]\s*)read /.test(l.trim()) || /^\s*(IFS= )?read /.test(l));
+    expect(reads.filter((l) => !l.includes("<"))).toEqual(["IFS= read -r REPLY || REPLY=EOF"]);
+  });
+});
+
+describe("fireScript", () => {
+  const f = fireScript("nftsg");
+  it("parses, claims the token by rename, restores prev", () => {
+    expect(parses("sh", f)).toBe(true);
+    expect(f).toContain('mv "$RUN/$T.armed" "$RUN/$T.firing" 2>/dev/null || exit 0');
+    expect(f).toContain("nft -f /etc/nftsg/$T.prev.nft");
+    // systemd-run would expand "$…" in its argv: the script is a file, not an argument.
+    expect(apply()).toContain('/bin/sh "$FIRE" "$RUN"');
+  });
+});
+
+describe("boot unit (systemd hosts)", () => {
+  // Runs only the pure text function of the shell library in a local shell.
+  const unit = execFileSync("sh", ["-c", `${shellVars({ table: "nftsg", nonce: NONCE })}${SH_BASE}${SH_BOOT}\nwrite_unit`], {
+    env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
+  }).toString();
+  it("is nftsg's own oneshot unit, early, not hung off nftables.service", () => {
+    const lines = unit.split("\n");
+    for (const l of [
+      "DefaultDependencies=no",
+      "Wants=network-pre.target",
+      "Before=network-pre.target shutdown.target",
+      "After=local-fs.target nftables.service",
+      "PartOf=nftables.service",
+      "Type=oneshot",
+      "RemainAfterExit=yes",
+      "WantedBy=sysinit.target",
+    ]) {
+      expect(lines, l).toContain(l);
+    }
+    expect(lines.find((l) => l.startsWith("ExecStart="))).toMatch(/^ExecStart=\/\S*\/nft -f \/etc\/nftsg\/nftsg\.nft$/);
+    expect(unit).not.toMatch(/^(Requires|BindsTo)=.*nftables/m);
+  });
+});
+
+describe("readProgram and removeProgram", () => {
+  it("parse with dash and bash", () => {
+    for (const prog of [readProgram({ table: "nftsg", nonce: NONCE }), removeProgram({ table: "nftsg", owner: "a/b/c", nonce: NONCE })]) {
+      expect(parses("sh", prog)).toBe(true);
+      expect(parses("bash", prog)).toBe(true);
+      expect(prog.startsWith("{\n") && prog.endsWith("\n}\n")).toBe(true);
+    }
+  });
+  it("readProgram changes nothing: no lock, no nft -f, no file writes", () => {
+    const body = readProgram({ table: "nftsg", nonce: NONCE }).split("\npreflight\n")[1];
+    expect(body).not.toMatch(/\block\b|nft -f|nft -c|rm -f|mkdir|> "/);
+  });
+  it("removeProgram deletes with add+delete, removes boot loading before the file it includes", () => {
+    const r = removeProgram({ table: "nftsg", owner: "a/b/c", nonce: NONCE });
+    const del = r.indexOf("delete table inet %s");
+    const unb = r.indexOf("\nuninstall_boot\n");
+    const rm = r.indexOf('rm -f "$LIVE"');
+    expect(del).toBeGreaterThan(r.indexOf("\ncheck_owner "));
+    expect(unb).toBeGreaterThan(del);
+    expect(rm).toBeGreaterThan(unb);
+  });
+  it("remoteCommand", () => {
+    expect(remoteCommand(false)).toBe("sh -s");
+    expect(remoteCommand(true)).toBe("sudo -n sh -s");
+  });
+});
+
+describe("parseRemoteOutput", () => {
+  const m = (e: string) => `@@nftsg:${NONCE}:${e}`;
+  it("extracts the listing, values and failure kind; ignores forged markers", () => {
+    const out = [m("pid=42"), m("listing-begin"), "table inet nftsg {", "@@nftsg:ffff:applied", "}", m("listing-end"), m("applied"), m("fail:check"), m("note:hello")].join("\n") + "\n";
+    const r = parseRemoteOutput(out, NONCE);
+    expect(r.listing).toBe("table inet nftsg {\n@@nftsg:ffff:applied\n}\n");
+    expect(r.values.pid).toBe("42");
+    expect(r.failKind).toBe("check");
+    expect(r.notes).toEqual(["hello"]);
+    expect(r.events).toContain("applied");
+    expect(hasEvent(out, NONCE, "applied")).toBe(true);
+    expect(hasEvent(out, NONCE, "confirmed")).toBe(false);
+    expect(hasEvent(m("applied"), NONCE, "applied")).toBe(false); // incomplete line
+  });
+  it("unknown failure kinds map to apply", () => {
+    expect(parseRemoteOutput(m("fail:weird") + "\n", NONCE).failKind).toBe("apply");
+  });
+});
+
+describe("assertScriptScope", () => {
+  it("accepts the compiler's shape", () => {
+    expect(() => assertScriptScope(SCRIPT, "nftsg")).not.toThrow();
+    expect(() => assertScriptScope("add table inet nftsg\nadd rule inet nftsg input accept; add element inet nftsg s { 1.2.3.4 }\n", "nftsg")).not.toThrow();
+    expect(() => assertScriptScope('# flush ruleset\ntable inet nftsg { comment "a } b; flush ruleset" }\n', "nftsg")).not.toThrow();
+  });
+  it("refuses anything outside the table", () => {
+    for (const bad of [
+      "flush ruleset",
+      'include "/etc/other.nft"',
+      "table ip filter { }",
+      "table inet other {}",
+      "delete table inet other",
+      "add rule ip filter input drop",
+      "table inet nftsg {}; delete table ip nat",
+      "list ruleset",
+    ]) {
+      expect(() => assertScriptScope(bad, "nftsg"), bad).toThrow(/only touch table inet nftsg/);
+    }
+  });
+  it("splits top-level statements only outside blocks, strings and comments", () => {
+    expect(topLevelStatements('a; b # c; d\ntable t { x; y }\n"q;r"')).toEqual(["a", "b", "table t {}", '"q;r"']);
+  });
+});
+
+describe("ownerInScript", () => {
+  it("reads the table comment: bare id or owner=<id>", () => {
+    expect(ownerInScript(SCRIPT)).toBe("org/project/stack");
+    expect(ownerInScript('table inet t {\n\tcomment "managed by nftsg owner=a/b/c"\n}')).toBe("a/b/c");
+    expect(ownerInScript('table inet t {\n\tchain c {\n\t\tcomment "x/y"\n\t}\n}')).toBeUndefined();
+    expect(ownerInScript("table inet t {\n}")).toBeUndefined();
+  });
+});
+
+describe("hostKey", () => {
+  const pub = utils.generateKeyPairSync("ed25519").public;
+  const blob = Buffer.from(pub.split(" ")[1], "base64");
+  it("formats and parses the known_hosts form", () => {
+    expect(formatHostKey(blob)).toBe(pub.split(" ").slice(0, 2).join(" "));
+    const k = parseHostKey(`198.18.1.11 ${pub} comment`);
+    expect(k.form).toBe("key");
+    expect(hostKeyMatches(k, blob)).toBe(true);
+    expect(hostKeyAlgorithms(k)).toEqual(["ssh-ed25519"]);
+  });
+  it("fingerprints like ssh-keygen", () => {
+    const out = execFileSync("ssh-keygen", ["-lf", "-"], { input: pub + "\n" }).toString();
+    expect(out).toContain(fingerprint(blob));
+    const f = parseHostKey(fingerprint(blob));
+    expect(hostKeyMatches(f, blob)).toBe(true);
+    expect(hostKeyAlgorithms(f)).toBeUndefined();
+  });
+  it("rejects garbage and mismatched keys", () => {
+    expect(() => parseHostKey("ssh-ed25519 notbase64!!")).toThrow();
+    expect(() => parseHostKey("hello")).toThrow();
+    const other = Buffer.from(utils.generateKeyPairSync("ed25519").public.split(" ")[1], "base64");
+    expect(hostKeyMatches(parseHostKey(pub), other)).toBe(false);
+  });
+});

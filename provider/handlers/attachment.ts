@@ -80,7 +80,9 @@ export function attachmentHandlers() {
   return {
     async check(_olds: AttachmentProps, news: AttachmentProps) {
       const failures: { property: string; reason: string }[] = [];
-      const host = news.connection?.host;
+      // `address` is the non-secret copy of connection.host; inside the secret
+      // connection an unknown value is not visible as such during preview.
+      const host = news.address;
       if (host !== UNKNOWN && (typeof host !== "string" || host.length === 0)) {
         failures.push({ property: "connection.host", reason: "the SSH host is required" });
       }

@@ -95,7 +95,18 @@ function declarationForCheck(args: FleetArgs): pulumi.Output<unknown> {
     failsafe: args.failsafe,
     securityGroups: args.securityGroups,
     hosts,
-  });
+  }).apply(formatDeclaration);
+}
+
+/**
+ * JSON with one line per group and per host: `pulumi preview --diff` shows a
+ * multi-line string as a line diff, so a membership change reads as one line
+ * instead of the whole nested declaration.
+ */
+export function formatDeclaration(d: { table?: string; failsafe?: unknown; securityGroups: unknown[]; hosts: unknown[] }): string {
+  const list = (items: unknown[]) => (items.length ? `[\n  ${items.map((i) => JSON.stringify(i)).join(",\n  ")}\n]` : "[]");
+  return `{"table":${JSON.stringify(d.table ?? null)},"failsafe":${JSON.stringify(d.failsafe ?? null)},\n` +
+    `"securityGroups":${list(d.securityGroups)},\n"hosts":${list(d.hosts)}}\n`;
 }
 
 function stripSecrets(c: pulumi.Unwrap<ConnectionArgs>): Record<string, unknown> {

@@ -96,6 +96,6 @@ export class Rule extends pulumi.dynamic.Resource {
  */
 export class FleetModel extends pulumi.dynamic.Resource {
   constructor(name: string, args: { fleet: pulumi.Input<string>; declaration: pulumi.Input<unknown> }, opts?: pulumi.CustomResourceOptions) {
-    super(modelProvider, name, args as pulumi.Inputs, opts, MODULE, "Fleet");
+    super(modelProvider, name, args as pulumi.Inputs, opts, MODULE, "FleetModel");
   }
 }

@@ -5,6 +5,17 @@ import { recordHandlers } from "./records";
 
 type Props = Record<string, unknown>;
 
+function parseDeclaration(text: string): unknown {
+  try {
+    const d = JSON.parse(text) as Record<string, unknown>;
+    // null stands for "not given" in the SDK's format.
+    for (const k of Object.keys(d)) if (d[k] === null) delete d[k];
+    return d;
+  } catch {
+    return text; // validation reports it as malformed
+  }
+}
+
 export function modelHandlers() {
   const base = recordHandlers();
   return {
@@ -13,7 +24,9 @@ export function modelHandlers() {
       // Values not known yet (preview) are checked again when they are.
       if (containsUnknown(news.declaration)) return { inputs: news };
       const { validateFleet } = require("../validate") as typeof import("../validate");
-      const result = validateFleet(news.declaration);
+      // The SDK sends the declaration as line-per-item JSON (readable diffs).
+      const declaration = typeof news.declaration === "string" ? parseDeclaration(news.declaration) : news.declaration;
+      const result = validateFleet(declaration);
       if (result.ok) return { inputs: news };
       return {
         inputs: news,

@@ -20,7 +20,6 @@ import { createHash } from "node:crypto";
 import {
   type Family,
   type Interval,
-  type Prefix,
   addressToInterval,
   familyMax,
   formatAddress,
@@ -34,6 +33,8 @@ import type { NormalisedFleet, NormalisedGroup, NormalisedHost, NormalisedRule, 
 import { type Direction, TABLE_FAMILY, nftName } from "./nftNames";
 import { type SetKeyType, quote, renderSet } from "./nftRender";
 import { icmpCodeSymbol, icmpTypeSymbol } from "./nftSymbols";
+import { BASELINE_LINES, EGRESS_OPEN_HEAD, EGRESS_RESTRICTED_HEAD, INGRESS_HEAD, indentStatements } from "./baseline";
+import { dedupe, mergeSorted, sortedUnique } from "./sortedLists";
 import { formatPortRange } from "./ports";
 import { FleetValidationError, validateFleet } from "./validate";
 
@@ -56,14 +57,6 @@ const FAMILIES: readonly Family[] = [4, 6];
 const SET_TYPE: Record<Family, SetKeyType> = { 4: "ipv4_addr", 6: "ipv6_addr" };
 const ADDR_EXPR: Record<Family, string> = { 4: "ip", 6: "ip6" };
 const FAMILY_LABEL: Record<Family, string> = { 4: "IPv4", 6: "IPv6" };
-
-/**
- * ICMPv6 that conntrack does not track (so neither "established" nor, on
- * current kernels, "invalid"): without it a host loses its neighbours and
- * routers within minutes. Listed in numeric order, as nft prints them.
- */
-const ESSENTIAL_ICMPV6 =
-  "icmpv6 type { mld-listener-query, mld-listener-report, mld-listener-done, nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, mld2-listener-report }";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
@@ -130,6 +123,7 @@ class Compiler {
   private readonly sets = new Map<string, SetEntry>();
   private readonly peerSetCache = new Map<string, string | null>();
   private readonly chunks = new Map<string, GroupChunk>();
+  private readonly hostCache = new Map<string, { script: string; lines: string[]; hash: string }>();
   /** Text of single addresses, per family: member addresses recur in many sets and lines. */
   private readonly addressTexts: Record<Family, Map<bigint, string>> = { 4: new Map(), 6: new Map() };
 
@@ -221,22 +215,24 @@ class Compiler {
   }
 
   private ruleLines(g: NormalisedGroup, r: NormalisedRule): string[] {
+    // Built with join(): flat strings, cheap to sort and compare.
     const lines: string[] = [];
-    const head = `${r.direction} ${protocolLabel(r)} ${r.direction === "ingress" ? "from" : "to"}`;
-    const why = `[${g.name}${r.description ? `: ${r.description}` : ""}]`;
+    const head = `${r.direction} ${protocolLabel(r)} ${r.direction === "ingress" ? "from" : "to"} `;
+    const why = ` [${g.name}${r.description ? `: ${r.description}` : ""}]`;
     const families = ruleFamilies(r);
-    for (const c of r.cidrs) if (families.includes(c.family)) lines.push(`${head} ${formatPrefix(c)} ${why}`);
+    for (const c of r.cidrs) if (families.includes(c.family)) lines.push([head, formatPrefix(c), why].join(""));
     for (const s of r.groups) {
       const before = lines.length;
       const members = this.members.get(s)!;
+      const inGroup = ` in sg ${s})${why}`;
       for (const m of members) {
         for (const a of m.addresses) {
-          if (families.includes(a.family)) lines.push(`${head} ${this.addressText(a.family, a.value)} (host ${m.name} in sg ${s}) ${why}`);
+          if (families.includes(a.family)) lines.push([head, this.addressText(a.family, a.value), " (host ", m.name, inGroup].join(""));
         }
       }
       if (lines.length === before) {
         const what = members.length === 0 ? "no members" : `no ${FAMILY_LABEL[families[0]!]} members`;
-        lines.push(`${head} sg ${s} (${what}: matches nothing) ${why}`);
+        lines.push([head, "sg ", s, " (", what, ": matches nothing)", why].join(""));
       }
     }
     return lines;
@@ -305,6 +301,19 @@ class Compiler {
       // DESIGN §2: a host attached to no group keeps no nftsg table.
       return { host: host.name, table, script: "", lines: [], hash: sha256("") };
     }
+    // A host's ruleset depends only on its groups and its SSH port (the
+    // script names no host), so hosts that share both share the work.
+    const key = `${host.sshPort}|${host.groups.join(",")}`;
+    let body = this.hostCache.get(key);
+    if (!body) {
+      body = this.compileBody(host);
+      this.hostCache.set(key, body);
+    }
+    return { host: host.name, table, script: body.script, lines: body.lines.slice(), hash: body.hash };
+  }
+
+  private compileBody(host: NormalisedHost): { script: string; lines: string[]; hash: string } {
+    const table = this.fleet.table;
     const chunks = host.groups.map((g) => this.chunk(g));
     const egressRestricted = chunks.some((c) => c.hasEgressRules);
     const hostLines: string[] = [];
@@ -316,7 +325,7 @@ class Compiler {
 
     // One array, one join: a flat string (no rope to flatten when hashing).
     const parts: string[] = [
-      `# nftsg: security groups of host ${host.name} (groups: ${host.groups.join(", ")}).\n`,
+      `# nftsg: the firewall of a host in security groups ${host.groups.join(", ")}.\n`,
       "# Generated; the whole table is replaced on every apply.\n",
       tableRemovalScript(table),
       `table ${TABLE_FAMILY} ${table} {\n`,
@@ -338,96 +347,7 @@ class Compiler {
     const script = parts.join("");
 
     const lines = mergeSorted([sortedUnique(hostLines), ...chunks.map((c) => c.lines)]);
-    return { host: host.name, table, script, lines, hash: sha256(script) };
-  }
-}
-
-const ESSENTIAL_ICMPV6_RULE = `${ESSENTIAL_ICMPV6} accept comment ${quote("essential icmpv6: untracked by conntrack")}`;
-const STATEFUL_RULES = [
-  `ct state established,related accept comment ${quote("stateful: replies and related traffic")}`,
-] as const;
-const INVALID_RULE = `ct state invalid drop comment ${quote("stateful: invalid packets")}`;
-
-/** Ingress chain up to the failsafe: the same on every host. */
-const INGRESS_HEAD = indentStatements([
-  "type filter hook input priority filter; policy drop;",
-  ...STATEFUL_RULES,
-  `iif "lo" accept comment ${quote("loopback")}`,
-  // Before the invalid drop: on older kernels conntrack may mark ND invalid.
-  ESSENTIAL_ICMPV6_RULE,
-  INVALID_RULE,
-  `meta nfproto ipv4 udp sport 67 udp dport 68 accept comment ${quote("dhcp client replies")}`,
-  `meta nfproto ipv6 udp sport 547 udp dport 546 accept comment ${quote("dhcpv6 client replies")}`,
-]);
-
-const EGRESS_RESTRICTED_HEAD = indentStatements([
-  "type filter hook output priority filter; policy drop;",
-  ...STATEFUL_RULES,
-  `oif "lo" accept comment ${quote("loopback")}`,
-  ESSENTIAL_ICMPV6_RULE,
-  INVALID_RULE,
-  `meta nfproto ipv4 udp sport 68 udp dport 67 accept comment ${quote("dhcp client requests")}`,
-  `meta nfproto ipv6 udp sport 546 udp dport 547 accept comment ${quote("dhcpv6 client requests")}`,
-]);
-
-/** No group of the host has an egress rule: the cloud default, all open. */
-const EGRESS_OPEN_HEAD = indentStatements(["type filter hook output priority filter; policy accept;"]);
-
-const BASELINE_LINES = {
-  ingress: [
-    "ingress accept established,related [stateful]",
-    "ingress drop invalid [stateful]",
-    "ingress accept loopback [loopback]",
-    "ingress icmpv6 neighbour/router discovery and MLD from any [essential icmpv6]",
-    "ingress udp/68 from any port 67 [dhcp client]",
-    "ingress udp/546 from any port 547 [dhcpv6 client]",
-    "ingress drop everything else [default policy]",
-  ],
-  egressRestricted: [
-    "egress accept established,related [stateful]",
-    "egress drop invalid [stateful]",
-    "egress accept loopback [loopback]",
-    "egress icmpv6 neighbour/router discovery and MLD to any [essential icmpv6]",
-    "egress udp/67 to any from port 68 [dhcp client]",
-    "egress udp/547 to any from port 546 [dhcpv6 client]",
-    "egress drop everything else [default policy]",
-  ],
-  egressOpen: ["egress all to any [default: no egress rules]"],
-} as const;
-
-function indentStatements(statements: readonly string[]): string {
-  return statements.length ? ["\t\t", statements.join("\n\t\t"), "\n"].join("") : "";
-}
-
-function dedupe(items: readonly string[]): string[] {
-  return [...new Set(items)];
-}
-
-function sortedUnique(items: string[]): string[] {
-  items.sort();
-  return items.filter((x, i) => i === 0 || items[i - 1] !== x);
-}
-
-/** Merge sorted, duplicate-free arrays into one new array (same order as Array.prototype.sort). */
-function mergeSorted(lists: readonly (readonly string[])[]): string[] {
-  const out: string[] = [];
-  const pos = lists.map(() => 0);
-  for (;;) {
-    let best = -1;
-    let bestValue = "";
-    for (let k = 0; k < lists.length; k++) {
-      const list = lists[k]!;
-      if (pos[k]! >= list.length) continue;
-      const v = list[pos[k]!]!;
-      if (best === -1 || v < bestValue) {
-        best = k;
-        bestValue = v;
-      }
-    }
-    if (best === -1) return out;
-    out.push(bestValue);
-    // Skip the same value in every list.
-    for (let k = 0; k < lists.length; k++) if (pos[k]! < lists[k]!.length && lists[k]![pos[k]!] === bestValue) pos[k] = pos[k]! + 1;
+    return { script, lines, hash: sha256(script) };
   }
 }
 

@@ -177,8 +177,8 @@ class Parser {
         // `table x {}` followed by `table x { ... }` declares one table.
         const same = tables.find((t) => t.header === block.header);
         if (same) {
-          same.statements.push(...block.statements);
-          same.children.push(...block.children);
+          for (const st of block.statements) same.statements.push(st);
+          for (const ch of block.children) same.children.push(ch);
         } else {
           tables.push(block);
         }
@@ -253,7 +253,7 @@ function renderBlock(b: Block, depth: number): string[] {
   const statements = b.kind === "chain" ? b.statements : [...b.statements].sort();
   for (const s of statements) lines.push(`${ind}\t${s}`);
   const children = [...b.children].sort((x, y) => (x.header < y.header ? -1 : x.header > y.header ? 1 : 0));
-  for (const c of children) lines.push(...renderBlock(c, depth + 1));
+  for (const c of children) for (const l of renderBlock(c, depth + 1)) lines.push(l);
   lines.push(`${ind}}`);
   return lines;
 }

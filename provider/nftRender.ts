@@ -53,7 +53,11 @@ const encoder = new TextEncoder();
  * collapse, and the result is cut to nft's 128-byte limit (on a character
  * boundary, marked with "...").
  */
+const PLAIN_COMMENT = /^[\x21-\x7e](?:[\x21\x23-\x7e]| (?! ))*$/;
+
 export function sanitiseComment(text: string): string {
+  // Fast path: short printable ASCII without quotes or double spaces.
+  if (text.length <= NFT_COMMENT_MAX_BYTES && PLAIN_COMMENT.test(text) && !text.endsWith(" ")) return text;
   let s = text.replace(/"/g, "'").replace(/[\u0000-\u001f\u007f]+/g, " ").replace(/\s+/g, " ").trim();
   if (encoder.encode(s).length <= NFT_COMMENT_MAX_BYTES) return s;
   // Every character is at least one byte, so only the first 128 can fit.

@@ -1,0 +1,71 @@
+// The part of every host's ruleset that does not depend on its groups:
+// stateful handling, loopback, the ICMPv6 and DHCP a host needs to stay on
+// the network, and the default policies (DESIGN §2). Order matters here.
+
+import { quote } from "./nftRender";
+
+/**
+ * ICMPv6 that conntrack does not track (so neither "established" nor, on
+ * current kernels, "invalid"): without it a host loses its neighbours and
+ * routers within minutes. Listed in numeric order, as nft prints them.
+ */
+export const ESSENTIAL_ICMPV6 =
+  "icmpv6 type { mld-listener-query, mld-listener-report, mld-listener-done, nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, mld2-listener-report }";
+
+/** Chain statements, indented for a chain body, one per line. */
+export function indentStatements(statements: readonly string[]): string {
+  return statements.length ? ["\t\t", statements.join("\n\t\t"), "\n"].join("") : "";
+}
+
+const ESSENTIAL_ICMPV6_RULE = `${ESSENTIAL_ICMPV6} accept comment ${quote("essential icmpv6: untracked by conntrack")}`;
+const STATEFUL_RULES = [
+  `ct state established,related accept comment ${quote("stateful: replies and related traffic")}`,
+] as const;
+const INVALID_RULE = `ct state invalid drop comment ${quote("stateful: invalid packets")}`;
+
+/** Ingress chain up to the failsafe: the same on every host. */
+export const INGRESS_HEAD = indentStatements([
+  "type filter hook input priority filter; policy drop;",
+  ...STATEFUL_RULES,
+  `iif "lo" accept comment ${quote("loopback")}`,
+  // Before the invalid drop: on older kernels conntrack may mark ND invalid.
+  ESSENTIAL_ICMPV6_RULE,
+  INVALID_RULE,
+  `meta nfproto ipv4 udp sport 67 udp dport 68 accept comment ${quote("dhcp client replies")}`,
+  `meta nfproto ipv6 udp sport 547 udp dport 546 accept comment ${quote("dhcpv6 client replies")}`,
+]);
+
+export const EGRESS_RESTRICTED_HEAD = indentStatements([
+  "type filter hook output priority filter; policy drop;",
+  ...STATEFUL_RULES,
+  `oif "lo" accept comment ${quote("loopback")}`,
+  ESSENTIAL_ICMPV6_RULE,
+  INVALID_RULE,
+  `meta nfproto ipv4 udp sport 68 udp dport 67 accept comment ${quote("dhcp client requests")}`,
+  `meta nfproto ipv6 udp sport 546 udp dport 547 accept comment ${quote("dhcpv6 client requests")}`,
+]);
+
+/** No group of the host has an egress rule: the cloud default, all open. */
+export const EGRESS_OPEN_HEAD = indentStatements(["type filter hook output priority filter; policy accept;"]);
+
+export const BASELINE_LINES = {
+  ingress: [
+    "ingress accept established,related [stateful]",
+    "ingress drop invalid [stateful]",
+    "ingress accept loopback [loopback]",
+    "ingress icmpv6 neighbour/router discovery and MLD from any [essential icmpv6]",
+    "ingress udp/68 from any port 67 [dhcp client]",
+    "ingress udp/546 from any port 547 [dhcpv6 client]",
+    "ingress drop everything else [default policy]",
+  ],
+  egressRestricted: [
+    "egress accept established,related [stateful]",
+    "egress drop invalid [stateful]",
+    "egress accept loopback [loopback]",
+    "egress icmpv6 neighbour/router discovery and MLD to any [essential icmpv6]",
+    "egress udp/67 to any from port 68 [dhcp client]",
+    "egress udp/547 to any from port 546 [dhcpv6 client]",
+    "egress drop everything else [default policy]",
+  ],
+  egressOpen: ["egress all to any [default: no egress rules]"],
+} as const;

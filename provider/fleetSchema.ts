@@ -1,0 +1,212 @@
+// Pass 1 of validation: the structure of a fleet declaration, with zod —
+// types, required fields, unknown fields (strict objects: a misspelt
+// `port:` must not silently mean "all ports"), enums and integer ranges —
+// and zod's issues turned into messages that say what to write instead.
+
+import { z } from "zod";
+import { didYouMean } from "./didYouMean";
+import type { ValidationIssue } from "./fleetModel";
+import type { Direction } from "./nftNames";
+
+export const PROTOCOLS = ["tcp", "udp", "icmp", "icmpv6", "all", "sctp", "esp", "ah", "gre"] as const;
+export const PORT_PROTOCOLS: ReadonlySet<string> = new Set(["tcp", "udp", "sctp"]);
+export const ICMP_PROTOCOLS: ReadonlySet<string> = new Set(["icmp", "icmpv6"]);
+export const DIRECTIONS: readonly Direction[] = ["ingress", "egress"];
+export const MAX_DESCRIPTION = 256;
+
+const optional = <T extends z.ZodTypeAny>(t: T) => t.nullish();
+// Ports are type-checked in the semantic pass: a zod union here costs a
+// failed parse (and an error object) per alternative tried, on every rule.
+const portsSchema = z.unknown();
+const portNumber = z.number().int().min(1).max(65535);
+
+export const ruleSchema = z
+  .object({
+    protocol: z.enum(PROTOCOLS),
+    ports: portsSchema,
+    icmpType: optional(z.number().int().min(0).max(255)),
+    icmpCode: optional(z.number().int().min(0).max(255)),
+    cidrs: optional(z.array(z.string())),
+    securityGroups: optional(z.array(z.string())),
+    description: optional(z.string().max(MAX_DESCRIPTION)),
+  })
+  .strict();
+
+const groupSchema = z
+  .object({
+    name: z.string(),
+    description: optional(z.string().max(MAX_DESCRIPTION)),
+    ingress: optional(z.array(ruleSchema)),
+    egress: optional(z.array(ruleSchema)),
+  })
+  .strict();
+
+const connectionFields = {
+  host: z.string(),
+  port: optional(portNumber),
+  user: optional(z.string()),
+  password: optional(z.string()),
+  privateKey: optional(z.string()),
+  privateKeyPassword: optional(z.string()),
+  agentSocketPath: optional(z.string()),
+  dialErrorLimit: optional(z.number().int().min(1)),
+  perDialTimeout: optional(z.number().int().min(1)),
+  hostKey: optional(z.string()),
+};
+
+const connectionSchema = z
+  .object({
+    ...connectionFields,
+    proxy: optional(z.object(connectionFields).strict()),
+    sudo: optional(z.boolean()),
+  })
+  .strict();
+
+const hostSchema = z
+  .object({
+    name: z.string(),
+    connection: connectionSchema,
+    addresses: optional(z.array(z.string())),
+    securityGroups: z.array(z.string()),
+  })
+  .strict();
+
+export const fleetSchema = z
+  .object({
+    table: optional(z.string()),
+    failsafe: optional(
+      z
+        .object({
+          ssh: optional(z.boolean()),
+          cidrs: optional(z.array(z.string())),
+        })
+        .strict(),
+    ),
+    securityGroups: z.array(groupSchema),
+    hosts: z.array(hostSchema),
+  })
+  .strict();
+
+export function formatPath(path: readonly (string | number)[]): string {
+  let out = "";
+  for (const seg of path) {
+    if (typeof seg === "number") out += `[${seg}]`;
+    else out += out === "" ? seg : `.${seg}`;
+  }
+  return out;
+}
+
+function describeReceived(received: string): string {
+  return received === "undefined" ? "nothing" : received;
+}
+
+/** Field names whose values must never appear in a message. */
+const SECRET_FIELDS = new Set(["password", "privateKey", "privateKeyPassword"]);
+
+export function zodIssues(error: z.ZodError): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
+  for (const issue of error.issues) {
+    const path = formatPath(issue.path);
+    const last = issue.path[issue.path.length - 1];
+    switch (issue.code) {
+      case "invalid_type":
+        out.push({
+          path,
+          message:
+            issue.received === "undefined"
+              ? `is required (expected ${issue.expected})`
+              : `expected ${issue.expected}, got ${describeReceived(issue.received)}`,
+        });
+        break;
+      case "unrecognized_keys":
+        for (const key of issue.keys) {
+          const known = knownKeysAt(issue.path);
+          const hint = didYouMean(key, known);
+          out.push({
+            path: formatPath([...issue.path, key]),
+            message: `unknown field ${JSON.stringify(key)}${hint ? `; did you mean ${JSON.stringify(hint)}?` : ""}${
+              known.length ? ` (allowed: ${known.join(", ")})` : ""
+            }`,
+          });
+        }
+        break;
+      case "invalid_enum_value":
+        out.push({
+          path,
+          message: `${JSON.stringify(issue.received)} is not supported; use one of ${issue.options.join(", ")}`,
+        });
+        break;
+      case "invalid_union":
+        if (last === "ports" || typeof last === "number") {
+          out.push({ path, message: `expected a port (22), a port range ("8000-8100") or a list of them` });
+        } else {
+          out.push({ path, message: "has an invalid type" });
+        }
+        break;
+      case "too_small":
+      case "too_big": {
+        const bound = issue.code === "too_small" ? issue.minimum : issue.maximum;
+        if (issue.type === "string") {
+          out.push({ path, message: `is too long; at most ${String(bound)} characters` });
+        } else if (issue.type === "number") {
+          const field = typeof last === "string" ? last : "value";
+          const range = rangeText(field);
+          out.push({
+            path,
+            message: `${issue.code === "too_small" ? "is below" : "is above"} the allowed ${
+              range ? `range ${range}` : `${issue.code === "too_small" ? "minimum" : "maximum"} ${String(bound)}`
+            }`,
+          });
+        } else {
+          out.push({ path, message: issue.message });
+        }
+        break;
+      }
+      case "not_finite":
+        out.push({ path, message: "must be a finite number" });
+        break;
+      default:
+        out.push({
+          path,
+          message: typeof last === "string" && SECRET_FIELDS.has(last) ? "is invalid" : issue.message,
+        });
+    }
+    // zod reports "expected integer, got float" as invalid_type; make it clear.
+    const lastIssue = out[out.length - 1];
+    if (lastIssue && issue.code === "invalid_type" && issue.expected === "integer") {
+      lastIssue.message = `must be an integer${rangeText(String(last)) ? ` in ${rangeText(String(last))}` : ""}`;
+    }
+  }
+  return out;
+}
+
+function rangeText(field: string): string | undefined {
+  switch (field) {
+    case "port":
+      return "1-65535";
+    case "icmpType":
+    case "icmpCode":
+      return "0-255";
+    case "dialErrorLimit":
+    case "perDialTimeout":
+      return ">= 1";
+    default:
+      return undefined;
+  }
+}
+
+function knownKeysAt(path: readonly (string | number)[]): string[] {
+  const p = path.filter((s) => typeof s === "string");
+  const last = p[p.length - 1];
+  if (path.length === 0) return Object.keys(fleetSchema.shape);
+  if (last === "failsafe") return ["ssh", "cidrs"];
+  if (last === "ingress" || last === "egress") return Object.keys(ruleSchema.shape);
+  if (last === "securityGroups" && p.length === 1) return Object.keys(groupSchema.shape);
+  if (last === "hosts") return Object.keys(hostSchema.shape);
+  if (last === "connection") return Object.keys(connectionSchema.shape);
+  if (last === "proxy") return Object.keys(connectionFields);
+  return [];
+}
+
+export type ParsedFleet = z.infer<typeof fleetSchema>;
+export type ParsedRule = z.infer<typeof ruleSchema>;

@@ -1,0 +1,134 @@
+// Normalisation of a valid declaration for the compiler: every list sorted
+// and de-duplicated, every CIDR and port parsed and merged, defaults filled
+// in. After this, declaration order is gone.
+
+import { type Address, type Prefix, type PrefixParse, intervalToNftElement, mergeIntervals, parseAddress, prefixToInterval } from "./cidr";
+import type { Protocol } from "./declaration";
+import type { NormalisedFleet, NormalisedGroup, NormalisedHost, NormalisedRule } from "./fleetModel";
+import type { ParsedFleet, ParsedRule } from "./fleetSchema";
+import { DEFAULT_TABLE, type Direction } from "./nftNames";
+import { mergePortRanges, parsePortSpec, type PortRange } from "./ports";
+
+export const DEFAULT_SSH_PORT = 22;
+
+export function comparePrefixes(a: Prefix, b: Prefix): number {
+  if (a.family !== b.family) return a.family - b.family;
+  if (a.value !== b.value) return a.value < b.value ? -1 : 1;
+  return a.length - b.length;
+}
+
+export function compareAddresses(a: Address, b: Address): number {
+  if (a.family !== b.family) return a.family - b.family;
+  return a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
+}
+
+function uniqueSorted<T>(items: readonly T[], cmp: (a: T, b: T) => number): T[] {
+  const sorted = [...items].sort(cmp);
+  return sorted.filter((x, i) => i === 0 || cmp(sorted[i - 1]!, x) !== 0);
+}
+
+function parsePrefixes(list: readonly string[], parsePrefix: (text: string) => PrefixParse): Prefix[] {
+  return uniqueSorted(
+    list.map((c) => {
+      const p = parsePrefix(c);
+      if (!p.ok) throw new Error(`internal: unvalidated CIDR ${c}`);
+      return p.prefix;
+    }),
+    comparePrefixes,
+  );
+}
+
+/** Merged CIDRs per family, as intervals and nft elements. */
+export function mergeCidrs(prefixes: readonly Prefix[]): NormalisedRule["mergedCidrs"] {
+  const out = {} as NormalisedRule["mergedCidrs"];
+  for (const family of [4, 6] as const) {
+    const intervals = mergeIntervals(prefixes.filter((p) => p.family === family).map(prefixToInterval));
+    out[family] = { intervals, elements: intervals.map((iv) => intervalToNftElement(family, iv)) };
+  }
+  return out;
+}
+
+const pad = (n: number, width: number) => String(n).padStart(width, "0");
+
+function ruleKey(r: Omit<NormalisedRule, "key">): string {
+  const ports = r.ports ? r.ports.map((p) => `${pad(p.lo, 5)}-${pad(p.hi, 5)}`).join(",") : "*";
+  const icmp = r.icmpType === undefined ? "*" : `${pad(r.icmpType, 3)}/${r.icmpCode === undefined ? "*" : pad(r.icmpCode, 3)}`;
+  return [r.protocol, ports, icmp, r.cidrElements.join(","), r.groups.join(","), JSON.stringify(r.description ?? "")].join("|");
+}
+
+function normaliseRule(direction: Direction, r: ParsedRule, parsePrefix: (text: string) => PrefixParse): NormalisedRule {
+  const protocol = r.protocol as Protocol;
+  let ports: PortRange[] | undefined;
+  if (r.ports !== undefined && r.ports !== null) {
+    const specs = Array.isArray(r.ports) ? r.ports : [r.ports];
+    ports = mergePortRanges(
+      specs.map((s) => {
+        const p = parsePortSpec(s);
+        if (!p.ok) throw new Error(`internal: unvalidated port ${String(s)}`);
+        return p.range;
+      }),
+    );
+  }
+  const description = r.description ?? undefined;
+  const cidrs = parsePrefixes(r.cidrs ?? [], parsePrefix);
+  const mergedCidrs = mergeCidrs(cidrs);
+  const base: Omit<NormalisedRule, "key"> = {
+    direction,
+    protocol,
+    ...(ports ? { ports } : {}),
+    ...(r.icmpType !== undefined && r.icmpType !== null ? { icmpType: r.icmpType } : {}),
+    ...(r.icmpCode !== undefined && r.icmpCode !== null ? { icmpCode: r.icmpCode } : {}),
+    cidrs,
+    cidrElements: [...mergedCidrs[4].elements, ...mergedCidrs[6].elements],
+    mergedCidrs,
+    groups: uniqueSorted(r.securityGroups ?? [], (a, b) => (a < b ? -1 : a > b ? 1 : 0)),
+    ...(description !== undefined && description !== "" ? { description } : {}),
+  };
+  return { ...base, key: ruleKey(base) };
+}
+
+const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function normaliseRules(direction: Direction, rules: readonly ParsedRule[] | null | undefined, parsePrefix: (text: string) => PrefixParse): NormalisedRule[] {
+  const out = (rules ?? []).map((r) => normaliseRule(direction, r, parsePrefix));
+  return uniqueSorted(out, (a, b) => byString(a.key, b.key));
+}
+
+export function normalise(p: ParsedFleet, parsePrefix: (text: string) => PrefixParse): NormalisedFleet {
+  const groups: NormalisedGroup[] = p.securityGroups
+    .map((g) => ({
+      name: g.name,
+      ...(g.description ? { description: g.description } : {}),
+      ingress: normaliseRules("ingress", g.ingress, parsePrefix),
+      egress: normaliseRules("egress", g.egress, parsePrefix),
+    }))
+    .sort((a, b) => byString(a.name, b.name));
+  const hosts: NormalisedHost[] = p.hosts
+    .map((h) => {
+      let addresses: Address[];
+      if (h.addresses) {
+        addresses = h.addresses.map((a) => parseAddress(a)!);
+      } else {
+        const a = parseAddress(h.connection.host);
+        addresses = a ? [a] : [];
+      }
+      return {
+        name: h.name,
+        connectionHost: h.connection.host,
+        sshPort: h.connection.port ?? DEFAULT_SSH_PORT,
+        addresses: uniqueSorted(addresses, compareAddresses),
+        groups: uniqueSorted(h.securityGroups, byString),
+      };
+    })
+    .sort((a, b) => byString(a.name, b.name));
+  const fs = p.failsafe ?? {};
+  return {
+    table: p.table ?? DEFAULT_TABLE,
+    failsafe: {
+      ssh: fs.ssh !== false,
+      ...(fs.cidrs ? { cidrs: parsePrefixes(fs.cidrs, parsePrefix) } : {}),
+    },
+    groups,
+    hosts,
+  };
+}

@@ -18,39 +18,65 @@ export function indentStatements(statements: readonly string[]): string {
 }
 
 const ESSENTIAL_ICMPV6_RULE = `${ESSENTIAL_ICMPV6} accept comment ${quote("essential icmpv6: untracked by conntrack")}`;
-const STATEFUL_RULES = [
-  `ct state established,related accept comment ${quote("stateful: replies and related traffic")}`,
-] as const;
+
+/**
+ * Stateful handling. Keeping established connections (AWS-style) accepts
+ * every packet of an accepted connection; revoking re-checks the packets of
+ * established connections in their original direction against the rules, so
+ * a connection that the new ruleset no longer allows stops at once, while
+ * replies still always pass (DESIGN §2: replies to accepted connections).
+ */
+function statefulRules(revokeEstablished: boolean): string[] {
+  return revokeEstablished
+    ? [
+        `ct state established ct direction reply accept comment ${quote("stateful: replies")}`,
+        `ct state related accept comment ${quote("stateful: related traffic")}`,
+      ]
+    : [`ct state established,related accept comment ${quote("stateful: replies and related traffic")}`];
+}
 const INVALID_RULE = `ct state invalid drop comment ${quote("stateful: invalid packets")}`;
 
-/** Ingress chain up to the failsafe: the same on every host. */
-export const INGRESS_HEAD = indentStatements([
-  "type filter hook input priority filter; policy drop;",
-  ...STATEFUL_RULES,
-  `iif "lo" accept comment ${quote("loopback")}`,
-  // Before the invalid drop: on older kernels conntrack may mark ND invalid.
-  ESSENTIAL_ICMPV6_RULE,
-  INVALID_RULE,
-  `meta nfproto ipv4 udp sport 67 udp dport 68 accept comment ${quote("dhcp client replies")}`,
-  `meta nfproto ipv6 udp sport 547 udp dport 546 accept comment ${quote("dhcpv6 client replies")}`,
-]);
+/** Ingress chain up to the failsafe: the same on every host of a fleet. */
+export function ingressHead(revokeEstablished: boolean): string {
+  return indentStatements([
+    "type filter hook input priority filter; policy drop;",
+    ...statefulRules(revokeEstablished),
+    `iif "lo" accept comment ${quote("loopback")}`,
+    // Before the invalid drop: on older kernels conntrack may mark ND invalid.
+    ESSENTIAL_ICMPV6_RULE,
+    INVALID_RULE,
+    `meta nfproto ipv4 udp sport 67 udp dport 68 accept comment ${quote("dhcp client replies")}`,
+    `meta nfproto ipv6 udp sport 547 udp dport 546 accept comment ${quote("dhcpv6 client replies")}`,
+  ]);
+}
 
-export const EGRESS_RESTRICTED_HEAD = indentStatements([
-  "type filter hook output priority filter; policy drop;",
-  ...STATEFUL_RULES,
-  `oif "lo" accept comment ${quote("loopback")}`,
-  ESSENTIAL_ICMPV6_RULE,
-  INVALID_RULE,
-  `meta nfproto ipv4 udp sport 68 udp dport 67 accept comment ${quote("dhcp client requests")}`,
-  `meta nfproto ipv6 udp sport 546 udp dport 547 accept comment ${quote("dhcpv6 client requests")}`,
-]);
+export function egressRestrictedHead(revokeEstablished: boolean): string {
+  return indentStatements([
+    "type filter hook output priority filter; policy drop;",
+    ...statefulRules(revokeEstablished),
+    `oif "lo" accept comment ${quote("loopback")}`,
+    ESSENTIAL_ICMPV6_RULE,
+    INVALID_RULE,
+    `meta nfproto ipv4 udp sport 68 udp dport 67 accept comment ${quote("dhcp client requests")}`,
+    `meta nfproto ipv6 udp sport 546 udp dport 547 accept comment ${quote("dhcpv6 client requests")}`,
+  ]);
+}
 
 /** No group of the host has an egress rule: the cloud default, all open. */
 export const EGRESS_OPEN_HEAD = indentStatements(["type filter hook output priority filter; policy accept;"]);
 
+/** The readable lines of the stateful part, per mode. */
+export function statefulLines(revokeEstablished: boolean, direction: "ingress" | "egress"): string[] {
+  return revokeEstablished
+    ? [
+        `${direction} accept replies of established connections and related traffic [stateful]`,
+        `${direction} established connections re-checked against the rules [revokeEstablished]`,
+      ]
+    : [`${direction} accept established,related [stateful]`];
+}
+
 export const BASELINE_LINES = {
   ingress: [
-    "ingress accept established,related [stateful]",
     "ingress drop invalid [stateful]",
     "ingress accept loopback [loopback]",
     "ingress icmpv6 neighbour/router discovery and MLD from any [essential icmpv6]",
@@ -59,7 +85,6 @@ export const BASELINE_LINES = {
     "ingress drop everything else [default policy]",
   ],
   egressRestricted: [
-    "egress accept established,related [stateful]",
     "egress drop invalid [stateful]",
     "egress accept loopback [loopback]",
     "egress icmpv6 neighbour/router discovery and MLD to any [essential icmpv6]",

@@ -33,7 +33,7 @@ import type { NormalisedFleet, NormalisedGroup, NormalisedHost, NormalisedRule, 
 import { type Direction, TABLE_FAMILY, nftName } from "./nftNames";
 import { type SetKeyType, quote, renderSet } from "./nftRender";
 import { icmpCodeSymbol, icmpTypeSymbol } from "./nftSymbols";
-import { BASELINE_LINES, EGRESS_OPEN_HEAD, EGRESS_RESTRICTED_HEAD, INGRESS_HEAD, indentStatements } from "./baseline";
+import { BASELINE_LINES, EGRESS_OPEN_HEAD, egressRestrictedHead, ingressHead, indentStatements, statefulLines } from "./baseline";
 import { dedupe, mergeSorted, sortedUnique } from "./sortedLists";
 import { formatPortRange } from "./ports";
 import { FleetValidationError, validateFleet } from "./validate";
@@ -269,19 +269,29 @@ class Compiler {
     return chunk;
   }
 
-  private failsafe(host: NormalisedHost, sets: string[], lines: string[]): string[] {
+  /**
+   * The failsafe's ingress rules and, for a host with restricted egress, the
+   * matching egress rules for the SSH server's own packets. Those are replies
+   * and normally pass as established; but when conntrack starts tracking a
+   * session mid-stream (the first ruleset with `ct` on a host) it may take the
+   * server's side for the original direction, and the management session
+   * would then stall or, with revokeEstablished, die.
+   */
+  private failsafe(host: NormalisedHost, sets: string[], lines: string[]): { ingress: string[]; egress: string[] } {
     const fs = this.fleet.failsafe;
     const port = host.sshPort;
     const comment = quote("failsafe ssh");
+    const replyComment = quote("failsafe ssh: server side");
     if (!fs.ssh) {
       lines.push("ingress failsafe ssh disabled [failsafe]");
-      return [];
+      return { ingress: [], egress: [] };
     }
     if (!fs.cidrs) {
       lines.push(`ingress tcp/${port} from any [failsafe ssh]`);
-      return [`tcp dport ${port} accept comment ${comment}`];
+      return { ingress: [`tcp dport ${port} accept comment ${comment}`], egress: [`tcp sport ${port} accept comment ${replyComment}`] };
     }
     const rules: string[] = [];
+    const egress: string[] = [];
     for (const family of FAMILIES) {
       const prefixes = fs.cidrs.filter((c) => c.family === family);
       if (prefixes.length === 0) continue;
@@ -290,9 +300,10 @@ class Compiler {
       this.addSet(name, `failsafe|${family}|${elements.join(",")}`, SET_TYPE[family], elements);
       sets.push(name);
       rules.push(`${ADDR_EXPR[family]} saddr @${name} tcp dport ${port} accept comment ${comment}`);
+      egress.push(`${ADDR_EXPR[family]} daddr @${name} tcp sport ${port} accept comment ${replyComment}`);
       for (const p of prefixes) lines.push(`ingress tcp/${port} from ${formatPrefix(p)} [failsafe ssh]`);
     }
-    return rules;
+    return { ingress: rules, egress };
   }
 
   compileHost(host: NormalisedHost): HostRuleset {
@@ -321,7 +332,14 @@ class Compiler {
     const failsafeRules = this.failsafe(host, hostSets, hostLines);
 
     hostLines.push(this.owner ? `table ${TABLE_FAMILY} ${table} [owner: ${this.owner}]` : `table ${TABLE_FAMILY} ${table}`);
-    hostLines.push(...BASELINE_LINES.ingress, ...(egressRestricted ? BASELINE_LINES.egressRestricted : BASELINE_LINES.egressOpen));
+    const revoke = this.fleet.revokeEstablished;
+    hostLines.push(...BASELINE_LINES.ingress, ...statefulLines(revoke, "ingress"));
+    if (egressRestricted) {
+      hostLines.push(...BASELINE_LINES.egressRestricted, ...statefulLines(revoke, "egress"));
+      if (failsafeRules.egress.length > 0) hostLines.push(`egress tcp from port ${host.sshPort} [failsafe ssh: server side]`);
+    } else {
+      hostLines.push(...BASELINE_LINES.egressOpen);
+    }
 
     // One array, one join: a flat string (no rope to flatten when hashing).
     const parts: string[] = [
@@ -334,11 +352,11 @@ class Compiler {
     for (const name of mergeSorted([sortedUnique(hostSets), ...chunks.map((c) => c.sets)])) {
       parts.push(this.sets.get(name)!.block, "\n\n");
     }
-    parts.push(`\tchain ${nftName({ kind: "chain", direction: "ingress" })} {\n`, INGRESS_HEAD, indentStatements(failsafeRules));
+    parts.push(`\tchain ${nftName({ kind: "chain", direction: "ingress" })} {\n`, ingressHead(revoke), indentStatements(failsafeRules.ingress));
     for (const c of chunks) parts.push(c.ingress);
     parts.push("\t}\n\n", `\tchain ${nftName({ kind: "chain", direction: "egress" })} {\n`);
     if (egressRestricted) {
-      parts.push(EGRESS_RESTRICTED_HEAD);
+      parts.push(egressRestrictedHead(revoke), indentStatements(failsafeRules.egress));
       for (const c of chunks) parts.push(c.egress);
     } else {
       parts.push(EGRESS_OPEN_HEAD);

@@ -67,6 +67,14 @@ export interface FleetDeclaration {
   /** nftables table name, family inet (default "nftsg"). */
   table?: string;
   failsafe?: FailsafeDeclaration;
+  /**
+   * Default true: a connection that the new ruleset no longer allows stops at
+   * once, because packets of established connections in their original
+   * direction are checked against the rules again (replies always pass).
+   * false: as in AWS, removing a rule affects only new connections; open
+   * ones continue until they close.
+   */
+  revokeEstablished?: boolean;
   securityGroups: SecurityGroupDeclaration[];
   hosts: HostDeclaration[];
 }

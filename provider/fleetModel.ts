@@ -62,6 +62,8 @@ export interface NormalisedFleet {
     /** Narrowed sources; undefined = from anywhere. Sorted, unique. */
     cidrs?: Prefix[];
   };
+  /** Re-check established connections' original-direction packets (see FleetDeclaration). */
+  revokeEstablished: boolean;
   /** Sorted by name. */
   groups: NormalisedGroup[];
   /** Sorted by name. */

@@ -82,6 +82,7 @@ export const fleetSchema = z
         })
         .strict(),
     ),
+    revokeEstablished: optional(z.boolean()),
     securityGroups: z.array(groupSchema),
     hosts: z.array(hostSchema),
   })

@@ -128,6 +128,7 @@ export function normalise(p: ParsedFleet, parsePrefix: (text: string) => PrefixP
       ssh: fs.ssh !== false,
       ...(fs.cidrs ? { cidrs: parsePrefixes(fs.cidrs, parsePrefix) } : {}),
     },
+    revokeEstablished: p.revokeEstablished !== false,
     groups,
     hosts,
   };

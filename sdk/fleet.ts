@@ -93,6 +93,7 @@ function declarationForCheck(args: FleetArgs): pulumi.Output<unknown> {
   return pulumi.output({
     table: args.table,
     failsafe: args.failsafe,
+    revokeEstablished: args.revokeEstablished,
     securityGroups: args.securityGroups,
     hosts,
   }).apply(formatDeclaration);
@@ -103,9 +104,10 @@ function declarationForCheck(args: FleetArgs): pulumi.Output<unknown> {
  * multi-line string as a line diff, so a membership change reads as one line
  * instead of the whole nested declaration.
  */
-export function formatDeclaration(d: { table?: string; failsafe?: unknown; securityGroups: unknown[]; hosts: unknown[] }): string {
+export function formatDeclaration(d: { table?: string; failsafe?: unknown; revokeEstablished?: boolean; securityGroups: unknown[]; hosts: unknown[] }): string {
   const list = (items: unknown[]) => (items.length ? `[\n  ${items.map((i) => JSON.stringify(i)).join(",\n  ")}\n]` : "[]");
-  return `{"table":${JSON.stringify(d.table ?? null)},"failsafe":${JSON.stringify(d.failsafe ?? null)},\n` +
+  return `{"table":${JSON.stringify(d.table ?? null)},"failsafe":${JSON.stringify(d.failsafe ?? null)},` +
+    `"revokeEstablished":${JSON.stringify(d.revokeEstablished ?? null)},\n` +
     `"securityGroups":${list(d.securityGroups)},\n"hosts":${list(d.hosts)}}\n`;
 }
 
@@ -136,6 +138,7 @@ function compileHostFromSlice(args: FleetArgs, table: string, hostName: string, 
   const decl = pulumi.output({
     table,
     failsafe: args.failsafe,
+    revokeEstablished: args.revokeEstablished,
     securityGroups: [
       ...slice.ownGroups,
       ...slice.peerGroups.map((g) => ({ name: g.name, description: g.description })),

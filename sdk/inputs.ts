@@ -49,6 +49,8 @@ export interface HostArgs {
 export interface FleetArgs {
   table?: string;
   failsafe?: { ssh?: pulumi.Input<boolean>; cidrs?: pulumi.Input<string>[] | pulumi.Input<pulumi.Input<string>[]> };
+  /** Default true: connections the new ruleset no longer allows stop at once (false: AWS-style, only new connections). */
+  revokeEstablished?: boolean;
   securityGroups: SecurityGroupArgs[];
   hosts: HostArgs[];
   /** Take over tables another stack owns on these hosts (default false). */

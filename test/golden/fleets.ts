@@ -122,6 +122,8 @@ const edges: FleetDeclaration = {
 export const GOLDEN_FLEETS: readonly GoldenFleet[] = [
   { name: "web-db", decl: webDb },
   { name: "mesh", decl: mesh, owner: "acme/nftsg-demo/prod" },
+  // AWS-style stateful handling: established connections are never re-checked.
+  { name: "mesh-keep", decl: { ...mesh, revokeEstablished: false } },
   { name: "edges", decl: edges },
   { name: "random", decl: generateFleet({ seed: 5, hosts: 6, groups: 4, rules: 24, cidrs: 90 }), owner: "org/random/s5" },
 ];

@@ -89,8 +89,10 @@ describe("per-host rulesets", () => {
 
   it("puts stateful, loopback, essential ICMPv6, invalid, DHCP and failsafe before the group rules", () => {
     const rules = chain(out["web-1"]!.script, "ingress");
-    expect(rules.slice(1, 8).map((r) => r.replace(/ comment .*$/, ""))).toEqual([
-      "ct state established,related accept",
+    expect(rules.slice(1, 9).map((r) => r.replace(/ comment .*$/, ""))).toEqual([
+      // Default revokeEstablished: only replies pass unchecked.
+      "ct state established ct direction reply accept",
+      "ct state related accept",
       'iif "lo" accept',
       "icmpv6 type { mld-listener-query, mld-listener-report, mld-listener-done, nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, mld2-listener-report } accept",
       "ct state invalid drop",
@@ -178,13 +180,31 @@ describe("semantics", () => {
     expect(egress[0]).toBe("type filter hook output priority filter; policy drop;");
     expect(egress.map((r) => r.replace(/ comment .*$/, ""))).toEqual([
       "type filter hook output priority filter; policy drop;",
-      "ct state established,related accept",
+      "ct state established ct direction reply accept",
+      "ct state related accept",
       'oif "lo" accept',
       "icmpv6 type { mld-listener-query, mld-listener-report, mld-listener-done, nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, mld2-listener-report } accept",
       "ct state invalid drop",
       "meta nfproto ipv4 udp sport 68 udp dport 67 accept",
       "meta nfproto ipv6 udp sport 546 udp dport 547 accept",
+      // The failsafe's server side: survives a session conntrack picked up mid-stream.
+      "tcp sport 22 accept",
     ]);
+  });
+
+  it("revokeEstablished: false keeps every established connection (AWS-style)", () => {
+    const decl = fleet(
+      [{ name: "locked", ingress: [{ protocol: "tcp", ports: 80, cidrs: ["0.0.0.0/0"] }], egress: [{ protocol: "tcp", ports: 443, cidrs: ["0.0.0.0/0"] }] }],
+      [host("h", "10.0.0.1", ["locked"])],
+    );
+    const keep = compileFleet({ ...decl, revokeEstablished: false })["h"]!;
+    const revoke = compileFleet(decl)["h"]!;
+    for (const dir of ["ingress", "egress"] as const) {
+      expect(chain(keep.script, dir)[1]).toBe('ct state established,related accept comment "stateful: replies and related traffic"');
+      expect(chain(revoke.script, dir)[1]).toBe('ct state established ct direction reply accept comment "stateful: replies"');
+    }
+    expect(keep.lines).toContain("ingress accept established,related [stateful]");
+    expect(revoke.lines).toContain("ingress established connections re-checked against the rules [revokeEstablished]");
   });
 
   it("egress rules check the destination", () => {

@@ -104,11 +104,14 @@ function declarationForCheck(args: FleetArgs): pulumi.Output<unknown> {
  * multi-line string as a line diff, so a membership change reads as one line
  * instead of the whole nested declaration.
  */
-export function formatDeclaration(d: { table?: string; failsafe?: unknown; revokeEstablished?: boolean; securityGroups: unknown[]; hosts: unknown[] }): string {
-  const list = (items: unknown[]) => (items.length ? `[\n  ${items.map((i) => JSON.stringify(i)).join(",\n  ")}\n]` : "[]");
-  return `{"table":${JSON.stringify(d.table ?? null)},"failsafe":${JSON.stringify(d.failsafe ?? null)},` +
-    `"revokeEstablished":${JSON.stringify(d.revokeEstablished ?? null)},\n` +
-    `"securityGroups":${list(d.securityGroups)},\n"hosts":${list(d.hosts)}}\n`;
+export function formatDeclaration(d: Record<string, unknown>): string {
+  const entries = Object.entries(d).map(([key, value]) => {
+    const body = Array.isArray(value) && value.length > 0
+      ? `[\n  ${value.map((i) => JSON.stringify(i ?? null)).join(",\n  ")}\n]`
+      : JSON.stringify(value ?? null);
+    return `${JSON.stringify(key)}:${body}`;
+  });
+  return `{\n${entries.join(",\n")}\n}\n`;
 }
 
 function stripSecrets(c: pulumi.Unwrap<ConnectionArgs>): Record<string, unknown> {

@@ -9,6 +9,8 @@
 // medians reported, because the machine is shared and noisy.
 //
 //   (a) ssh loop     `ssh <lab args> 'nft -f -'` per host, script on stdin: the physical floor
+//   (a') ssh loop x25519: the same with -o KexAlgorithms=curve25519-sha256, the key exchange
+//                    the provider's ssh2 uses (OpenSSH 9's default sntrup761x25519 costs more CPU)
 //   (b) up           `pulumi up` (real CLI, Automation API, local backend) changing every host
 //   (c) up no-op     `pulumi up` with nothing to change: engine + program overhead
 //   (d) ansible      ansible-playbook: copy + command `nft -f <file>`, forks=20, pipelining
@@ -23,11 +25,19 @@
 // to port 22, in a counter table of the bench's own (inet nftsglabcount),
 // never nftsg's table.
 //
-//   BENCH_ROUNDS=5 (default)   BENCH_PARALLEL=20 (default: all hosts)
+// Login shell: sshd runs every remote command through root's login shell, and
+// on the development machine root's ~/.bashrc runs `pyenv init` (about a dozen
+// processes, ~0.1-0.25 s per command): bash sources ~/.bashrc for commands
+// run by sshd. A stock host's root .bashrc is empty, so by default the bench
+// gives its own lab hosts' sshd `SetEnv SHLVL=1` (bash then skips ~/.bashrc);
+// BENCH_LOGIN_RC=1 keeps the machine's rc (every SSH method pays it per
+// remote command: once for nftsg and the bare loop, ~6 times for Ansible).
+//
+//   BENCH_ROUNDS=5 (default)   BENCH_PARALLEL=20 (default: all hosts)   BENCH_LOGIN_RC=1
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { EngineEvent } from "@pulumi/pulumi/automation";
+import type { EngineEvent, LocalWorkspace } from "@pulumi/pulumi/automation";
 import { compileFleet } from "../provider/compile";
 import type { CompiledFleet } from "../provider/declaration";
 import { transportStats } from "../provider/ssh";
@@ -35,6 +45,7 @@ import type { FleetArgs } from "../sdk/inputs";
 import { labUp, type Lab } from "../test/lab/index";
 import { fleetStack, type FleetStack } from "../test/support/stack";
 import { installSshCounter, removeSshCounter, sshConnectionCount } from "../test/support/sshCounter";
+import { ProcCpu, pulumiClassifier } from "./procCpu";
 import { BENCH_HOSTS, benchFleet, other, type Variant } from "./applyFleet";
 import {
   ansibleApply,
@@ -58,11 +69,37 @@ const STACK = "bench";
 const OWNER = `organization/${PROJECT}/${STACK}`;
 const PULUMI_TIMEOUT_MS = 600_000;
 const HOSTS = BENCH_HOSTS;
+const LOGIN_RC = process.env.BENCH_LOGIN_RC === "1";
 
-type HostMethod = "ssh loop (a)" | "ansible (d)" | "ssh2 bare" | "applyAtomically" | "apply w/o probe" | "host-only nft -f" | "host-only program";
+/** Busy CPU time of the whole machine (all cores), ms: the work a method caused, plus whatever else ran. */
+function cpuBusyMs(): number {
+  return os.cpus().reduce((a, c) => a + c.times.user + c.times.nice + c.times.sys + c.times.irq, 0);
+}
+
+/** Lab hosts' sshd: `SetEnv SHLVL=1`, so bash does not source root's ~/.bashrc for SSH commands (see the header). */
+async function leanLoginShell(lab: Lab): Promise<void> {
+  let n = 0;
+  for (const d of fs.readdirSync(lab.dir)) {
+    const f = path.join(lab.dir, d, "sshd_config");
+    if (!fs.existsSync(f)) continue;
+    const text = fs.readFileSync(f, "utf8");
+    if (!text.startsWith("# nftsg lab host ")) continue;
+    if (!text.includes("\nSetEnv SHLVL=1\n")) fs.appendFileSync(f, "SetEnv SHLVL=1\n");
+    n++;
+  }
+  if (n !== HOSTS.length) throw new Error(`found ${n} sshd configs in ${lab.dir}, expected ${HOSTS.length}`);
+  for (const h of HOSTS) {
+    await lab.stopSshd(h);
+    await lab.startSshd(h);
+  }
+  const r = await lab.ssh(HOSTS[0]!, "echo $SHLVL");
+  if (r.stdout.trim() !== "2") throw new Error(`SetEnv SHLVL=1 did not take effect: ${r.stdout} ${r.stderr}`);
+}
+
+type HostMethod = "ssh loop (a)" | "ssh loop x25519" | "ansible (d)" | "ssh2 bare" | "applyAtomically" | "apply w/o probe" | "host-only nft -f" | "host-only program";
 type Method = HostMethod | "up (b)" | "up no-op (c)" | "preview (e)";
-const HOST_METHODS: HostMethod[] = ["ssh loop (a)", "ansible (d)", "ssh2 bare", "applyAtomically", "apply w/o probe", "host-only nft -f", "host-only program"];
-const ALL_METHODS: Method[] = ["ssh loop (a)", "up (b)", "up no-op (c)", "ansible (d)", "preview (e)", ...HOST_METHODS.slice(2)];
+const HOST_METHODS: HostMethod[] = ["ssh loop (a)", "ssh loop x25519", "ansible (d)", "ssh2 bare", "applyAtomically", "apply w/o probe", "host-only nft -f", "host-only program"];
+const ALL_METHODS: Method[] = ["ssh loop (a)", "up (b)", "up no-op (c)", "ansible (d)", "preview (e)", ...HOST_METHODS.filter((m) => m !== "ssh loop (a)" && m !== "ansible (d)")];
 
 interface Sample {
   round: number;
@@ -71,6 +108,8 @@ interface Sample {
   conns?: number[];
   perHost?: HostTiming[];
   exec?: number;
+  /** Busy CPU ms of the machine during the method. */
+  cpu?: number;
 }
 
 const samples = new Map<Method, Sample[]>(ALL_METHODS.map((m) => [m, []]));
@@ -125,6 +164,52 @@ function attachmentOps(events: EngineEvent[]): Record<string, number> {
   return ops;
 }
 
+interface Timed<T> {
+  value: T;
+  ms: number;
+  cpu: number;
+}
+
+async function timed<T>(f: () => Promise<T>): Promise<Timed<T>> {
+  const c0 = cpuBusyMs();
+  const t0 = performance.now();
+  const value = await f();
+  return { value, ms: performance.now() - t0, cpu: cpuBusyMs() - c0 };
+}
+
+/** Event arrival times of one `up`, summarised per resource type. */
+function describeTimeline(ev: { t: number; e: EngineEvent }[], total: number): string[] {
+  const types = new Map<string, { n: number; ops: Set<string>; firstPre: number; lastPre: number; lastOut: number; durs: number[]; pre: Map<string, number> }>();
+  for (const { t, e } of ev) {
+    const m = e.resourcePreEvent?.metadata ?? e.resOutputsEvent?.metadata;
+    if (!m) continue;
+    const type = m.type.split(":").pop()!;
+    let x = types.get(type);
+    if (!x) types.set(type, (x = { n: 0, ops: new Set(), firstPre: NaN, lastPre: NaN, lastOut: NaN, durs: [], pre: new Map() }));
+    if (e.resourcePreEvent) {
+      x.n++;
+      x.ops.add(m.op);
+      if (Number.isNaN(x.firstPre)) x.firstPre = t;
+      x.lastPre = t;
+      x.pre.set(m.urn, t);
+    } else {
+      x.lastOut = t;
+      const p = x.pre.get(m.urn);
+      if (p !== undefined) x.durs.push(t - p);
+    }
+  }
+  const first = ev[0]?.t ?? NaN;
+  const summaryAt = ev.find((x) => x.e.summaryEvent)?.t ?? NaN;
+  const out = [`first engine event at ${sec(first)} s; summary event at ${sec(summaryAt)} s; up() returned at ${sec(total)} s`];
+  for (const [type, x] of types) {
+    out.push(
+      `${type.padEnd(14)} ${String(x.n).padStart(3)} x ${[...x.ops].join("/").padEnd(11)} steps started ${sec(x.firstPre)}-${sec(x.lastPre)} s, last done ${sec(x.lastOut)} s` +
+        (x.ops.has("update") ? `, per-resource step median ${sec(median(x.durs))} s, max ${sec(Math.max(...x.durs))} s` : ""),
+    );
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const t00 = performance.now();
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "nftsg-bench-apply-"));
@@ -135,6 +220,11 @@ async function main(): Promise<void> {
   let ansible: AnsibleSetup | undefined;
   let failed = false;
   try {
+    if (LOGIN_RC) log("login shell: root's ~/.bashrc as on this machine (BENCH_LOGIN_RC=1)");
+    else {
+      await leanLoginShell(lab);
+      log("login shell: lab sshd SetEnv SHLVL=1, root's ~/.bashrc not sourced (as with a stock .bashrc)");
+    }
     const decl = { A: benchFleet(lab, "A"), B: benchFleet(lab, "B") };
     const compiled: Record<Variant, CompiledFleet> = { A: compileFleet(decl.A, { owner: OWNER }), B: compileFleet(decl.B, { owner: OWNER }) };
     const scripts: Record<Variant, Record<string, string>> = { A: {}, B: {} };
@@ -160,7 +250,7 @@ async function main(): Promise<void> {
     const wrong = HOSTS.filter((h) => hashes?.[h] !== compiled.A[h]!.hash);
     if (wrong.length) throw new Error(`pulumi applied other scripts than the bench compiled (owner should be ${OWNER}?) on: ${wrong.join(", ")}`);
     await verifyHosts(lab, "A", "initial up");
-    log("pulumi's scripts are byte-identical to the bench's (same sha256 on all 20 hosts)");
+    log(`pulumi's scripts are byte-identical to the bench's (same sha256 on all ${HOSTS.length} hosts)`);
 
     // P: the variant in pulumi's state; H: the variant on the hosts.
     let P: Variant = "A";
@@ -170,12 +260,19 @@ async function main(): Promise<void> {
       const s = scripts[to];
       switch (m) {
         case "ssh loop (a)": return { perHost: await bareSshLoop(lab, HOSTS, s) };
+        case "ssh loop x25519": return { perHost: await bareSshLoop(lab, HOSTS, s, ["-o", "KexAlgorithms=curve25519-sha256"]) };
         case "ansible (d)": return { stdout: (await ansibleApply(ansible!, to, opts)).stdout };
         case "ssh2 bare": return { perHost: await bareSsh2(lab, HOSTS, s) };
         case "applyAtomically": return { perHost: await providerApply(lab, HOSTS, s, OWNER) };
         case "apply w/o probe": return { perHost: await applyWithoutProbe(lab, HOSTS, s, OWNER) };
         case "host-only nft -f": return { perHost: await hostOnlyBare(lab, HOSTS, s) };
         case "host-only program": return { perHost: await hostOnlyProgram(lab, HOSTS, s, OWNER) };
+      }
+    };
+    const resync = async () => {
+      if (H !== P) {
+        await bareSshLoop(lab, HOSTS, scripts[P]); // untimed: pulumi's next change must change every host
+        H = P;
       }
     };
 
@@ -189,42 +286,34 @@ async function main(): Promise<void> {
     }
 
     for (let round = 0; round < ROUNDS; round++) {
-      if (H !== P) {
-        await bareSshLoop(lab, HOSTS, scripts[P]); // untimed resync: pulumi's next change must change every host
-        H = P;
-      }
+      await resync();
       const T = other(P);
       fstack.setArgs(decl[T] as unknown as FleetArgs);
 
       // (e) preview of the change
       const pevents: EngineEvent[] = [];
-      let t0 = performance.now();
-      const pv = await stack.preview({ parallel: PARALLEL, signal: AbortSignal.timeout(PULUMI_TIMEOUT_MS), onEvent: (e) => pevents.push(e) });
-      samples.get("preview (e)")!.push({ round, ms: performance.now() - t0 });
+      const pv = await timed(() => stack.preview({ parallel: PARALLEL, signal: AbortSignal.timeout(PULUMI_TIMEOUT_MS), onEvent: (e) => pevents.push(e) }));
+      samples.get("preview (e)")!.push({ round, ms: pv.ms, cpu: pv.cpu });
       const pops = attachmentOps(pevents);
-      if (pops.update !== HOSTS.length) throw new Error(`preview: expected ${HOSTS.length} Attachment updates, got ${JSON.stringify(pops)} ${JSON.stringify(pv.changeSummary)}`);
+      if (pops.update !== HOSTS.length) throw new Error(`preview: expected ${HOSTS.length} Attachment updates, got ${JSON.stringify(pops)} ${JSON.stringify(pv.value.changeSummary)}`);
 
       // (b) up that changes every host
       await resetCounters(lab);
-      t0 = performance.now();
-      const up = await stack.up(upOpts());
-      const upMs = performance.now() - t0;
-      if (up.summary.result !== "succeeded") throw new Error(`up: ${up.summary.result}`);
-      samples.get("up (b)")!.push({ round, ms: upMs, conns: await readCounters(lab) });
+      const up = await timed(() => stack.up(upOpts()));
+      if (up.value.summary.result !== "succeeded") throw new Error(`up: ${up.value.summary.result}`);
+      samples.get("up (b)")!.push({ round, ms: up.ms, cpu: up.cpu, conns: await readCounters(lab) });
       P = T;
       H = T;
       await verifyHosts(lab, H, "up (b)");
-      const upd = up.summary.resourceChanges?.update ?? 0;
-      if (upd < HOSTS.length) throw new Error(`up: expected at least ${HOSTS.length} updates, got ${JSON.stringify(up.summary.resourceChanges)}`);
+      const upd = up.value.summary.resourceChanges?.update ?? 0;
+      if (upd < HOSTS.length) throw new Error(`up: expected at least ${HOSTS.length} updates, got ${JSON.stringify(up.value.summary.resourceChanges)}`);
 
       // (c) up with nothing to change
       await resetCounters(lab);
-      t0 = performance.now();
-      const noop = await stack.up(upOpts());
-      const noopMs = performance.now() - t0;
-      const changes = Object.entries(noop.summary.resourceChanges ?? {}).filter(([k]) => k !== "same");
-      if (noop.summary.result !== "succeeded" || changes.length) throw new Error(`no-op up changed something: ${JSON.stringify(noop.summary.resourceChanges)}`);
-      samples.get("up no-op (c)")!.push({ round, ms: noopMs, conns: await readCounters(lab) });
+      const noop = await timed(() => stack.up(upOpts()));
+      const changes = Object.entries(noop.value.summary.resourceChanges ?? {}).filter(([k]) => k !== "same");
+      if (noop.value.summary.result !== "succeeded" || changes.length) throw new Error(`no-op up changed something: ${JSON.stringify(noop.value.summary.resourceChanges)}`);
+      samples.get("up no-op (c)")!.push({ round, ms: noop.ms, cpu: noop.cpu, conns: await readCounters(lab) });
 
       // The host methods, rotated so none always runs right after pulumi.
       const order = HOST_METHODS.map((_, i) => HOST_METHODS[(i + round) % HOST_METHODS.length]!);
@@ -232,81 +321,95 @@ async function main(): Promise<void> {
         const to = other(H);
         await resetCounters(lab);
         const s0 = { ...transportStats };
-        t0 = performance.now();
-        const r = await withTimeout(runHost(m, to), 600_000, m);
-        const ms = performance.now() - t0;
+        const r = await timed(() => withTimeout(runHost(m, to), 600_000, m));
         const conns = m.startsWith("host-only") ? undefined : await readCounters(lab);
-        samples.get(m)!.push({ round, ms, conns, perHost: r.perHost, exec: transportStats.execChannels - s0.execChannels });
+        samples.get(m)!.push({ round, ms: r.ms, cpu: r.cpu, conns, perHost: r.value.perHost, exec: transportStats.execChannels - s0.execChannels });
         H = to;
         await verifyHosts(lab, H, m);
       }
       const a = samples.get("ssh loop (a)")!.at(-1)!.ms;
       log(
-        `round ${round + 1}/${ROUNDS}: preview ${sec(samples.get("preview (e)")!.at(-1)!.ms)} s, up ${sec(upMs)} s, no-op ${sec(noopMs)} s, ` +
+        `round ${round + 1}/${ROUNDS}: preview ${sec(pv.ms)} s, up ${sec(up.ms)} s, no-op ${sec(noop.ms)} s, ` +
           `ssh loop ${sec(a)} s, ansible ${sec(samples.get("ansible (d)")!.at(-1)!.ms)} s, applyAtomically ${sec(samples.get("applyAtomically")!.at(-1)!.ms)} s ` +
-          `-> (b-c)/a = ${((upMs - noopMs) / a).toFixed(2)}`,
+          `-> (b-c)/a = ${((up.ms - noop.ms) / a).toFixed(2)}`,
       );
     }
 
-    // ---- Diagnostics (untimed for the table): where the time goes.
-    if (H !== P) {
-      await bareSshLoop(lab, HOSTS, scripts[P]);
-      H = P;
-    }
-    log("diagnostics: one up and one no-op up with an event timeline");
-    const timeline = async (label: string) => {
+    // ---- Diagnostics: where the time goes (not in the table above).
+    console.log("\n--- diagnostics ---");
+    await resync();
+    const timeline = async (label: string, opts: { parallel?: number }) => {
       const ev: { t: number; e: EngineEvent }[] = [];
+      const procs = new ProcCpu(pulumiClassifier).start();
+      const c0 = cpuBusyMs();
       const t0 = performance.now();
-      const r = await stack.up({ ...upOpts(), onEvent: (e) => ev.push({ t: performance.now() - t0, e }) });
+      const r = await stack.up({ ...opts, signal: AbortSignal.timeout(PULUMI_TIMEOUT_MS), onEvent: (e) => ev.push({ t: performance.now() - t0, e }) });
       const total = performance.now() - t0;
-      const first = ev[0]?.t ?? NaN;
-      const pre = new Map<string, number>();
-      const durs: number[] = [];
-      let firstAtt = NaN;
-      let lastAtt = NaN;
-      let firstRes = NaN;
-      for (const { t, e } of ev) {
-        const m = e.resourcePreEvent?.metadata;
-        if (m && Number.isNaN(firstRes)) firstRes = t;
-        if (m?.type.endsWith("nftsg:Attachment") && m.op !== "same") {
-          pre.set(m.urn, t);
-          if (Number.isNaN(firstAtt)) firstAtt = t;
-        }
-        const o = e.resOutputsEvent?.metadata;
-        if (o?.type.endsWith("nftsg:Attachment") && pre.has(o.urn)) {
-          durs.push(t - pre.get(o.urn)!);
-          lastAtt = t;
-        }
-      }
-      const summaryAt = ev.find((x) => x.e.summaryEvent)?.t ?? NaN;
+      const machine = (cpuBusyMs() - c0) / 1000;
+      const cpu = procs.stop();
+      console.log(`${label}: ${sec(total)} s ${JSON.stringify(r.summary.resourceChanges)} (event arrival times; the Automation API polls the event log)`);
+      for (const l of describeTimeline(ev, total)) console.log(`    ${l}`);
+      const tracked = Object.values(cpu).reduce((a, b) => a + b, 0);
       console.log(
-        `  ${label}: total ${sec(total)} s; first engine event at ${sec(first)} s; first resource step at ${sec(firstRes)} s` +
-          (durs.length
-            ? `; first Attachment update at ${sec(firstAtt)} s, last done at ${sec(lastAtt)} s; per-Attachment update ` +
-              `median ${sec(median(durs))} s, max ${sec(Math.max(...durs))} s`
-            : "") +
-          `; summary event at ${sec(summaryAt)} s; returned at ${sec(total)} s (${JSON.stringify(r.summary.resourceChanges)})`,
+        `    CPU s: ${Object.entries(cpu).sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")}; ` +
+          `rest of the machine (hosts' sshd and nft, other tenants) ${(machine - tracked).toFixed(2)}; machine total ${machine.toFixed(2)}`,
       );
       return total;
     };
-    fstack.setArgs(decl[other(P)] as unknown as FleetArgs);
-    await timeline("up (change)");
-    P = other(P);
-    H = P;
-    await verifyHosts(lab, H, "diagnostic up");
-    await timeline("up (no-op)");
+    const flip = async (label: string, opts: { parallel?: number }) => {
+      fstack!.setArgs(decl[other(P)] as unknown as FleetArgs);
+      const ms = await timeline(label, opts);
+      P = other(P);
+      H = P;
+      await verifyHosts(lab, H, label);
+      return ms;
+    };
+    await flip(`up (change), --parallel ${PARALLEL}`, { parallel: PARALLEL });
+    await timeline(`up (no-op), --parallel ${PARALLEL}`, { parallel: PARALLEL });
+    await flip("up (change), pulumi's default --parallel", {});
+    // The engine saves a checkpoint of the whole state after every step; PULUMI_SKIP_CHECKPOINTS skips the intermediate ones.
+    const ws = stack.workspace as LocalWorkspace;
+    ws.envVars.PULUMI_SKIP_CHECKPOINTS = "true";
+    try {
+      await flip(`up (change), --parallel ${PARALLEL}, PULUMI_SKIP_CHECKPOINTS=true`, { parallel: PARALLEL });
+      await timeline(`up (no-op), --parallel ${PARALLEL}, PULUMI_SKIP_CHECKPOINTS=true`, { parallel: PARALLEL });
+    } finally {
+      delete ws.envVars.PULUMI_SKIP_CHECKPOINTS;
+    }
 
-    log("diagnostics: ansible -vvv with profile_tasks (remote commands per host)");
+    // What the Automation API runs after the `pulumi up` process exits.
+    const after: Record<string, number[]> = { "stack.outputs() (2 CLI runs)": [], "stack.info() (1 CLI run)": [] };
+    for (let i = 0; i < 3; i++) {
+      after["stack.outputs() (2 CLI runs)"]!.push((await timed(() => stack.outputs())).ms);
+      after["stack.info() (1 CLI run)"]!.push((await timed(() => stack.info())).ms);
+    }
+    console.log(`after the CLI exits, up() also runs: ${Object.entries(after).map(([k, v]) => `${k} ${sec(median(v))} s`).join(", ")}`);
+
+    // The cost of one SSH command: one host alone, and all 20 at once.
+    const one: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await timed(() => lab.ssh(HOSTS[0]!, "true"));
+      one.push(r.value.code === 0 ? r.ms : NaN);
+    }
+    const all: number[] = [];
+    const allCpu: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await timed(() => Promise.all(HOSTS.map((h) => lab.ssh(h, "true"))));
+      all.push(r.ms);
+      allCpu.push(r.cpu);
+    }
+    console.log(`\`ssh host true\`: one host alone ${sec(median(one))} s; 20 hosts in parallel ${sec(median(all))} s wall, ${sec(median(allCpu))} s CPU (machine, both cores)`);
+
+    log("ansible -vvv with profile_tasks (remote commands per host, time per task)");
     const av = await ansibleApply(ansible, other(H), { verbose: true, profile: true });
     H = other(H);
     const execs = new Map<string, number>();
     for (const m of av.stdout.matchAll(/<(\d+\.\d+\.\d+\.\d+)> SSH: EXEC (?:ssh|sftp|scp) /g)) execs.set(m[1]!, (execs.get(m[1]!) ?? 0) + 1);
     const perHostExec = HOSTS.map((h) => execs.get(lab.host(h).ipv4) ?? 0);
-    const profile = av.stdout.split("\n").filter((l) => /-{5,}\s+\d+\.\d+s$/.test(l) || /^\w.*\d+\.\d+s$/.test(l.trim()));
-    console.log(`  ansible: ssh invocations per host (connection + multiplexed sessions): ${median(perHostExec)} (min ${Math.min(...perHostExec)}, max ${Math.max(...perHostExec)})`);
-    for (const l of profile.slice(0, 6)) console.log(`    ${l.trim()}`);
+    console.log(`ansible: ssh/sftp invocations per host (1 connection, the rest multiplexed sessions): ${median(perHostExec)} (min ${Math.min(...perHostExec)}, max ${Math.max(...perHostExec)})`);
+    for (const l of av.stdout.split("\n").filter((x) => /-{5,}\s+\d+\.\d+s\s*$/.test(x))) console.log(`    ${l.trim()}`);
 
-    report(lab, perHostExec);
+    report(perHostExec);
     log(`total bench time ${sec(performance.now() - t00)} s; load average at end: ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
   } catch (e) {
     failed = true;
@@ -329,10 +432,11 @@ async function main(): Promise<void> {
   }
 }
 
-function report(lab: Lab, ansibleExecs: number[]): void {
-  void lab;
+function report(ansibleExecs: number[]): void {
   const med = (m: Method) => median(samples.get(m)!.map((s) => s.ms));
-  const perRound = (f: (r: number) => number) => median(Array.from({ length: ROUNDS }, (_, r) => f(r)));
+  const medCpu = (m: Method) => median(samples.get(m)!.map((s) => s.cpu ?? NaN));
+  const rounds = Array.from({ length: ROUNDS }, (_, r) => r);
+  const perRound = (f: (r: number) => number) => median(rounds.map(f));
   const at = (m: Method, r: number) => samples.get(m)!.find((s) => s.round === r)?.ms ?? NaN;
   const connsPerHost = (m: Method): string => {
     const all = samples.get(m)!.flatMap((s) => s.conns ?? []);
@@ -343,43 +447,49 @@ function report(lab: Lab, ansibleExecs: number[]): void {
   };
   const roundTrips = (m: Method): string => {
     switch (m) {
-      case "ssh loop (a)": return "1";
-      case "ssh2 bare": return String(median(samples.get(m)!.map((s) => (s.exec ?? NaN) / HOSTS.length)));
-      case "applyAtomically": return String(median(samples.get(m)!.flatMap((s) => (s.perHost ?? []).map((p) => p.result?.roundTrips ?? NaN))));
-      case "apply w/o probe": return "2";
-      case "up (b)": return "2 (applyAtomically)";
+      case "ssh loop (a)": case "ssh loop x25519": return "1 exec";
+      case "ssh2 bare": return `${median(samples.get(m)!.map((s) => (s.exec ?? NaN) / HOSTS.length))} exec`;
+      case "applyAtomically": return `${median(samples.get(m)!.flatMap((s) => (s.perHost ?? []).map((p) => p.result?.roundTrips ?? NaN)))} (1 exec)`;
+      case "apply w/o probe": return "2 (1 exec)";
+      case "up (b)": return "2 (1 exec), as applyAtomically";
       case "up no-op (c)": case "preview (e)": return "0";
-      case "ansible (d)": return `${median(ansibleExecs)} ssh invocations`;
+      case "ansible (d)": return `${median(ansibleExecs)} ssh/sftp runs`;
       default: return "-";
     }
   };
   const a = med("ssh loop (a)");
-  console.log(`\n=== apply benchmark: ${HOSTS.length} lab hosts, all in parallel (pulumi --parallel ${PARALLEL}, ansible forks=${HOSTS.length}), ${ROUNDS} rounds, medians ===`);
-  console.log(`${"method".padEnd(20)} ${"median s".padStart(9)} ${"min s".padStart(7)} ${"max s".padStart(7)} ${"x (a)".padStart(6)}  ${"host ms".padStart(8)}  ${"SSH conns/host".padEnd(15)} round trips/host`);
+  console.log(
+    `\n=== apply benchmark: ${HOSTS.length} lab hosts, all in parallel (pulumi --parallel ${PARALLEL}, ansible forks=${HOSTS.length}), ` +
+      `${ROUNDS} rounds, medians; login shell ${LOGIN_RC ? "with root's ~/.bashrc (pyenv)" : "lean (SetEnv SHLVL=1)"} ===`,
+  );
+  console.log(`${"method".padEnd(18)} ${"median s".padStart(8)} ${"min".padStart(6)} ${"max".padStart(6)} ${"x (a)".padStart(6)} ${"CPU s".padStart(6)} ${"host ms".padStart(8)}  ${"SSH conns/host".padEnd(14)} round trips/host`);
   for (const m of ALL_METHODS) {
     const xs = samples.get(m)!.map((s) => s.ms);
     const hostMs = median(samples.get(m)!.flatMap((s) => (s.perHost ?? []).map((p) => p.ms)));
     console.log(
-      `${m.padEnd(20)} ${sec(med(m)).padStart(9)} ${sec(Math.min(...xs)).padStart(7)} ${sec(Math.max(...xs)).padStart(7)} ${(med(m) / a).toFixed(2).padStart(6)}  ` +
-        `${(Number.isFinite(hostMs) ? hostMs.toFixed(0) : "-").padStart(8)}  ${connsPerHost(m).padEnd(15)} ${roundTrips(m)}`,
+      `${m.padEnd(18)} ${sec(med(m)).padStart(8)} ${sec(Math.min(...xs)).padStart(6)} ${sec(Math.max(...xs)).padStart(6)} ${(med(m) / a).toFixed(2).padStart(6)} ` +
+        `${sec(medCpu(m)).padStart(6)} ${(Number.isFinite(hostMs) ? hostMs.toFixed(0) : "-").padStart(8)}  ${connsPerHost(m).padEnd(14)} ${roundTrips(m)}`,
     );
   }
+  console.log("  (x (a): median / median of the ssh loop; CPU s: busy CPU of the whole machine, both cores, during the method; host ms: median per-host wall time)");
   const marginal = perRound((r) => at("up (b)", r) - at("up no-op (c)", r));
   const ratioB = perRound((r) => (at("up (b)", r) - at("up no-op (c)", r)) / at("ssh loop (a)", r));
-  console.log("\nratios (median of per-round ratios; each round's methods ran back to back):");
-  console.log(`  marginal apply cost (b - c) = ${sec(marginal)} s; (b - c) / (a) = ${ratioB.toFixed(2)}  (issue 4 target <= 1.5; issue 5, protection on: <= 2.0)`);
-  console.log(`  (b) / (d) pulumi up vs ansible = ${perRound((r) => at("up (b)", r) / at("ansible (d)", r)).toFixed(2)}; (b - c) / (d) = ${perRound((r) => (at("up (b)", r) - at("up no-op (c)", r)) / at("ansible (d)", r)).toFixed(2)}`);
-  console.log(`  (c) / (a) engine + program overhead vs floor = ${perRound((r) => at("up no-op (c)", r) / at("ssh loop (a)", r)).toFixed(2)}; (e) preview = ${sec(med("preview (e)"))} s`);
-  console.log(`  in-process: applyAtomically / ssh loop = ${perRound((r) => at("applyAtomically", r) / at("ssh loop (a)", r)).toFixed(2)}, applyAtomically / ssh2 bare = ${perRound((r) => at("applyAtomically", r) / at("ssh2 bare", r)).toFixed(2)}`);
-  console.log(`  lockout protection: apply w/o probe / ssh loop = ${perRound((r) => at("apply w/o probe", r) / at("ssh loop (a)", r)).toFixed(2)}; fresh-connection probe adds ${sec(perRound((r) => at("applyAtomically", r) - at("apply w/o probe", r)))} s (applyAtomically - apply w/o probe)`);
-  console.log(`  host side only (no SSH): nftsg program / nft -f = ${perRound((r) => at("host-only program", r) / at("host-only nft -f", r)).toFixed(2)} (${sec(med("host-only program"))} s vs ${sec(med("host-only nft -f"))} s for 20 hosts)`);
+  console.log("\nratios (median over rounds of the per-round ratio; within a round the methods ran back to back):");
+  console.log(`  marginal apply cost (b - c) = ${sec(marginal)} s; (b - c) / (a) = ${ratioB.toFixed(2)}  [issue 4 target <= 1.5; issue 5 (lockout protection on) <= 2.0]`);
+  console.log(`    (ratio of medians: ${((med("up (b)") - med("up no-op (c)")) / a).toFixed(2)})`);
+  console.log(`    against the other floors: (b - c) / (a' ssh loop x25519) = ${perRound((r) => (at("up (b)", r) - at("up no-op (c)", r)) / at("ssh loop x25519", r)).toFixed(2)}; (b - c) / (ssh2 bare) = ${perRound((r) => (at("up (b)", r) - at("up no-op (c)", r)) / at("ssh2 bare", r)).toFixed(2)}`);
+  console.log(`  (b) / (d) pulumi up vs ansible = ${perRound((r) => at("up (b)", r) / at("ansible (d)", r)).toFixed(2)}; (b - c) / (d) = ${perRound((r) => (at("up (b)", r) - at("up no-op (c)", r)) / at("ansible (d)", r)).toFixed(2)}; (d) / (a) = ${perRound((r) => at("ansible (d)", r) / at("ssh loop (a)", r)).toFixed(2)}`);
+  console.log(`  (c) / (a) engine + program overhead vs floor = ${perRound((r) => at("up no-op (c)", r) / at("ssh loop (a)", r)).toFixed(2)}; (e) preview = ${sec(med("preview (e)"))} s, (e) / (c) = ${perRound((r) => at("preview (e)", r) / at("up no-op (c)", r)).toFixed(2)}`);
+  console.log(`  in-process, no engine: applyAtomically / ssh loop = ${perRound((r) => at("applyAtomically", r) / at("ssh loop (a)", r)).toFixed(2)}; applyAtomically / ssh2 bare = ${perRound((r) => at("applyAtomically", r) / at("ssh2 bare", r)).toFixed(2)}; ssh2 bare / ssh loop = ${perRound((r) => at("ssh2 bare", r) / at("ssh loop (a)", r)).toFixed(2)}`);
+  console.log(`  lockout protection: without the probe / ssh loop = ${perRound((r) => at("apply w/o probe", r) / at("ssh loop (a)", r)).toFixed(2)}, with (applyAtomically) = ${perRound((r) => at("applyAtomically", r) / at("ssh loop (a)", r)).toFixed(2)}; the probe adds ${sec(perRound((r) => at("applyAtomically", r) - at("apply w/o probe", r)))} s; the program's extra host work (host-only program - host-only nft -f) = ${sec(perRound((r) => at("host-only program", r) - at("host-only nft -f", r)))} s`);
+  console.log(`  host side only (no SSH): nftsg program / nft -f = ${perRound((r) => at("host-only program", r) / at("host-only nft -f", r)).toFixed(2)} (${sec(med("host-only program"))} s vs ${sec(med("host-only nft -f"))} s for ${HOSTS.length} hosts)`);
   const phase = (m: Method, k: string) => median(samples.get(m)!.flatMap((s) => (s.perHost ?? []).map((p) => p.phases?.[k] ?? NaN)));
-  console.log("\nper-host phases (median ms over hosts and rounds, 20 in parallel):");
-  console.log(`  ssh2 bare:        connect ${phase("ssh2 bare", "connect").toFixed(0)}, exec nft -f ${phase("ssh2 bare", "exec").toFixed(0)}`);
-  console.log(`  apply w/o probe:  connect ${phase("apply w/o probe", "connect").toFixed(0)}, program until "applied" ${phase("apply w/o probe", "toApplied").toFixed(0)}, CONFIRM until exit ${phase("apply w/o probe", "confirm").toFixed(0)}`);
+  console.log(`\nper-host phases (median ms over hosts and rounds, ${HOSTS.length} in parallel):`);
+  console.log(`  ssh2 bare:         connect+auth ${phase("ssh2 bare", "connect").toFixed(0)}, exec nft -f until exit ${phase("ssh2 bare", "exec").toFixed(0)}`);
+  console.log(`  apply w/o probe:   connect+auth ${phase("apply w/o probe", "connect").toFixed(0)}, program until "applied" ${phase("apply w/o probe", "toApplied").toFixed(0)}, CONFIRM until exit ${phase("apply w/o probe", "confirm").toFixed(0)}`);
   console.log(`  host-only program: until "applied" ${phase("host-only program", "toApplied").toFixed(0)}, CONFIRM until exit ${phase("host-only program", "confirm").toFixed(0)}`);
   console.log("\nper-round wall times (s):");
-  for (const m of ALL_METHODS) console.log(`  ${m.padEnd(20)} ${samples.get(m)!.map((s) => sec(s.ms)).join("  ")}`);
+  for (const m of ALL_METHODS) console.log(`  ${m.padEnd(18)} ${samples.get(m)!.map((s) => sec(s.ms)).join("  ")}`);
 }
 
 main().then(

@@ -69,9 +69,9 @@ async function eachHost<T>(hosts: readonly string[], f: (h: string) => Promise<T
 }
 
 /** (a) The physical floor: `ssh <lab args> 'nft -f -'` per host, the script on stdin. */
-export async function bareSshLoop(lab: Lab, hosts: readonly string[], scripts: Scripts): Promise<HostTiming[]> {
+export async function bareSshLoop(lab: Lab, hosts: readonly string[], scripts: Scripts, sshOptions: readonly string[] = []): Promise<HostTiming[]> {
   return eachHost(hosts, async (h) => {
-    const r = await runProc("ssh", [...lab.sshArgs(h), "nft -f -"], { input: scripts[h], timeoutMs: 60_000 });
+    const r = await runProc("ssh", [...sshOptions, ...lab.sshArgs(h), "nft -f -"], { input: scripts[h], timeoutMs: 60_000 });
     if (r.code !== 0) throw new Error(`ssh nft -f - on ${h}: exit ${r.code}: ${r.stderr.trim().slice(0, 400)}`);
     return { host: h, ms: r.ms };
   });

@@ -91,8 +91,12 @@ live_owner() {
   printf '%s' "$o"
 }
 
+# Owners are "<stack>/host=<attachment>": the same stack may move a table
+# between its own attachments (a renamed host); another stack may not.
+stack_of() { printf '%s' "$1" | sed 's|/host=.*$||'; }
+
 check_owner() {
-  if [ -n "$1" ] && [ "$1" != "$OWNER" ] && [ "$TAKEOVER" != 1 ]; then
+  if [ -n "$1" ] && [ "$(stack_of "$1")" != "$(stack_of "$OWNER")" ] && [ "$TAKEOVER" != 1 ]; then
     say "owner=$1"
     fail owner "table inet $T is owned by $1"
   fi

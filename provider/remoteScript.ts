@@ -251,7 +251,16 @@ lock
 resolve_stale
 CUR=
 if table_exists; then CUR=$(nft list table inet "$T" 2>&1) || fail apply "cannot read table inet $T: $CUR"; fi
-check_owner "$(live_owner "$CUR")"
+LIVE_OWNER=$(live_owner "$CUR")
+check_owner "$LIVE_OWNER"
+# Another attachment of the same stack applied this table since (a host
+# renamed in the declaration: the new one is created before the old one is
+# deleted): it is theirs now, leave it.
+if [ -n "$LIVE_OWNER" ] && [ "$LIVE_OWNER" != "$OWNER" ] && [ "$TAKEOVER" != 1 ]; then
+  say "note:table inet $T now belongs to $LIVE_OWNER; left in place"
+  say removed
+  exit 0
+fi
 # add + delete in one transaction: plain "delete" fails when the table is absent.
 if ! err=$(printf 'table inet %s {}\\ndelete table inet %s\\n' "$T" "$T" | nft -f - 2>&1 >/dev/null); then
   fail apply "cannot delete table inet $T: $err"

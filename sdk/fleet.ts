@@ -25,7 +25,9 @@ export class Fleet extends pulumi.ComponentResource {
   constructor(name: string, args: FleetArgs, opts?: pulumi.ComponentResourceOptions) {
     super("nftsg:index:Fleet", name, {}, opts);
     const table = args.table ?? DEFAULT_TABLE;
-    const owner = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+    // The stack, then the attachment: the same stack may move a table between
+    // its own attachments (a renamed host), another stack may not.
+    const stackId = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
 
     // Validation of the whole declaration happens in this resource's check.
     this.model = new FleetModel(name, { fleet: name, declaration: declarationForCheck(args) }, { parent: this });
@@ -57,6 +59,7 @@ export class Fleet extends pulumi.ComponentResource {
     }
 
     for (const h of hosts) {
+      const owner = `${stackId}/host=${h.name}`;
       const compiled = compileHostFromSlice(args, table, h.name, owner);
       const connection = pulumi.output(h.connection as pulumi.Input<ConnectionArgs>);
       this.attachments[h.name] = new Attachment(`${name}-${h.name}`, {

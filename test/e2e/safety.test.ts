@@ -14,7 +14,7 @@ let lab: Lab;
 let a: FleetStack;
 const transcript: string[] = [];
 
-interface Variant { port?: number; failsafe?: boolean; hosts?: string[] }
+interface Variant { port?: number; failsafe?: boolean; hosts?: string[]; rename?: Record<string, string> }
 
 function declaration(v: Variant = {}): FleetArgs {
   return {
@@ -24,7 +24,7 @@ function declaration(v: Variant = {}): FleetArgs {
       { name: "web", ingress: [{ protocol: "tcp", ports: v.port ?? 80, cidrs: [`${lab.runnerIpv4}/32`], description: "http from the runner" }] },
     ],
     hosts: (v.hosts ?? HOSTS).map((h) => ({
-      name: h, connection: { host: lab.host(h).ipv4, user: "root", privateKey: lab.privateKey }, securityGroups: ["web"],
+      name: v.rename?.[h] ?? h, connection: { host: lab.host(h).ipv4, user: "root", privateKey: lab.privateKey }, securityGroups: ["web"],
     })),
   };
 }
@@ -125,6 +125,21 @@ describe("safety through pulumi up", () => {
     } finally {
       await b.stack.workspace.removeStack("b", { force: true });
     }
+  });
+
+  it("3b. renaming a host in the declaration keeps its firewall (the new attachment takes the table over)", async () => {
+    a.setArgs(declaration({ rename: { h3: "h3-renamed" } }));
+    const up = await a.stack.up();
+    transcript.push(up.stdout, up.stderr);
+    expect(up.summary.resourceChanges?.create).toBe(1);
+    expect(up.summary.resourceChanges?.delete).toBe(1);
+    const live = await listing("h3");
+    expect(live).toContain("host=h3-renamed");
+    expect(live).toContain("http from the runner");
+    a.setArgs(declaration());
+    const back = await a.stack.up();
+    expect(back.summary.result).toBe("succeeded");
+    expect(await listing("h3")).toContain("host=h3\"");
   });
 
   it("4. bad input fails at preview with the field path and no SSH connection", async () => {

@@ -1,0 +1,99 @@
+// CPU time of this process's descendants, by kind (the Pulumi CLI, the
+// dynamic provider's Node.js process, ssh, ...): where an operation's CPU
+// goes. Samples /proc every `intervalMs`; a process is charged the last CPU
+// time seen for it, so one that lives less than an interval may be missed.
+import * as fs from "node:fs";
+
+const CLK_TCK = 100; // Linux USER_HZ
+
+interface ProcStat {
+  ppid: number;
+  ticks: number;
+}
+
+function readStat(pid: number): ProcStat | undefined {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    // comm may contain spaces and parentheses: fields restart after the last ")".
+    const rest = s.slice(s.lastIndexOf(")") + 2).split(" ");
+    // rest[0] = state (field 3), ppid = field 4, utime = 14, stime = 15.
+    return { ppid: Number(rest[1]), ticks: Number(rest[11]) + Number(rest[12]) };
+  } catch {
+    return undefined;
+  }
+}
+
+function readCmd(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim();
+  } catch {
+    return "";
+  }
+}
+
+export type Classifier = (cmdline: string) => string;
+
+export class ProcCpu {
+  private seen = new Map<number, { kind: string; ticks: number }>();
+  private timer?: NodeJS.Timeout;
+  private readonly rootPid = process.pid;
+  private cpu0 = process.cpuUsage();
+
+  constructor(private readonly classify: Classifier) {}
+
+  start(intervalMs = 100): this {
+    this.cpu0 = process.cpuUsage();
+    this.sample();
+    this.timer = setInterval(() => this.sample(), intervalMs);
+    return this;
+  }
+
+  private sample(): void {
+    const parent = new Map<number, number>();
+    const stats = new Map<number, ProcStat>();
+    for (const e of fs.readdirSync("/proc")) {
+      if (!/^\d+$/.test(e)) continue;
+      const pid = Number(e);
+      const st = readStat(pid);
+      if (!st) continue;
+      parent.set(pid, st.ppid);
+      stats.set(pid, st);
+    }
+    for (const [pid, st] of stats) {
+      const known = this.seen.get(pid);
+      if (known) {
+        known.ticks = Math.max(known.ticks, st.ticks);
+        continue;
+      }
+      // A new descendant of ours? (Once seen, a process stays tracked even if re-parented.)
+      let p = parent.get(pid);
+      let depth = 0;
+      while (p !== undefined && p > 1 && p !== this.rootPid && depth++ < 64) p = parent.get(p);
+      if (p !== this.rootPid || pid === this.rootPid) continue;
+      this.seen.set(pid, { kind: this.classify(readCmd(pid)), ticks: st.ticks });
+    }
+  }
+
+  /** CPU seconds by kind, plus "this process" (the bench: Automation API and the inline Pulumi program). */
+  stop(): Record<string, number> {
+    this.sample();
+    if (this.timer) clearInterval(this.timer);
+    const out: Record<string, number> = {};
+    for (const { kind, ticks } of this.seen.values()) out[kind] = (out[kind] ?? 0) + ticks / CLK_TCK;
+    const own = process.cpuUsage(this.cpu0);
+    out["bench process (Automation API + inline program)"] = (own.user + own.system) / 1e6;
+    return out;
+  }
+}
+
+/** Kinds for a `pulumi up` driven by the Automation API. */
+export const pulumiClassifier: Classifier = (cmd) => {
+  if (/dynamic-provider/.test(cmd) || /pulumi-resource-pulumi-nodejs/.test(cmd)) return "dynamic provider (node)";
+  if (/(^|\/)pulumi(\s|$)/.test(cmd)) return "pulumi CLI (engine, Go)";
+  if (/(^|\/)ssh(\s|$)/.test(cmd)) return "ssh client";
+  if (/ansible/.test(cmd)) return "ansible (python)";
+  const exe = (cmd.split(" ")[0] ?? "").split("/").pop() ?? "";
+  if (exe === "node") return "other node";
+  // The lab's sshd processes are children of the process that brought the lab up (this one).
+  return "lab hosts' sshd + commands (sampled: short-lived ones missed)";
+};

@@ -14,6 +14,10 @@ import { hostSlice } from "./slice";
 const DEFAULT_TABLE = "nftsg";
 const DEFAULT_ROLLBACK_SECONDS = 30;
 const SECRET_FIELDS = ["password", "privateKey", "privateKeyPassword"] as const;
+/** First line of the FleetModel's declaration text (see formatDeclaration). */
+// It starts with "@", which can start neither JSON nor a YAML token: the CLI
+// would otherwise render it as a nested object diff rather than a line diff.
+export const DECLARATION_HEADER = "@nftsg fleet declaration, one line per group and per host (secrets removed)";
 
 export class Fleet extends pulumi.ComponentResource {
   readonly securityGroups: Record<string, SecurityGroup> = {};
@@ -89,7 +93,10 @@ function firstByName<T extends { name: string }>(items: T[]): T[] {
 
 /** The declaration with connection secrets replaced by a marker, for the model's check. */
 function declarationForCheck(args: FleetArgs): pulumi.Output<unknown> {
+  // Group memberships first: the CLI cuts long lines in diffs.
   const hosts = args.hosts.map((h) => ({
+    name: h.name,
+    securityGroups: h.securityGroups,
     ...h,
     connection: pulumi.unsecret(pulumi.output(h.connection as pulumi.Input<ConnectionArgs>).apply(stripSecrets)),
   }));
@@ -114,7 +121,7 @@ export function formatDeclaration(d: Record<string, unknown>): string {
       : JSON.stringify(value ?? null);
     return `${JSON.stringify(key)}:${body}`;
   });
-  return `{\n${entries.join(",\n")}\n}\n`;
+  return `${DECLARATION_HEADER}\n{\n${entries.join(",\n")}\n}\n`;
 }
 
 function stripSecrets(c: pulumi.Unwrap<ConnectionArgs>): Record<string, unknown> {

@@ -7,7 +7,8 @@ type Props = Record<string, unknown>;
 
 function parseDeclaration(text: string): unknown {
   try {
-    const d = JSON.parse(text) as Record<string, unknown>;
+    // The SDK puts a comment line first (see sdk/fleet.ts formatDeclaration).
+    const d = JSON.parse(text.replace(/^@.*\n/, "")) as Record<string, unknown>;
     // null stands for "not given" in the SDK's format.
     for (const k of Object.keys(d)) if (d[k] === null) delete d[k];
     return d;

@@ -94,9 +94,9 @@ function firstByName<T extends { name: string }>(items: T[]): T[] {
 /** The declaration with connection secrets replaced by a marker, for the model's check. */
 function declarationForCheck(args: FleetArgs): pulumi.Output<unknown> {
   // Group memberships first: the CLI cuts long lines in diffs.
-  const hosts = args.hosts.map((h) => ({
-    name: h.name,
-    securityGroups: h.securityGroups,
+  const hosts = args.hosts.map(({ name, securityGroups, ...h }) => ({
+    name,
+    securityGroups,
     ...h,
     connection: pulumi.unsecret(pulumi.output(h.connection as pulumi.Input<ConnectionArgs>).apply(stripSecrets)),
   }));

@@ -2,7 +2,7 @@
 // npm run lab -- down ID | --all                  remove one lab / every lab
 // npm run lab -- status [--json]                  running labs and reachability
 // npm run lab -- show ID                          addresses and ssh line of a lab
-import { connect } from "node:net";
+import { tcpReachable } from "./up";
 import { attachLab, downAll, labUp, type Lab } from "./index";
 import { mapLimit } from "./pool";
 import { listLabIds, readState, type LabState } from "./state";
@@ -31,19 +31,6 @@ function printLab(lab: Lab, seconds?: number): void {
   console.log(`remove: npm run lab -- down ${lab.id}`);
 }
 
-function reachable(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = connect({ host, port });
-    const done = (ok: boolean): void => {
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    sock.once("connect", () => done(true));
-    sock.once("error", () => done(false));
-  });
-}
 
 async function status(json: boolean): Promise<void> {
   const labs: { state: LabState; ssh: boolean[] }[] = [];
@@ -55,7 +42,7 @@ async function status(json: boolean): Promise<void> {
       console.log(`lab ${id}: unreadable state (${(e as Error).message}); remove with: npm run lab -- down --all`);
       continue;
     }
-    labs.push({ state, ssh: await mapLimit(state.hosts, 32, (h) => reachable(h.ipv4, 22, 500)) });
+    labs.push({ state, ssh: await mapLimit(state.hosts, 32, (h) => tcpReachable(h.ipv4, 22, 500)) });
   }
   if (json) {
     console.log(JSON.stringify(labs.map(({ state, ssh }) => ({ ...state, sshReachable: ssh })), null, 2));

@@ -95,7 +95,8 @@ function writeFiles(state: LabState, client: SshKeyPair, hostKeys: SshKeyPair[])
   });
 }
 
-function tcpReachable(host: string, port: number, timeoutMs: number): Promise<boolean> {
+/** One TCP connect with a deadline (used by `up` and by the CLI's `status`). */
+export function tcpReachable(host: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = connect({ host, port });
     const done = (ok: boolean): void => {

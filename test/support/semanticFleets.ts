@@ -6,6 +6,7 @@
 import type { FleetDeclaration, HostDeclaration, PortSpec, RuleDeclaration } from "../../provider/declaration";
 import type { Lab } from "../lab/index";
 import type { Service } from "./matrix";
+import { makeRng } from "./fleetGen";
 
 /** Lab host names the hand-written fleet expects (labUp({ hostNames: MAIN_HOSTS })). */
 export const MAIN_HOSTS = ["web1", "web2", "db", "cache", "worker", "loner"] as const;
@@ -93,17 +94,8 @@ export function mainFleet(lab: Lab): FleetDeclaration {
 
 // ---- random fleets ----------------------------------------------------------------
 
-/** mulberry32: tiny, seedable, good enough to pick fleet shapes. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded random numbers: the same generator as the compiler tests' fleets. */
+export const rng = makeRng;
 
 const isV6 = (cidr: string): boolean => cidr.includes(":");
 

@@ -31,7 +31,7 @@
 // run by sshd. A stock host's root .bashrc is empty, so by default the bench
 // gives its own lab hosts' sshd `SetEnv SHLVL=1` (bash then skips ~/.bashrc);
 // BENCH_LOGIN_RC=1 keeps the machine's rc (every SSH method pays it per
-// remote command: once for nftsg and the bare loop, ~6 times for Ansible).
+// remote command: once for nftsg and the bare loop, 8 times per host for Ansible).
 //
 //   BENCH_ROUNDS=5 (default)   BENCH_PARALLEL=20 (default: all hosts)   BENCH_LOGIN_RC=1
 import * as fs from "node:fs";
@@ -39,7 +39,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { EngineEvent, LocalWorkspace } from "@pulumi/pulumi/automation";
 import { compileFleet } from "../provider/compile";
-import type { CompiledFleet } from "../provider/declaration";
+import type { CompiledFleet, FleetDeclaration } from "../provider/declaration";
 import { transportStats } from "../provider/ssh";
 import type { FleetArgs } from "../sdk/inputs";
 import { labUp, type Lab } from "../test/lab/index";
@@ -65,8 +65,9 @@ const ROUNDS = Math.max(1, Math.min(20, Number(process.env.BENCH_ROUNDS ?? 5)));
 const PARALLEL = Number(process.env.BENCH_PARALLEL ?? BENCH_HOSTS.length);
 const PROJECT = "nftsg-bench";
 const STACK = "bench";
-/** What sdk/fleet.ts records as owner on a local backend: organization/project/stack. */
-const OWNER = `organization/${PROJECT}/${STACK}`;
+/** What sdk/fleet.ts records as a host's owner on a local backend: organization/project/stack/host=<name>. */
+const STACK_ID = `organization/${PROJECT}/${STACK}`;
+const ownerOf = (host: string): string => `${STACK_ID}/host=${host}`;
 const PULUMI_TIMEOUT_MS = 600_000;
 const HOSTS = BENCH_HOSTS;
 const LOGIN_RC = process.env.BENCH_LOGIN_RC === "1";
@@ -226,7 +227,9 @@ async function main(): Promise<void> {
       log("login shell: lab sshd SetEnv SHLVL=1, root's ~/.bashrc not sourced (as with a stock .bashrc)");
     }
     const decl = { A: benchFleet(lab, "A"), B: benchFleet(lab, "B") };
-    const compiled: Record<Variant, CompiledFleet> = { A: compileFleet(decl.A, { owner: OWNER }), B: compileFleet(decl.B, { owner: OWNER }) };
+    // Each host's table records its own owner, so each host is compiled with it (as the SDK does).
+    const compileEach = (d: FleetDeclaration): CompiledFleet => Object.fromEntries(HOSTS.map((h) => [h, compileFleet(d, { owner: ownerOf(h) })[h]!]));
+    const compiled: Record<Variant, CompiledFleet> = { A: compileEach(decl.A), B: compileEach(decl.B) };
     const scripts: Record<Variant, Record<string, string>> = { A: {}, B: {} };
     for (const v of ["A", "B"] as const) for (const h of HOSTS) scripts[v][h] = compiled[v][h]!.script;
     for (const h of HOSTS) {
@@ -248,7 +251,7 @@ async function main(): Promise<void> {
     if (up0.summary.result !== "succeeded") throw new Error(`initial up: ${up0.summary.result}`);
     const hashes = up0.outputs.hashes?.value as Record<string, string> | undefined;
     const wrong = HOSTS.filter((h) => hashes?.[h] !== compiled.A[h]!.hash);
-    if (wrong.length) throw new Error(`pulumi applied other scripts than the bench compiled (owner should be ${OWNER}?) on: ${wrong.join(", ")}`);
+    if (wrong.length) throw new Error(`pulumi applied other scripts than the bench compiled (owner should be ${ownerOf("<host>")}?) on: ${wrong.join(", ")}`);
     await verifyHosts(lab, "A", "initial up");
     log(`pulumi's scripts are byte-identical to the bench's (same sha256 on all ${HOSTS.length} hosts)`);
 
@@ -263,10 +266,10 @@ async function main(): Promise<void> {
         case "ssh loop x25519": return { perHost: await bareSshLoop(lab, HOSTS, s, ["-o", "KexAlgorithms=curve25519-sha256"]) };
         case "ansible (d)": return { stdout: (await ansibleApply(ansible!, to, opts)).stdout };
         case "ssh2 bare": return { perHost: await bareSsh2(lab, HOSTS, s) };
-        case "applyAtomically": return { perHost: await providerApply(lab, HOSTS, s, OWNER) };
-        case "apply w/o probe": return { perHost: await applyWithoutProbe(lab, HOSTS, s, OWNER) };
+        case "applyAtomically": return { perHost: await providerApply(lab, HOSTS, s, ownerOf) };
+        case "apply w/o probe": return { perHost: await applyWithoutProbe(lab, HOSTS, s, ownerOf) };
         case "host-only nft -f": return { perHost: await hostOnlyBare(lab, HOSTS, s) };
-        case "host-only program": return { perHost: await hostOnlyProgram(lab, HOSTS, s, OWNER) };
+        case "host-only program": return { perHost: await hostOnlyProgram(lab, HOSTS, s, ownerOf) };
       }
     };
     const resync = async () => {

@@ -113,10 +113,10 @@ export async function bareSsh2(lab: Lab, hosts: readonly string[], scripts: Scri
 }
 
 /** The provider's apply path, exactly as the Attachment handler calls it (commit-confirmed, fresh-connection probe). */
-export async function providerApply(lab: Lab, hosts: readonly string[], scripts: Scripts, owner: string): Promise<HostTiming[]> {
+export async function providerApply(lab: Lab, hosts: readonly string[], scripts: Scripts, ownerOf: (host: string) => string): Promise<HostTiming[]> {
   return eachHost(hosts, async (h) => {
     const t0 = performance.now();
-    const result = await applyAtomically(connectionTo(lab, h), TABLE, scripts[h]!, { owner, rollbackSeconds: ROLLBACK_SECONDS, displayName: h });
+    const result = await applyAtomically(connectionTo(lab, h), TABLE, scripts[h]!, { owner: ownerOf(h), rollbackSeconds: ROLLBACK_SECONDS, displayName: h });
     return { host: h, ms: performance.now() - t0, result };
   });
 }
@@ -128,14 +128,14 @@ export async function providerApply(lab: Lab, hosts: readonly string[], scripts:
  * cost of the lockout check alone is providerApply minus this. Mirrors
  * applyAtomically's happy path (provider/apply.ts) with the phases timed.
  */
-export async function applyWithoutProbe(lab: Lab, hosts: readonly string[], scripts: Scripts, owner: string): Promise<HostTiming[]> {
+export async function applyWithoutProbe(lab: Lab, hosts: readonly string[], scripts: Scripts, ownerOf: (host: string) => string): Promise<HostTiming[]> {
   return eachHost(hosts, async (h) => {
     const t0 = performance.now();
     const session = await openSession(connectionTo(lab, h), { displayName: h });
     const t1 = performance.now();
     try {
       const nonce = newNonce();
-      const program = applyProgram({ table: TABLE, owner, script: scripts[h]!, rollbackSeconds: ROLLBACK_SECONDS, nonce });
+      const program = applyProgram({ table: TABLE, owner: ownerOf(h), script: scripts[h]!, rollbackSeconds: ROLLBACK_SECONDS, nonce });
       const run = new RemoteRun(await session.exec(remoteCommand(false)), nonce);
       await run.write(program);
       if (!(await run.waitForEvent("applied", 150_000))) {
@@ -201,11 +201,11 @@ export async function hostOnlyBare(lab: Lab, hosts: readonly string[], scripts: 
 }
 
 /** Host-side work only (no SSH): nftsg's whole apply program with an immediate CONFIRM. */
-export async function hostOnlyProgram(lab: Lab, hosts: readonly string[], scripts: Scripts, owner: string): Promise<HostTiming[]> {
+export async function hostOnlyProgram(lab: Lab, hosts: readonly string[], scripts: Scripts, ownerOf: (host: string) => string): Promise<HostTiming[]> {
   return eachHost(hosts, async (h) => {
     const t0 = performance.now();
     const nonce = newNonce();
-    const program = applyProgram({ table: TABLE, owner, script: scripts[h]!, rollbackSeconds: ROLLBACK_SECONDS, nonce });
+    const program = applyProgram({ table: TABLE, owner: ownerOf(h), script: scripts[h]!, rollbackSeconds: ROLLBACK_SECONDS, nonce });
     const r = await hostShell(lab.host(h).ns, program, nonce, 120_000);
     const events = parseRemoteOutput(r.stdout, nonce).events;
     if (r.code !== 0 || !events.includes("confirmed")) throw new Error(`apply program in ${h}: exit ${r.code}: ${r.stderr.slice(0, 400)} ${events.join(",")}`);

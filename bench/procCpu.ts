@@ -34,7 +34,9 @@ function readCmd(pid: number): string {
 export type Classifier = (cmdline: string) => string;
 
 export class ProcCpu {
-  private seen = new Map<number, { kind: string; ticks: number }>();
+  /** base: CPU ticks already used when first seen in the initial sample (charged only what follows). */
+  private seen = new Map<number, { kind: string; ticks: number; base: number }>();
+  private initial = true;
   private timer?: NodeJS.Timeout;
   private readonly rootPid = process.pid;
   private cpu0 = process.cpuUsage();
@@ -43,7 +45,9 @@ export class ProcCpu {
 
   start(intervalMs = 100): this {
     this.cpu0 = process.cpuUsage();
+    this.initial = true;
     this.sample();
+    this.initial = false;
     this.timer = setInterval(() => this.sample(), intervalMs);
     return this;
   }
@@ -70,7 +74,7 @@ export class ProcCpu {
       let depth = 0;
       while (p !== undefined && p > 1 && p !== this.rootPid && depth++ < 64) p = parent.get(p);
       if (p !== this.rootPid || pid === this.rootPid) continue;
-      this.seen.set(pid, { kind: this.classify(readCmd(pid)), ticks: st.ticks });
+      this.seen.set(pid, { kind: this.classify(readCmd(pid)), ticks: st.ticks, base: this.initial ? st.ticks : 0 });
     }
   }
 
@@ -79,7 +83,7 @@ export class ProcCpu {
     this.sample();
     if (this.timer) clearInterval(this.timer);
     const out: Record<string, number> = {};
-    for (const { kind, ticks } of this.seen.values()) out[kind] = (out[kind] ?? 0) + ticks / CLK_TCK;
+    for (const { kind, ticks, base } of this.seen.values()) out[kind] = (out[kind] ?? 0) + (ticks - base) / CLK_TCK;
     const own = process.cpuUsage(this.cpu0);
     out["bench process (Automation API + inline program)"] = (own.user + own.system) / 1e6;
     return out;

@@ -31,9 +31,21 @@ function killLabProcesses(namespaces: readonly string[], cmdlineNeedles: readonl
   killSync(findPids({ nsInodes: inodes, cmdlineNeedles }).filter((p) => !keep.has(p)));
 }
 
+/**
+ * The apply path keeps its lock and rollback files in /run/nftsg/net<inode>
+ * (per network namespace, since hosts share /run); remove this lab's.
+ */
+function removeNftsgRunDirs(namespaces: readonly string[]): void {
+  for (const ns of namespaces) {
+    const inode = netnsInode(ns);
+    if (inode !== undefined) rmSync(`/run/nftsg/net${inode}`, { recursive: true, force: true });
+  }
+}
+
 export function teardownSync(state: LabState): void {
   const namespaces = state.hosts.map((h) => h.ns);
   killLabProcesses(namespaces, [`${state.dir}/`]);
+  removeNftsgRunDirs(namespaces);
   destroyNetworkSync([...state.hosts.map((h) => h.veth), state.bridge], namespaces);
   for (const ns of namespaces) removeEtcNetns(ns);
   rmSync(state.dir, { recursive: true, force: true });

@@ -36,29 +36,28 @@ function statefulRules(revokeEstablished: boolean): string[] {
 }
 const INVALID_RULE = `ct state invalid drop comment ${quote("stateful: invalid packets")}`;
 
-/** Ingress chain up to the failsafe: the same on every host of a fleet. */
-export function ingressHead(revokeEstablished: boolean): string {
+/** What differs between the two directions of the baseline. */
+const DIRECTION = {
+  ingress: { hook: "input", iface: "iif", dhcp4: "sport 67 udp dport 68", dhcp6: "sport 547 udp dport 546", dhcp: "replies" },
+  egress: { hook: "output", iface: "oif", dhcp4: "sport 68 udp dport 67", dhcp6: "sport 546 udp dport 547", dhcp: "requests" },
+} as const;
+
+/**
+ * A filtering chain up to the failsafe and the group rules (ingress, or
+ * egress when the host's groups restrict it): the same on every host of a
+ * fleet. Default policy drop.
+ */
+export function chainHead(direction: "ingress" | "egress", revokeEstablished: boolean): string {
+  const d = DIRECTION[direction];
   return indentStatements([
-    "type filter hook input priority filter; policy drop;",
+    `type filter hook ${d.hook} priority filter; policy drop;`,
     ...statefulRules(revokeEstablished),
-    `iif "lo" accept comment ${quote("loopback")}`,
+    `${d.iface} "lo" accept comment ${quote("loopback")}`,
     // Before the invalid drop: on older kernels conntrack may mark ND invalid.
     ESSENTIAL_ICMPV6_RULE,
     INVALID_RULE,
-    `meta nfproto ipv4 udp sport 67 udp dport 68 accept comment ${quote("dhcp client replies")}`,
-    `meta nfproto ipv6 udp sport 547 udp dport 546 accept comment ${quote("dhcpv6 client replies")}`,
-  ]);
-}
-
-export function egressRestrictedHead(revokeEstablished: boolean): string {
-  return indentStatements([
-    "type filter hook output priority filter; policy drop;",
-    ...statefulRules(revokeEstablished),
-    `oif "lo" accept comment ${quote("loopback")}`,
-    ESSENTIAL_ICMPV6_RULE,
-    INVALID_RULE,
-    `meta nfproto ipv4 udp sport 68 udp dport 67 accept comment ${quote("dhcp client requests")}`,
-    `meta nfproto ipv6 udp sport 546 udp dport 547 accept comment ${quote("dhcpv6 client requests")}`,
+    `meta nfproto ipv4 udp ${d.dhcp4} accept comment ${quote(`dhcp client ${d.dhcp}`)}`,
+    `meta nfproto ipv6 udp ${d.dhcp6} accept comment ${quote(`dhcpv6 client ${d.dhcp}`)}`,
   ]);
 }
 

@@ -30,10 +30,10 @@ import {
 } from "./cidr";
 import type { CompiledFleet, FleetDeclaration, HostRuleset } from "./declaration";
 import type { NormalisedFleet, NormalisedGroup, NormalisedHost, NormalisedRule, ValidationIssue } from "./fleetModel";
-import { type Direction, TABLE_FAMILY, nftName } from "./nftNames";
+import { type Direction, OWNER_PATTERN, TABLE_FAMILY, nftName } from "./nftNames";
 import { type SetKeyType, quote, renderSet } from "./nftRender";
 import { icmpCodeSymbol, icmpTypeSymbol } from "./nftSymbols";
-import { BASELINE_LINES, EGRESS_OPEN_HEAD, egressRestrictedHead, ingressHead, indentStatements, statefulLines } from "./baseline";
+import { BASELINE_LINES, chainHead, EGRESS_OPEN_HEAD, indentStatements, statefulLines } from "./baseline";
 import { dedupe, mergeSorted, sortedUnique } from "./sortedLists";
 import { formatPortRange } from "./ports";
 import { FleetValidationError, validateFleet } from "./validate";
@@ -51,7 +51,7 @@ export interface CompileOptions {
   owner?: string;
 }
 
-export const OWNER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._/@:=+-]{0,127}$/;
+export { OWNER_PATTERN } from "./nftNames";
 
 const FAMILIES: readonly Family[] = [4, 6];
 const SET_TYPE: Record<Family, SetKeyType> = { 4: "ipv4_addr", 6: "ipv6_addr" };
@@ -352,11 +352,11 @@ class Compiler {
     for (const name of mergeSorted([sortedUnique(hostSets), ...chunks.map((c) => c.sets)])) {
       parts.push(this.sets.get(name)!.block, "\n\n");
     }
-    parts.push(`\tchain ${nftName({ kind: "chain", direction: "ingress" })} {\n`, ingressHead(revoke), indentStatements(failsafeRules.ingress));
+    parts.push(`\tchain ${nftName({ kind: "chain", direction: "ingress" })} {\n`, chainHead("ingress", revoke), indentStatements(failsafeRules.ingress));
     for (const c of chunks) parts.push(c.ingress);
     parts.push("\t}\n\n", `\tchain ${nftName({ kind: "chain", direction: "egress" })} {\n`);
     if (egressRestricted) {
-      parts.push(egressRestrictedHead(revoke), indentStatements(failsafeRules.egress));
+      parts.push(chainHead("egress", revoke), indentStatements(failsafeRules.egress));
       for (const c of chunks) parts.push(c.egress);
     } else {
       parts.push(EGRESS_OPEN_HEAD);

@@ -36,6 +36,13 @@ export const HOST_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const TABLE_NAME_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
 
 /**
+ * Owner identities recorded in a table's comment ("org/project/stack/host=x"):
+ * characters that survive a round trip through an nft comment, a file and the
+ * owner parser on the host. 1-128 characters.
+ */
+export const OWNER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._/@:=+-]{0,127}$/;
+
+/**
  * Keywords of nft's scanner (src/scanner.l, nftables 1.0.x-1.1.x) that match
  * TABLE_NAME_PATTERN. Some are only keywords in a sub-state of the scanner and
  * would work as table names on nft 1.0.6; they are reserved anyway so that a

@@ -75,7 +75,16 @@ preflight() {
   FIRE=$RUN/$T.rollback.sh
 }
 
-table_exists() { nft list tables 2>/dev/null | grep -qxF "table inet $T"; }
+# The live table in CUR (EXISTS=1), or CUR empty (EXISTS=0) when it is absent:
+# one nft call, where "list tables" and then "list table" would be two.
+read_table() {
+  EXISTS=0
+  if CUR=$(nft list table inet "$T" 2>&1); then EXISTS=1; return 0; fi
+  case $CUR in
+    *"No such file or directory"*) CUR= ;;
+    *) fail apply "cannot read table inet $T: $CUR" ;;
+  esac
+}
 
 # The owning stack, from the table's own comment (the only comment line
 # indented by exactly one tab in a listing): "owner=<id>" inside it, or the

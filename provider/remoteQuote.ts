@@ -3,15 +3,17 @@
 // the ones validated to be harmless, so one missed check cannot become a
 // command injection as root.
 
-/** nftables table names nftsg accepts (also safe in file and unit names). */
-export const TABLE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,31}$/;
+import { OWNER_PATTERN } from "./nftNames";
 
 /**
- * Stack identities ("org/project/stack"); the same pattern as the compiler's
- * OWNER_PATTERN. Restricted to characters that survive a round trip through
- * an nft comment and the owner parser on the host.
+ * Table names safe in a shell, a file name and a unit name. Looser than the
+ * compiler's TABLE_NAME_PATTERN on purpose: this layer guards the remote
+ * programs, whoever calls them; the compiler decides which names a fleet uses.
  */
-export const OWNER_ID = /^[A-Za-z0-9][A-Za-z0-9._/@:=+-]{0,127}$/;
+export const TABLE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,31}$/;
+
+/** Owner identities: the compiler's pattern, which the owner parser on the host relies on. */
+export const OWNER_ID = OWNER_PATTERN;
 
 export function assertTableName(table: string): void {
   if (!TABLE_NAME.test(table)) {

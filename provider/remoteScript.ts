@@ -126,12 +126,7 @@ lock
 resolve_stale
 
 # Ownership: refuse another stack's table before touching anything.
-CUR=
-EXISTS=0
-if table_exists; then
-  EXISTS=1
-  CUR=$(nft list table inet "$T" 2>&1) || fail apply "cannot read table inet $T: $CUR"
-fi
+read_table
 check_owner "$(live_owner "$CUR")"
 
 # The previous state, as a script that replaces whatever is there with it
@@ -218,12 +213,7 @@ export function readProgram(p: { table: string; nonce: string }): string {
   return `{
 ${libParams({ table: p.table, nonce: p.nonce })}
 preflight
-CUR=
-EXISTS=0
-if table_exists; then
-  EXISTS=1
-  CUR=$(nft list table inet "$T" 2>&1) || fail apply "cannot read table inet $T: $CUR"
-fi
+read_table
 PERSISTED=0
 if [ -f "$LIVE" ] && boot_installed; then PERSISTED=1; fi
 say "exists=$EXISTS"
@@ -249,8 +239,7 @@ ${libParams({ table: p.table, nonce: p.nonce, owner: p.owner, takeover: p.takeov
 preflight
 lock
 resolve_stale
-CUR=
-if table_exists; then CUR=$(nft list table inet "$T" 2>&1) || fail apply "cannot read table inet $T: $CUR"; fi
+read_table
 LIVE_OWNER=$(live_owner "$CUR")
 check_owner "$LIVE_OWNER"
 # Another attachment of the same stack applied this table since (a host

@@ -79,7 +79,6 @@ export class Fleet extends pulumi.ComponentResource {
         rules: compiled.apply((c) => c.lines.join("\n")),
         script: compiled.apply((c) => c.script),
         hash: compiled.apply((c) => c.hash),
-        empty: compiled.apply((c) => c.script === ""),
       }, { parent: this, dependsOn: [this.model] });
     }
     this.registerOutputs({});

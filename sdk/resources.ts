@@ -20,11 +20,10 @@ export interface AttachmentInputs {
   rollbackSeconds: pulumi.Input<number>;
   /** Readable effective permissions, one per line: what `preview --diff` shows. */
   rules: pulumi.Input<string>;
-  /** The complete nft script for this host. */
+  /** The complete nft script for this host; "" for a host attached to no group (it keeps no table). */
   script: pulumi.Input<string>;
+  /** sha256 of the script. */
   hash: pulumi.Input<string>;
-  /** Attached to no group: the host keeps no nftsg table. */
-  empty: pulumi.Input<boolean>;
 }
 
 /** One host's firewall: carries its compiled ruleset and applies it over SSH. */

@@ -19,17 +19,21 @@ export interface AttachmentProps {
   rules: string;
   script: string;
   hash: string;
-  empty: boolean;
   /** Output: the host key seen on first use (or pinned). */
   hostKey?: string;
 }
 
 /** Fields whose change means "apply again"; the rest are bookkeeping. */
-const APPLY_FIELDS = ["script", "hash", "empty", "owner", "takeover", "rollbackSeconds", "connection", "hostName", "fleet", "rules"] as const;
+const APPLY_FIELDS = ["script", "hash", "owner", "takeover", "rollbackSeconds", "connection", "hostName", "fleet", "rules"] as const;
 /** Fields that point the resource at another firewall: replace. */
 const REPLACE_FIELDS = ["address", "port", "table"] as const;
 
 const DRIFT_MARKER = "# nftsg: the live table differs from what nftsg applied";
+
+/** A host attached to no group compiles to an empty script and keeps no table. */
+function attachedToNoGroup(p: AttachmentProps): boolean {
+  return p.script === "";
+}
 
 function attachmentId(p: AttachmentProps): string {
   return `${p.hostName}@${p.address}:${p.port}/inet ${p.table}`;
@@ -64,7 +68,7 @@ function testFaultAfterApply(): "disconnect" | "kill-shell" | undefined {
 async function converge(p: AttachmentProps, expectedHostKey: string | undefined): Promise<AttachmentProps> {
   const { apply, listing } = lazy();
   try {
-    if (p.empty) {
+    if (attachedToNoGroup(p)) {
       const r = await apply.removeTable(p.connection, p.table, {
         owner: p.owner, takeover: p.takeover, expectedHostKey, displayName: p.hostName,
       });
@@ -96,7 +100,8 @@ export function attachmentHandlers() {
       if (host !== UNKNOWN && (typeof host !== "string" || host.length === 0)) {
         failures.push({ property: "connection.host", reason: "the SSH host is required" });
       }
-      if (news.table !== UNKNOWN && !/^[a-z][a-z0-9_]{0,31}$/.test(String(news.table))) {
+      const { TABLE_NAME_PATTERN } = require("../nftNames") as typeof import("../nftNames");
+      if (news.table !== UNKNOWN && !TABLE_NAME_PATTERN.test(String(news.table))) {
         failures.push({ property: "table", reason: `"${news.table}" is not a valid nftables table name (letters, digits, _; max 32)` });
       }
       const rb = news.rollbackSeconds;
@@ -140,7 +145,7 @@ export function attachmentHandlers() {
       } catch (err) {
         throw hostFailure(props, err);
       }
-      const expected = props.empty ? "" : listing.normaliseNftListing(listing.tableDefinition(props.script));
+      const expected = attachedToNoGroup(props) ? "" : listing.normaliseNftListing(listing.tableDefinition(props.script));
       const actual = live.exists ? listing.normaliseNftListing(live.listing) : "";
       if (expected === actual) return { id, props, inputs: props };
       // Drift: record what is really there, so the next `up` sees a change
@@ -150,7 +155,6 @@ export function attachmentHandlers() {
         script: live.exists ? `${DRIFT_MARKER}\n${live.listing}` : `${DRIFT_MARKER}: the table is missing\n`,
         rules: `${DRIFT_MARKER}${live.exists ? "" : ": the table is missing"}`,
         hash: createHash("sha256").update(live.listing).digest("hex"),
-        empty: false,
       };
       return { id, props: drifted, inputs: drifted };
     },

@@ -2,6 +2,6 @@
 export { Fleet } from "./sdk/fleet";
 export { Attachment, FleetModel, Rule, SecurityGroup } from "./sdk/resources";
 export type { FleetArgs, HostArgs, RuleArgs, SecurityGroupArgs, ConnectionArgs } from "./sdk/inputs";
-export type * from "./provider/declaration";
-export { compileFleet } from "./provider/compile";
-export { validateFleet, FleetValidationError } from "./provider/validate";
+export type * from "./provider/declaration/declaration";
+export { compileFleet } from "./provider/compiler/compile";
+export { validateFleet, FleetValidationError } from "./provider/declaration/validate";

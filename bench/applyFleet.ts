@@ -2,7 +2,7 @@
 // tiers with group-peer rules, so every host carries a realistic ruleset, and
 // two variants A/B that differ on every host (the "metrics from monitor" rule
 // that every host has gains port 9101 in B).
-import type { FleetDeclaration, HostDeclaration } from "../provider/declaration";
+import type { FleetDeclaration, HostDeclaration } from "../provider/declaration/declaration";
 import type { Lab } from "../test/lab/index";
 
 export type Variant = "A" | "B";

@@ -4,12 +4,12 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { ConnectionDeclaration } from "../provider/declaration";
-import { applyAtomically, type ApplyResult } from "../provider/apply";
-import { hasEvent, parseRemoteOutput } from "../provider/remoteOutput";
-import { RemoteRun } from "../provider/remoteRun";
-import { applyProgram, newNonce, remoteCommand } from "../provider/remoteScript";
-import { openSession } from "../provider/ssh";
+import type { ConnectionDeclaration } from "../provider/declaration/declaration";
+import { applyAtomically, type ApplyResult } from "../provider/host/apply";
+import { hasEvent, parseRemoteOutput } from "../provider/host/remoteOutput";
+import { RemoteRun } from "../provider/host/remoteRun";
+import { applyProgram, newNonce, remoteCommand } from "../provider/host/remoteScript";
+import { openSession } from "../provider/host/ssh";
 import type { Lab } from "../test/lab/index";
 
 export const TABLE = "nftsg";
@@ -126,7 +126,7 @@ export async function providerApply(lab: Lab, hosts: readonly string[], scripts:
  * nft -f, read back, CONFIRM → disarm + persist) over one ssh2 connection,
  * but WITHOUT the fresh-connection probe between "applied" and CONFIRM: the
  * cost of the lockout check alone is providerApply minus this. Mirrors
- * applyAtomically's happy path (provider/apply.ts) with the phases timed.
+ * applyAtomically's happy path (provider/host/apply.ts) with the phases timed.
  */
 export async function applyWithoutProbe(lab: Lab, hosts: readonly string[], scripts: Scripts, ownerOf: (host: string) => string): Promise<HostTiming[]> {
   return eachHost(hosts, async (h) => {

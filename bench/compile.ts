@@ -6,8 +6,8 @@
 //   npm run bench:compile            (RUNS=7 npm run bench:compile for more runs)
 
 import { availableParallelism, loadavg } from "node:os";
-import { compileFleet } from "../provider/compile";
-import { validateFleet } from "../provider/validate";
+import { compileFleet } from "../provider/compiler/compile";
+import { validateFleet } from "../provider/declaration/validate";
 import { benchFleet } from "../test/support/fleetGen";
 
 const RUNS = Number(process.env.RUNS ?? 5);

@@ -13,8 +13,8 @@
 // no lab uses (labs are 198.18.k.0/24), so no packet goes anywhere but the lab.
 // Only each connection's first packet (the SYN) walks the ruleset; the rest
 // match `ct state established` first. Target: nftsg 10k/10 slowdown <= 1.2.
-import { compileFleet } from "../provider/compile";
-import type { FleetDeclaration } from "../provider/declaration";
+import { compileFleet } from "../provider/compiler/compile";
+import type { FleetDeclaration } from "../provider/declaration/declaration";
 import { labUp, type Lab } from "../test/lab/index";
 import { installLoadgen, runLoad, type LoadOptions } from "./loadgen";
 

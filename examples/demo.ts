@@ -8,7 +8,7 @@ import { fleetStack } from "../test/support/stack";
 import { repoRoot } from "../test/support/engine";
 import { webDbFleet, type WebDbHost } from "./web-db/program";
 import { buildPlan, connectivityMatrix, formatMatrix, type Service } from "../test/support/matrix";
-import type { FleetDeclaration } from "../provider/declaration";
+import type { FleetDeclaration } from "../provider/declaration/declaration";
 import type { FleetArgs } from "../sdk/inputs";
 
 /** The declaration as plain data (this demo uses no Outputs), for the reference evaluator. */

@@ -5,7 +5,7 @@
 // input of its Attachment, which is what makes `pulumi preview` show the
 // effect on every host.
 import * as pulumi from "@pulumi/pulumi";
-import type { CompiledFleet, FleetDeclaration, HostRuleset } from "../provider/declaration";
+import type { CompiledFleet, FleetDeclaration, HostRuleset } from "../provider/declaration/declaration";
 import type { ConnectionArgs, FleetArgs, HostArgs, SecurityGroupArgs } from "./inputs";
 import { Attachment, FleetModel, Rule, SecurityGroup } from "./resources";
 import { ruleKeys } from "./identity";
@@ -162,7 +162,7 @@ function compileHostFromSlice(args: FleetArgs, table: string, hostName: string, 
 
 function compileOrPlaceholder(decl: FleetDeclaration, hostName: string, owner: string): HostRuleset {
   // Loaded lazily: the compiler pulls in zod.
-  const { compileFleet } = require("../provider/compile") as { compileFleet: (d: FleetDeclaration, o: { owner: string }) => CompiledFleet };
+  const { compileFleet } = require("../provider/compiler/compile") as { compileFleet: (d: FleetDeclaration, o: { owner: string }) => CompiledFleet };
   try {
     return compileFleet(decl, { owner })[hostName];
   } catch (err) {

@@ -1,8 +1,8 @@
 // The declaration users write in a Pulumi program: the compiler's shape
-// (provider/declaration.ts) with pulumi.Input at the leaves. Names and the
+// (provider/declaration/declaration.ts) with pulumi.Input at the leaves. Names and the
 // shape of lists stay plain, because they name resources.
 import * as pulumi from "@pulumi/pulumi";
-import type { PortSpec, Protocol } from "../provider/declaration";
+import type { PortSpec, Protocol } from "../provider/declaration/declaration";
 
 export interface RuleArgs {
   protocol: pulumi.Input<Protocol>;

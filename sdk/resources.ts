@@ -1,7 +1,7 @@
 // The dynamic resources nftsg registers, with their own type names
 // (pulumi-nodejs:dynamic/nftsg:<Type>). Only Attachment touches hosts.
 import * as pulumi from "@pulumi/pulumi";
-import type { ConnectionDeclaration, Protocol, PortSpec } from "../provider/declaration";
+import type { ConnectionDeclaration, Protocol, PortSpec } from "../provider/declaration/declaration";
 import { attachmentProvider, modelProvider, ruleProvider, securityGroupProvider } from "./providers";
 
 const MODULE = "nftsg";

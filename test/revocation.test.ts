@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createInterface } from "node:readline";
 import { labUp, type Lab } from "./lab";
-import { compileFleet } from "../provider/compile";
-import type { FleetDeclaration } from "../provider/declaration";
+import { compileFleet } from "../provider/compiler/compile";
+import type { FleetDeclaration } from "../provider/declaration/declaration";
 
 const PORT = 7000;
 

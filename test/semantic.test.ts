@@ -4,8 +4,8 @@
 // probed with real sockets. It must equal what the independent reference
 // evaluator (test/support/reference.ts, DESIGN §2) predicts, cell for cell.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compileFleet } from "../provider/compile";
-import type { FleetDeclaration } from "../provider/declaration";
+import { compileFleet } from "../provider/compiler/compile";
+import type { FleetDeclaration } from "../provider/declaration/declaration";
 import { labUp, type Lab } from "./lab/index";
 import {
   buildPlan,

@@ -3,7 +3,7 @@
 // diff works from inputs alone, so `pulumi preview` never opens a connection.
 import { createHash } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
-import type { ConnectionDeclaration } from "../declaration";
+import type { ConnectionDeclaration } from "../declaration/declaration";
 import { UNKNOWN } from "./unknown";
 
 export interface AttachmentProps {
@@ -41,9 +41,9 @@ function attachmentId(p: AttachmentProps): string {
 
 function lazy() {
   return {
-    apply: require("../apply") as typeof import("../apply"),
-    listing: require("../nftListing") as typeof import("../nftListing"),
-    redact: require("../redact") as typeof import("../redact"),
+    apply: require("../host/apply") as typeof import("../host/apply"),
+    listing: require("../compiler/nftListing") as typeof import("../compiler/nftListing"),
+    redact: require("../host/redact") as typeof import("../host/redact"),
   };
 }
 
@@ -100,7 +100,7 @@ export function attachmentHandlers() {
       if (host !== UNKNOWN && (typeof host !== "string" || host.length === 0)) {
         failures.push({ property: "connection.host", reason: "the SSH host is required" });
       }
-      const { TABLE_NAME_PATTERN } = require("../nftNames") as typeof import("../nftNames");
+      const { TABLE_NAME_PATTERN } = require("../compiler/nftNames") as typeof import("../compiler/nftNames");
       if (news.table !== UNKNOWN && !TABLE_NAME_PATTERN.test(String(news.table))) {
         failures.push({ property: "table", reason: `"${news.table}" is not a valid nftables table name (letters, digits, _; max 32)` });
       }

@@ -24,7 +24,7 @@ export function modelHandlers() {
     async check(_olds: Props, news: Props) {
       // Values not known yet (preview) are checked again when they are.
       if (containsUnknown(news.declaration)) return { inputs: news };
-      const { validateFleet } = require("../validate") as typeof import("../validate");
+      const { validateFleet } = require("../declaration/validate") as typeof import("../declaration/validate");
       // The SDK sends the declaration as line-per-item JSON (readable diffs).
       const declaration = typeof news.declaration === "string" ? parseDeclaration(news.declaration) : news.declaration;
       const result = validateFleet(declaration);

@@ -5,7 +5,7 @@ import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { labUp, type Lab } from "../lab";
 import { webDbFleet, type WebDbHost } from "../../examples/web-db/program";
 import type { FleetArgs } from "../../sdk/inputs";
-import type { FleetDeclaration } from "../../provider/declaration";
+import type { FleetDeclaration } from "../../provider/declaration/declaration";
 import { fleetStack, type FleetStack } from "../support/stack";
 import { readTree } from "../support/engine";
 import { installSshCounter, sshConnectionCount } from "../support/sshCounter";

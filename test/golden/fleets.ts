@@ -2,7 +2,7 @@
 // Regenerate after an intended change with UPDATE_GOLDEN=1 npx vitest run test/unit/golden.test.ts
 // and review the diff by eye.
 
-import type { FleetDeclaration } from "../../provider/declaration";
+import type { FleetDeclaration } from "../../provider/declaration/declaration";
 import { generateFleet } from "../support/fleetGen";
 
 export interface GoldenFleet {

@@ -1,7 +1,7 @@
 // Lab helpers for the apply-path tests: connections to lab hosts, reading a
 // host's table and files without SSH (ip netns exec), waiting for states.
 import { readdirSync, readFileSync } from "node:fs";
-import type { ConnectionDeclaration } from "../../provider/declaration";
+import type { ConnectionDeclaration } from "../../provider/declaration/declaration";
 import type { Lab } from "../lab";
 import { TABLE } from "./applyScripts";
 

@@ -2,7 +2,7 @@
 // with the path of the field and a fragment of the message expected. Used by
 // the validator's tests and by the provider's check tests (issue: bad input
 // fails at preview with the path of the offending field).
-import type { FleetDeclaration } from "../../provider/declaration";
+import type { FleetDeclaration } from "../../provider/declaration/declaration";
 
 /** A small valid fleet; each bad case below breaks exactly one thing. */
 export function base(): FleetDeclaration {

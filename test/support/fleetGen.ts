@@ -2,7 +2,7 @@
 // and the semantic packet tests all draw fleets from here. Same options and
 // seed, same fleet, on every machine (mulberry32, no Math.random).
 
-import type { FleetDeclaration, HostDeclaration, Protocol, RuleDeclaration, SecurityGroupDeclaration } from "../../provider/declaration";
+import type { FleetDeclaration, HostDeclaration, Protocol, RuleDeclaration, SecurityGroupDeclaration } from "../../provider/declaration/declaration";
 
 export type Rng = () => number;
 

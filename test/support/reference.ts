@@ -12,7 +12,7 @@ import type {
   PortSpec,
   RuleDeclaration,
   SecurityGroupDeclaration,
-} from "../../provider/declaration";
+} from "../../provider/declaration/declaration";
 
 export type PacketProto = "tcp" | "udp" | "icmp" | "icmpv6";
 

@@ -3,7 +3,7 @@
 // and a seeded generator of valid random fleets over any lab. Both are built
 // from the lab's real addresses, so the CIDRs in rules actually match (or
 // deliberately miss) the packets the matrix sends.
-import type { FleetDeclaration, HostDeclaration, PortSpec, RuleDeclaration } from "../../provider/declaration";
+import type { FleetDeclaration, HostDeclaration, PortSpec, RuleDeclaration } from "../../provider/declaration/declaration";
 import type { Lab } from "../lab/index";
 import type { Service } from "./matrix";
 import { makeRng } from "./fleetGen";

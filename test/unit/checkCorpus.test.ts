@@ -7,11 +7,11 @@ import { requireDist } from "../support/dist";
 
 type Handlers = typeof import("../../provider/index");
 type Fleet = typeof import("../../sdk/fleet");
-type Ssh = typeof import("../../provider/ssh");
+type Ssh = typeof import("../../provider/host/ssh");
 
 const { model } = requireDist<Handlers>("provider/index.js");
 const { formatDeclaration } = requireDist<Fleet>("sdk/fleet.js");
-const { transportStats } = requireDist<Ssh>("provider/ssh.js");
+const { transportStats } = requireDist<Ssh>("provider/host/ssh.js");
 
 describe("the fleet's check on a corpus of invalid declarations", () => {
   it("has at least 60 cases", () => {

@@ -17,8 +17,8 @@ import {
   parseIPv6,
   parsePrefix,
   prefixToInterval,
-} from "../../provider/cidr";
-import { formatPortRange, mergePortRanges, parsePortSpec, portsContain } from "../../provider/ports";
+} from "../../provider/declaration/cidr";
+import { formatPortRange, mergePortRanges, parsePortSpec, portsContain } from "../../provider/declaration/ports";
 
 describe("IPv4 parsing and printing", () => {
   it.each([

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compileFleet, tableRemovalScript } from "../../provider/compile";
-import type { FleetDeclaration, HostDeclaration, RuleDeclaration, SecurityGroupDeclaration } from "../../provider/declaration";
-import { normaliseNftListing, tableDefinition } from "../../provider/nftListing";
+import { compileFleet, tableRemovalScript } from "../../provider/compiler/compile";
+import type { FleetDeclaration, HostDeclaration, RuleDeclaration, SecurityGroupDeclaration } from "../../provider/declaration/declaration";
+import { normaliseNftListing, tableDefinition } from "../../provider/compiler/nftListing";
 import { generateFleet, makeRng, shuffle, type Rng } from "../support/fleetGen";
 
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");

@@ -1,7 +1,7 @@
 // The pure parts of the connectivity matrix: plan shape, port selection,
 // the reference's verdicts per probe, and the printed grid.
 import { describe, expect, it } from "vitest";
-import type { FleetDeclaration } from "../../provider/declaration";
+import type { FleetDeclaration } from "../../provider/declaration/declaration";
 import type { Lab } from "../lab/index";
 import { buildPlan, diffMatrix, expectedMatrix, formatMatrix, serviceLabel, servicesFor } from "../support/matrix";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { compileFleet } from "../../provider/compile";
-import { describeDifference, expectedListing, normaliseNftListing, tableDefinition, tableOwner } from "../../provider/nftListing";
+import { compileFleet } from "../../provider/compiler/compile";
+import { describeDifference, expectedListing, normaliseNftListing, tableDefinition, tableOwner } from "../../provider/compiler/nftListing";
 
 const LISTING = `table inet nftsg {
 	comment "acme/web/prod"

@@ -3,8 +3,8 @@
 import fc from "fast-check";
 import { utils } from "ssh2";
 import { describe, expect, it } from "vitest";
-import { HostError } from "../../provider/errors";
-import { connectionSecrets, redact, REDACTED } from "../../provider/redact";
+import { HostError } from "../../provider/host/errors";
+import { connectionSecrets, redact, REDACTED } from "../../provider/host/redact";
 
 const key = utils.generateKeyPairSync("ed25519").private;
 const rsaPem = [

@@ -2,7 +2,7 @@
 // enough to verify by reading DESIGN §2 next to it; the semantic lab test then
 // trusts the evaluator to say what real packets must do.
 import { describe, expect, it } from "vitest";
-import type { FleetDeclaration } from "../../provider/declaration";
+import type { FleetDeclaration } from "../../provider/declaration/declaration";
 import { cidrContains, evaluate, hostAddresses, type Packet } from "../support/reference";
 
 const W1 = { v4: "198.18.1.11", v6: "2001:db8:1::11" };

@@ -4,9 +4,9 @@ import { execFileSync, spawnSync } from "node:child_process";
 import fc from "fast-check";
 import { utils } from "ssh2";
 import { describe, expect, it } from "vitest";
-import { ownerInScript } from "../../provider/apply";
-import { fingerprint, formatHostKey, hostKeyAlgorithms, hostKeyMatches, parseHostKey } from "../../provider/hostKey";
-import { hasEvent, parseRemoteOutput } from "../../provider/remoteOutput";
+import { ownerInScript } from "../../provider/host/apply";
+import { fingerprint, formatHostKey, hostKeyAlgorithms, hostKeyMatches, parseHostKey } from "../../provider/host/hostKey";
+import { hasEvent, parseRemoteOutput } from "../../provider/host/remoteOutput";
 import {
   applyProgram,
   assertOwner,
@@ -17,9 +17,9 @@ import {
   remoteCommand,
   removeProgram,
   shQuote,
-} from "../../provider/remoteScript";
-import { SH_BASE, SH_BOOT, shellVars } from "../../provider/remoteLib";
-import { assertScriptScope, topLevelStatements } from "../../provider/remoteScriptScope";
+} from "../../provider/host/remoteScript";
+import { SH_BASE, SH_BOOT, shellVars } from "../../provider/host/remoteLib";
+import { assertScriptScope, topLevelStatements } from "../../provider/host/remoteScriptScope";
 
 const NONCE = "0123456789abcdef0123456789abcdef";
 const SCRIPT = [

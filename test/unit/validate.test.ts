@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { compileFleet } from "../../provider/compile";
-import { FleetValidationError, validateFleet } from "../../provider/validate";
+import { compileFleet } from "../../provider/compiler/compile";
+import { FleetValidationError, validateFleet } from "../../provider/declaration/validate";
 
 import { badCases, base, dbRule, host0, web, webRule, type Any } from "../support/badDeclarations";
 

@@ -8,8 +8,8 @@
 // elements, not its name.
 
 import { createHash } from "node:crypto";
-import type { Family } from "./cidr";
-import { formatPortRange, type PortRange } from "./ports";
+import type { Family } from "../declaration/cidr";
+import { formatPortRange, type PortRange } from "../declaration/ports";
 
 export const TABLE_FAMILY = "inet";
 export const DEFAULT_TABLE = "nftsg";

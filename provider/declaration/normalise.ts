@@ -6,7 +6,7 @@ import { type Address, type Prefix, type PrefixParse, intervalToNftElement, merg
 import type { Protocol } from "./declaration";
 import type { NormalisedFleet, NormalisedGroup, NormalisedHost, NormalisedRule } from "./fleetModel";
 import type { ParsedFleet, ParsedRule } from "./fleetSchema";
-import { DEFAULT_TABLE, type Direction } from "./nftNames";
+import { DEFAULT_TABLE, type Direction } from "../compiler/nftNames";
 import { mergePortRanges, parsePortSpec, type PortRange } from "./ports";
 
 export const DEFAULT_SSH_PORT = 22;

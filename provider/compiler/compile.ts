@@ -27,20 +27,20 @@ import {
   intervalToNftElement,
   mergeIntervals,
   prefixToInterval,
-} from "./cidr";
-import type { CompiledFleet, FleetDeclaration, HostRuleset } from "./declaration";
-import type { NormalisedFleet, NormalisedGroup, NormalisedHost, NormalisedRule, ValidationIssue } from "./fleetModel";
+} from "../declaration/cidr";
+import type { CompiledFleet, FleetDeclaration, HostRuleset } from "../declaration/declaration";
+import type { NormalisedFleet, NormalisedGroup, NormalisedHost, NormalisedRule, ValidationIssue } from "../declaration/fleetModel";
 import { type Direction, OWNER_PATTERN, TABLE_FAMILY, nftName } from "./nftNames";
 import { type SetKeyType, quote, renderSet } from "./nftRender";
 import { icmpCodeSymbol, icmpTypeSymbol } from "./nftSymbols";
 import { BASELINE_LINES, chainHead, EGRESS_OPEN_HEAD, indentStatements, statefulLines } from "./baseline";
 import { dedupe, mergeSorted, sortedUnique } from "./sortedLists";
-import { formatPortRange } from "./ports";
-import { FleetValidationError, validateFleet } from "./validate";
+import { formatPortRange } from "../declaration/ports";
+import { FleetValidationError, validateFleet } from "../declaration/validate";
 
-export { FleetValidationError, validateFleet } from "./validate";
-export type { ValidationIssue, ValidationResult } from "./validate";
-export type { NormalisedFleet } from "./fleetModel";
+export { FleetValidationError, validateFleet } from "../declaration/validate";
+export type { ValidationIssue, ValidationResult } from "../declaration/validate";
+export type { NormalisedFleet } from "../declaration/fleetModel";
 
 export interface CompileOptions {
   /**

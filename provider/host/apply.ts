@@ -1,7 +1,7 @@
 // The host side of the apply path: atomic, commit-confirmed apply; read of
 // the live table; removal. Pure library: no Pulumi in here. One SSH
 // connection per operation; see docs/apply.md for the protocol.
-import type { ConnectionDeclaration } from "./declaration";
+import type { ConnectionDeclaration } from "../declaration/declaration";
 import { HostError, hostLabel, type HostErrorKind } from "./errors";
 import { connectionSecrets } from "./redact";
 import { parseRemoteOutput, type RemoteOutput } from "./remoteOutput";

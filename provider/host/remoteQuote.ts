@@ -3,7 +3,7 @@
 // the ones validated to be harmless, so one missed check cannot become a
 // command injection as root.
 
-import { OWNER_PATTERN } from "./nftNames";
+import { OWNER_PATTERN } from "../compiler/nftNames";
 
 /**
  * Table names safe in a shell, a file name and a unit name. Looser than the

@@ -4,7 +4,7 @@
 
 import type { Address, Family, Interval, Prefix } from "./cidr";
 import type { Protocol } from "./declaration";
-import type { Direction } from "./nftNames";
+import type { Direction } from "../compiler/nftNames";
 import type { PortRange } from "./ports";
 
 export interface NormalisedRule {

@@ -2,7 +2,7 @@
 // it, host key pinning / trust on first use, jump hosts, dial retries, and the
 // fresh-connection banner check that proves management access still works.
 import { Client, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from "ssh2";
-import type { ConnectionDeclaration } from "./declaration";
+import type { ConnectionDeclaration } from "../declaration/declaration";
 import { HostError, hostLabel, type HostErrorKind } from "./errors";
 import {
   fingerprint,

@@ -3,7 +3,7 @@
 // Pulumi state, logs or errors (DESIGN §4), and an error from ssh2, sudo or a
 // shell could in principle echo one back, so every message is passed through
 // here before it is thrown or logged.
-import type { ConnectionDeclaration } from "./declaration";
+import type { ConnectionDeclaration } from "../declaration/declaration";
 
 export const REDACTED = "[REDACTED]";
 

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { didYouMean } from "./didYouMean";
 import type { ValidationIssue } from "./fleetModel";
-import type { Direction } from "./nftNames";
+import type { Direction } from "../compiler/nftNames";
 
 export const PROTOCOLS = ["tcp", "udp", "icmp", "icmpv6", "all", "sctp", "esp", "ah", "gre"] as const;
 export const PORT_PROTOCOLS: ReadonlySet<string> = new Set(["tcp", "udp", "sctp"]);

@@ -1,0 +1,104 @@
+// Each rule of each group: ports, ICMP type/code, peers (CIDRs and group
+// references) and protocol/family combinations. Records which rule first uses
+// each group as a peer, for the host address check.
+import type { Family } from "../cidr";
+import { DIRECTIONS, ICMP_PROTOCOLS, PORT_PROTOCOLS, PROTOCOLS } from "../fleetSchema";
+import { parsePortSpec } from "../ports";
+import { type CheckContext, type Obj, checkDescription, isObj, present, unknownGroupMessage } from "./context";
+
+export function checkRules(ctx: CheckContext, groups: unknown[]): void {
+  groups.forEach((g, i) => {
+    if (!isObj(g)) return;
+    checkDescription(ctx, g["description"], `securityGroups[${i}].description`);
+    for (const dir of DIRECTIONS) {
+      const rules = g[dir];
+      if (!Array.isArray(rules)) continue;
+      rules.forEach((r, j) => {
+        if (isObj(r)) checkRule(ctx, r, `securityGroups[${i}].${dir}[${j}]`);
+      });
+    }
+  });
+}
+
+function checkRule(ctx: CheckContext, r: Obj, path: string): void {
+  const protocol = typeof r["protocol"] === "string" && (PROTOCOLS as readonly string[]).includes(r["protocol"]) ? r["protocol"] : undefined;
+  checkDescription(ctx, r["description"], `${path}.description`);
+  checkPorts(ctx, r, path, protocol);
+  checkIcmp(ctx, r, path, protocol);
+  checkPeers(ctx, r, path, protocol);
+}
+
+function checkPorts(ctx: CheckContext, r: Obj, path: string, protocol: string | undefined): void {
+  const ports = r["ports"];
+  if (!present(ports)) return;
+  if (protocol !== undefined && !PORT_PROTOCOLS.has(protocol)) {
+    ctx.add(`${path}.ports`, `ports apply only to tcp, udp and sctp; remove ports from this ${protocol} rule`);
+  }
+  if (Array.isArray(ports)) {
+    if (ports.length === 0) ctx.add(`${path}.ports`, "is an empty list; omit ports to allow all ports");
+    ports.forEach((p, k) => {
+      const parsed = parsePortSpec(p);
+      if (!parsed.ok) ctx.add(`${path}.ports[${k}]`, parsed.message);
+    });
+  } else if (typeof ports === "number" || typeof ports === "string") {
+    const parsed = parsePortSpec(ports);
+    if (!parsed.ok) ctx.add(`${path}.ports`, parsed.message);
+  } else {
+    ctx.add(`${path}.ports`, `expected a port (22), a port range ("8000-8100") or a list of them, got ${typeof ports}`);
+  }
+}
+
+function checkIcmp(ctx: CheckContext, r: Obj, path: string, protocol: string | undefined): void {
+  const hasType = present(r["icmpType"]);
+  const hasCode = present(r["icmpCode"]);
+  if (protocol !== undefined && !ICMP_PROTOCOLS.has(protocol)) {
+    if (hasType) ctx.add(`${path}.icmpType`, `icmpType applies only to icmp and icmpv6; remove it from this ${protocol} rule`);
+    if (hasCode) ctx.add(`${path}.icmpCode`, `icmpCode applies only to icmp and icmpv6; remove it from this ${protocol} rule`);
+  } else if (hasCode && !hasType) {
+    ctx.add(`${path}.icmpCode`, "icmpCode needs icmpType (a code is only meaningful within a type)");
+  }
+}
+
+function checkPeers(ctx: CheckContext, r: Obj, path: string, protocol: string | undefined): void {
+  const cidrs = Array.isArray(r["cidrs"]) ? r["cidrs"] : [];
+  const peerGroups = Array.isArray(r["securityGroups"]) ? r["securityGroups"] : [];
+  const families = new Set<Family>();
+  let allCidrsValid = true;
+  cidrs.forEach((c, k) => {
+    if (typeof c !== "string") {
+      allCidrsValid = false;
+      return;
+    }
+    const p = ctx.parsePrefix(c);
+    if (!p.ok) {
+      allCidrsValid = false;
+      ctx.add(`${path}.cidrs[${k}]`, p.message);
+    } else {
+      families.add(p.prefix.family);
+    }
+  });
+  peerGroups.forEach((s, k) => {
+    if (typeof s !== "string") return;
+    if (!ctx.groupIndex.has(s)) ctx.add(`${path}.securityGroups[${k}]`, unknownGroupMessage(ctx, s));
+    else if (!ctx.peerGroupUse.has(s)) ctx.peerGroupUse.set(s, path);
+  });
+  const cidrsTypedOk = !present(r["cidrs"]) || Array.isArray(r["cidrs"]);
+  const groupsTypedOk = !present(r["securityGroups"]) || Array.isArray(r["securityGroups"]);
+  if (cidrs.length === 0 && peerGroups.length === 0 && cidrsTypedOk && groupsTypedOk) {
+    ctx.add(path, `rule has no peers; set cidrs (["0.0.0.0/0", "::/0"] for anywhere) and/or securityGroups`);
+  }
+  if (peerGroups.length === 0 && cidrs.length > 0 && allCidrsValid) {
+    if (protocol === "icmp" && !families.has(4)) {
+      ctx.add(
+        `${path}.cidrs`,
+        `protocol icmp (ICMPv4) only matches IPv4 peers, but every CIDR here is IPv6 (${cidrs.join(", ")}); use protocol icmpv6, or add IPv4 CIDRs`,
+      );
+    }
+    if (protocol === "icmpv6" && !families.has(6)) {
+      ctx.add(
+        `${path}.cidrs`,
+        `protocol icmpv6 only matches IPv6 peers, but every CIDR here is IPv4 (${cidrs.join(", ")}); use protocol icmp, or add IPv6 CIDRs`,
+      );
+    }
+  }
+}

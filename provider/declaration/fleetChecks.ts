@@ -1,0 +1,33 @@
+// Pass 2 of validation: what a schema cannot say — CIDRs and port specs,
+// names, duplicates, references to undeclared groups, protocol/field
+// combinations, address families, members of peer groups without a usable
+// address. Written against `unknown`, so it still runs (and reports) where
+// pass 1 found problems elsewhere in the declaration. Each concern is one
+// named check in checks/; the order below matters only where a later check
+// uses what an earlier one recorded (group names, peer group use).
+import { type PrefixParse, parsePrefix as parsePrefixText } from "./cidr";
+import type { ValidationIssue } from "./fleetModel";
+import { arrayAt, isObj, newCheckContext } from "./checks/context";
+import { checkFailsafe, checkTable } from "./checks/options";
+import { checkGroupNames } from "./checks/groups";
+import { checkRules } from "./checks/rules";
+import { checkHosts, checkPeerMemberAddresses } from "./checks/hosts";
+
+export { isObj } from "./checks/context";
+
+export function semanticIssues(decl: unknown, parsePrefix: (text: string) => PrefixParse = parsePrefixText): ValidationIssue[] {
+  const ctx = newCheckContext(parsePrefix);
+  if (!isObj(decl)) {
+    ctx.add("", "the fleet declaration must be an object with securityGroups and hosts");
+    return ctx.issues;
+  }
+  const groups = arrayAt(decl, "securityGroups");
+  const hosts = arrayAt(decl, "hosts");
+  checkTable(ctx, decl);
+  checkFailsafe(ctx, decl);
+  checkGroupNames(ctx, groups);
+  checkRules(ctx, groups);
+  checkHosts(ctx, hosts);
+  checkPeerMemberAddresses(ctx, hosts);
+  return ctx.issues;
+}

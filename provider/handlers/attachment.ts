@@ -1,7 +1,7 @@
 // Attachment: one host's firewall. create/update push the host's compiled
 // ruleset atomically over SSH; read detects drift; delete removes the table.
 // diff works from inputs alone, so `pulumi preview` never opens a connection.
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import type { ConnectionDeclaration } from "../declaration/declaration";
 import { UNKNOWN } from "./unknown";
@@ -21,6 +21,14 @@ export interface AttachmentProps {
   hash: string;
   /** Output: the host key seen on first use (or pinned). */
   hostKey?: string;
+  /**
+   * Output: this resource instance's identity, recorded on the host with each
+   * confirmed apply. A replacement (new address or port, renamed Fleet, host
+   * moved between Fleets) is created before the old instance is deleted, under
+   * the same owner; the old delete sees another instance's id and leaves the
+   * table. Absent in state written by older versions.
+   */
+  instance?: string;
 }
 
 /** Fields whose change means "apply again"; the rest are bookkeeping. */
@@ -64,18 +72,22 @@ function testFaultAfterApply(): "disconnect" | "kill-shell" | undefined {
   return v === "disconnect" || v === "kill-shell" ? v : undefined;
 }
 
+function newInstanceId(): string {
+  return randomBytes(16).toString("hex");
+}
+
 /** Apply (or, for a host attached to no group, remove) and return the outputs. */
-async function converge(p: AttachmentProps, expectedHostKey: string | undefined): Promise<AttachmentProps> {
+async function converge(p: AttachmentProps, expectedHostKey: string | undefined, instance: string): Promise<AttachmentProps> {
   const { apply, listing } = lazy();
   try {
     if (attachedToNoGroup(p)) {
       const r = await apply.removeTable(p.connection, p.table, {
-        owner: p.owner, takeover: p.takeover, expectedHostKey, displayName: p.hostName,
+        owner: p.owner, takeover: p.takeover, instance, expectedHostKey, displayName: p.hostName,
       });
-      return { ...p, hostKey: r.hostKey };
+      return { ...p, hostKey: r.hostKey, instance };
     }
     const r = await apply.applyAtomically(p.connection, p.table, p.script, {
-      owner: p.owner, takeover: p.takeover, rollbackSeconds: p.rollbackSeconds, expectedHostKey, displayName: p.hostName,
+      owner: p.owner, takeover: p.takeover, instance, rollbackSeconds: p.rollbackSeconds, expectedHostKey, displayName: p.hostName,
       faultAfterApply: testFaultAfterApply(),
     });
     // Read back and compare with what was sent, through the tested normaliser.
@@ -84,7 +96,7 @@ async function converge(p: AttachmentProps, expectedHostKey: string | undefined)
     if (sent !== live) {
       throw new Error(`the table read back from the host differs from the script sent:\n${listing.describeDifference(sent, live)}`);
     }
-    return { ...p, hostKey: r.hostKey };
+    return { ...p, hostKey: r.hostKey, instance };
   } catch (err) {
     throw hostFailure(p, err);
   }
@@ -114,24 +126,21 @@ export function attachmentHandlers() {
     async diff(_id: string, olds: AttachmentProps, news: AttachmentProps) {
       const replaces = REPLACE_FIELDS.filter((f) => news[f] === UNKNOWN || olds[f] !== news[f]);
       const changed = APPLY_FIELDS.some((f) => news[f] === UNKNOWN || !isDeepStrictEqual(olds[f], news[f]));
-      // A new table name on the same host would run beside the old one until
-      // the old is deleted (both tables must accept a packet): remove first.
-      const sameHost = olds.address === news.address && olds.port === news.port;
-      return {
-        changes: changed || replaces.length > 0,
-        replaces,
-        deleteBeforeReplace: replaces.length > 0 && sameHost,
-      };
+      // Always create the replacement first: a new table name on the same
+      // host runs beside the old one until the old is deleted, and two
+      // tables only ever restrict (a packet must pass both); deleting first
+      // would leave the host open if the create then failed.
+      return { changes: changed || replaces.length > 0, replaces, deleteBeforeReplace: false };
     },
 
     async create(inputs: AttachmentProps) {
-      const outs = await converge(inputs, inputs.connection.hostKey);
+      const outs = await converge(inputs, inputs.connection.hostKey, newInstanceId());
       return { id: attachmentId(outs), outs };
     },
 
     async update(_id: string, olds: AttachmentProps, news: AttachmentProps) {
       // Trust on first use: a key recorded earlier must match from now on.
-      const outs = await converge(news, news.connection.hostKey ?? olds.hostKey);
+      const outs = await converge(news, news.connection.hostKey ?? olds.hostKey, olds.instance ?? newInstanceId());
       return { outs };
     },
 
@@ -163,7 +172,7 @@ export function attachmentHandlers() {
       const { apply } = lazy();
       try {
         await apply.removeTable(props.connection, props.table, {
-          owner: props.owner, takeover: props.takeover, expectedHostKey: props.connection.hostKey ?? props.hostKey, displayName: props.hostName,
+          owner: props.owner, takeover: props.takeover, instance: props.instance, expectedHostKey: props.connection.hostKey ?? props.hostKey, displayName: props.hostName,
         });
       } catch (err) {
         // Delete failing means the resource still exists.

@@ -17,10 +17,12 @@ export type { HostErrorKind } from "./errors";
 export interface ApplyOptions {
   /** Seconds after which the host restores its previous ruleset unless the apply was confirmed (default 30). */
   rollbackSeconds?: number;
-  /** Take over a table owned by another stack. */
+  /** Take over a table owned by another stack, or one nftsg did not create. */
   takeover?: boolean;
   /** The owning stack, e.g. "org/project/stack". */
   owner: string;
+  /** The resource instance applying (recorded on the host; see removeTable). */
+  instance?: string;
   /** The key recorded on first use; connection.hostKey (pinned) takes precedence. */
   expectedHostKey?: string;
   /**
@@ -59,6 +61,8 @@ export interface LiveState {
   /** "" if the table is absent. */
   listing: string;
   owner?: string;
+  /** The resource instance that last confirmed an apply of the table, if recorded. */
+  instance?: string;
   /** The table's file exists in /etc/nftsg and is loaded at boot. */
   persisted: boolean;
 }
@@ -79,6 +83,7 @@ export async function applyAtomically(
   try {
     assertTableName(table);
     assertOwner(opts.owner);
+    assertInstance(opts.instance);
     assertScriptScope(script, table);
     if (!(rollbackSeconds >= MIN_ROLLBACK_SECONDS && rollbackSeconds <= MAX_ROLLBACK_SECONDS)) {
       throw new Error(`rollbackSeconds must be between ${MIN_ROLLBACK_SECONDS} and ${MAX_ROLLBACK_SECONDS}`);
@@ -97,7 +102,7 @@ export async function applyAtomically(
   try {
     const nonce = newNonce();
     const lockWaitSeconds = rollbackSeconds + 60;
-    const program = applyProgram({ table, owner: opts.owner, takeover: opts.takeover, script, rollbackSeconds, lockWaitSeconds, nonce });
+    const program = applyProgram({ table, owner: opts.owner, takeover: opts.takeover, instance: opts.instance, script, rollbackSeconds, lockWaitSeconds, nonce });
     const run = new RemoteRun(await session.exec(remoteCommand(conn.sudo)), nonce);
     let roundTrips = 1;
 
@@ -177,6 +182,7 @@ export async function readLive(
       exists: out.values.exists === "1",
       listing: out.listing,
       owner: out.values.owner || undefined,
+      instance: out.values.instance || undefined,
       persisted: out.values.persisted === "1",
     };
   } finally {
@@ -184,28 +190,43 @@ export async function readLive(
   }
 }
 
+/**
+ * Removes the table, its boot loading and files, unless it is not this
+ * caller's to remove: a table nftsg did not create, one another stack owns,
+ * or one that another resource instance (`opts.instance`) confirmed since.
+ */
 export async function removeTable(
   conn: ConnectionDeclaration,
   table: string,
-  opts: { owner: string; takeover?: boolean; expectedHostKey?: string; displayName?: string },
-): Promise<{ hostKey: string }> {
-  validateOrThrow(conn, table, opts.displayName, opts.owner);
+  opts: { owner: string; takeover?: boolean; instance?: string; expectedHostKey?: string; displayName?: string },
+): Promise<{ hostKey: string; notes: string[] }> {
+  validateOrThrow(conn, table, opts.displayName, opts.owner, opts.instance);
   const session = await openSession(conn, opts);
   try {
     const nonce = newNonce();
-    const program = removeProgram({ table, owner: opts.owner, takeover: opts.takeover, nonce });
+    const program = removeProgram({ table, owner: opts.owner, takeover: opts.takeover, instance: opts.instance, nonce });
     const out = await runToEnd(session, conn, program, nonce, table, opts);
     if (!out.events.includes("removed")) throw failure(session, undefined, nonce, table, opts, "before", out);
-    return { hostKey: session.hostKey };
+    return { hostKey: session.hostKey, notes: out.notes };
   } finally {
     session.close();
   }
 }
 
-function validateOrThrow(conn: ConnectionDeclaration, table: string, displayName?: string, owner?: string): void {
+/** Resource instance ids: lower-case hex (the host keeps only [a-f0-9] of its record). */
+const INSTANCE_ID = /^[a-f0-9]{16,64}$/;
+
+function assertInstance(instance: string | undefined): void {
+  if (instance !== undefined && !INSTANCE_ID.test(instance)) {
+    throw new Error(`invalid resource instance id ${JSON.stringify(instance)}: expected ${INSTANCE_ID.source}`);
+  }
+}
+
+function validateOrThrow(conn: ConnectionDeclaration, table: string, displayName?: string, owner?: string, instance?: string): void {
   try {
     assertTableName(table);
     if (owner !== undefined) assertOwner(owner);
+    assertInstance(instance);
   } catch (e) {
     throw new HostError(conn.host, "check", (e as Error).message, {
       label: hostLabel(conn.host, conn.port, displayName),
@@ -271,6 +292,14 @@ function failure(
   const stderr = (run?.stderr ?? "").trim();
   const end: RunEnd | undefined = run?.end;
   const detail = stderr ? `: ${stderr}` : "";
+  if (out.failKind === "owner" && out.values.foreign === "1") {
+    return session.error(
+      "owner",
+      `table inet ${table} already exists and was not created by nftsg (it carries no nftsg owner marker: ` +
+        "another tool's table, such as a distribution's default inet filter or firewalld's); nothing was changed. " +
+        "Choose another table name, or set takeover: true to replace that table with nftsg's ruleset.",
+    );
+  }
   if (out.failKind === "owner") {
     const other = out.values.owner ?? "another stack";
     return session.error(

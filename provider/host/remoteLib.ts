@@ -20,6 +20,8 @@ export interface LibParams {
   nonce: string;
   owner?: string;
   takeover?: boolean;
+  /** The resource instance applying or removing the table (see INSTANCE_ID). */
+  instance?: string;
   rollbackSeconds?: number;
   lockWaitSeconds?: number;
 }
@@ -33,6 +35,7 @@ T=${shQuote(p.table)}
 NONCE=${shQuote(p.nonce)}
 OWNER=${shQuote(p.owner ?? "")}
 TAKEOVER=${p.takeover ? 1 : 0}
+INSTANCE=${shQuote(p.instance ?? "")}
 ROLLBACK_SECONDS=${Math.trunc(p.rollbackSeconds ?? 30)}
 LOCK_WAIT=${Math.trunc(p.lockWaitSeconds ?? 90)}
 STATE=${STATE_DIR}
@@ -40,6 +43,7 @@ LIVE=$STATE/$T.nft
 NEW=$STATE/$T.new.nft
 PREV=$STATE/$T.prev.nft
 OWNERF=$STATE/$T.owner
+INSTF=$STATE/$T.instance
 UNIT=nftsg-$T.service
 UNIT_FILE=/etc/systemd/system/$UNIT
 RB_UNIT=nftsg-rollback-$T
@@ -104,12 +108,23 @@ live_owner() {
 # between its own attachments (a renamed host); another stack may not.
 stack_of() { printf '%s' "$1" | sed 's|/host=.*$||'; }
 
+# A table with no owner marker was made by someone else (a distribution's
+# "inet filter", firewalld, a hand-written ruleset): only takeover replaces it.
+# Owners are otherwise compared by stack, as above.
 check_owner() {
+  if [ "$EXISTS" = 1 ] && [ -z "$1" ] && [ "$TAKEOVER" != 1 ]; then
+    say "foreign=1"
+    fail owner "table inet $T was not created by nftsg"
+  fi
   if [ -n "$1" ] && [ "$(stack_of "$1")" != "$(stack_of "$OWNER")" ] && [ "$TAKEOVER" != 1 ]; then
     say "owner=$1"
     fail owner "table inet $T is owned by $1"
   fi
 }
+
+# The resource instance that last confirmed an apply of this table ("" if
+# none recorded, e.g. applied by an older nftsg).
+live_instance() { head -n 1 "$INSTF" 2>/dev/null | tr -cd 'a-f0-9'; }
 
 # Which config file the distribution loads at boot without systemd.
 boot_conf() {

@@ -47,6 +47,8 @@ export interface ApplyProgramParams {
   table: string;
   owner: string;
   takeover?: boolean;
+  /** The resource instance applying: recorded on the host with the confirmed ruleset. */
+  instance?: string;
   /** The complete `nft -f` script (table inet T {} / delete table inet T / definition). */
   script: string;
   rollbackSeconds: number;
@@ -115,6 +117,7 @@ export function applyProgram(p: ApplyProgramParams): string {
     nonce: p.nonce,
     owner: p.owner,
     takeover: p.takeover,
+    instance: p.instance,
     rollbackSeconds: p.rollbackSeconds,
     lockWaitSeconds: p.lockWaitSeconds ?? p.rollbackSeconds + 60,
   };
@@ -188,6 +191,9 @@ case $REPLY in
     # Persist only now: a ruleset that could lock us out never reaches boot.
     mv -f "$NEW" "$LIVE" || fail apply "applied, but cannot save $LIVE for boot"
     printf '%s\\n' "$OWNER" > "$OWNERF.tmp" && mv -f "$OWNERF.tmp" "$OWNERF" || fail apply "applied, but cannot write $OWNERF"
+    if [ -n "$INSTANCE" ]; then
+      printf '%s\\n' "$INSTANCE" > "$INSTF.tmp" && mv -f "$INSTF.tmp" "$INSTF" || fail apply "applied, but cannot write $INSTF"
+    fi
     install_boot
     say confirmed
     exit 0
@@ -218,6 +224,7 @@ PERSISTED=0
 if [ -f "$LIVE" ] && boot_installed; then PERSISTED=1; fi
 say "exists=$EXISTS"
 say "owner=$(live_owner "$CUR")"
+say "instance=$(live_instance)"
 say "persisted=$PERSISTED"
 say listing-begin
 if [ "$EXISTS" = 1 ]; then printf '%s\\n' "$CUR"; fi
@@ -231,20 +238,42 @@ exit 0
  * Removes the table, its files and its boot loading: the host is left as it
  * was before nftsg. Idempotent.
  */
-export function removeProgram(p: { table: string; owner: string; takeover?: boolean; nonce: string; lockWaitSeconds?: number }): string {
+export function removeProgram(p: {
+  table: string;
+  owner: string;
+  takeover?: boolean;
+  instance?: string;
+  nonce: string;
+  lockWaitSeconds?: number;
+}): string {
   assertTableName(p.table);
   assertOwner(p.owner);
   return `{
-${libParams({ table: p.table, nonce: p.nonce, owner: p.owner, takeover: p.takeover, lockWaitSeconds: p.lockWaitSeconds })}${SH_LOCK}${SH_ROLLBACK}${SH_BOOT}
+${libParams({ table: p.table, nonce: p.nonce, owner: p.owner, takeover: p.takeover, instance: p.instance, lockWaitSeconds: p.lockWaitSeconds })}${SH_LOCK}${SH_ROLLBACK}${SH_BOOT}
 preflight
 lock
 resolve_stale
 read_table
 LIVE_OWNER=$(live_owner "$CUR")
+LIVE_INSTANCE=$(live_instance)
+# A table nftsg did not create is never ours to delete.
+if [ "$EXISTS" = 1 ] && [ -z "$LIVE_OWNER" ] && [ "$TAKEOVER" != 1 ]; then
+  say "note:table inet $T was not created by nftsg; left in place"
+  say removed
+  exit 0
+fi
 check_owner "$LIVE_OWNER"
+# Another resource instance confirmed this table since (a replacement: a new
+# connection address or port, a renamed Fleet, a host moved between Fleets;
+# Pulumi creates the new instance before it deletes the old one): it is
+# theirs now, leave it, whatever takeover says.
+if [ -n "$LIVE_INSTANCE" ] && [ "$LIVE_INSTANCE" != "$INSTANCE" ]; then
+  say "note:table inet $T now belongs to another resource instance; left in place"
+  say removed
+  exit 0
+fi
 # Another attachment of the same stack applied this table since (a host
-# renamed in the declaration: the new one is created before the old one is
-# deleted): it is theirs now, leave it.
+# renamed in the declaration, applied by an nftsg that recorded no instance).
 if [ -n "$LIVE_OWNER" ] && [ "$LIVE_OWNER" != "$OWNER" ] && [ "$TAKEOVER" != 1 ]; then
   say "note:table inet $T now belongs to $LIVE_OWNER; left in place"
   say removed
@@ -256,7 +285,7 @@ if ! err=$(printf 'table inet %s {}\\ndelete table inet %s\\n' "$T" "$T" | nft -
 fi
 # Boot loading before files: an include of a missing file would break the boot config.
 uninstall_boot
-rm -f "$LIVE" "$NEW" "$PREV" "$OWNERF" "$PREV.tmp" "$OWNERF.tmp" "$FIRE" "$PIDF"
+rm -f "$LIVE" "$NEW" "$PREV" "$OWNERF" "$INSTF" "$PREV.tmp" "$OWNERF.tmp" "$INSTF.tmp" "$FIRE" "$PIDF"
 rmdir "$STATE" 2>/dev/null
 say removed
 exit 0

@@ -1,0 +1,131 @@
+// Issue 9 items 1-2 through the real CLI: a replaced Attachment (new
+// connection address, renamed Fleet, host moved between two Fleets of one
+// stack, renamed table) leaves the host with exactly the new ruleset, live
+// and persisted for boot, after every step; a table rename whose create fails
+// leaves the old table; a later delete removes only what its instance created.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { labUp, type Lab } from "../lab";
+import type { FleetArgs } from "../../sdk/inputs";
+import { fleetsStack, type FleetsStack } from "../support/fleetsStack";
+import { hostFile } from "../support/applyLab";
+
+const HOSTS = ["r1", "r2"] as const;
+type HostName = (typeof HOSTS)[number];
+let lab: Lab;
+let s: FleetsStack;
+
+interface Shape {
+  /** Fleet name -> its hosts. */
+  fleets: Record<string, HostName[]>;
+  table?: string;
+  failsafe?: boolean;
+  /** Connect to r1 over IPv6 instead of IPv4. */
+  r1v6?: boolean;
+}
+
+const PORT = 8123;
+
+function fleets(shape: Shape): Record<string, FleetArgs> {
+  const out: Record<string, FleetArgs> = {};
+  for (const [name, hosts] of Object.entries(shape.fleets)) {
+    out[name] = {
+      table: shape.table,
+      failsafe: { ssh: shape.failsafe ?? true },
+      rollbackSeconds: 10,
+      securityGroups: [{ name: "web", ingress: [{ protocol: "tcp", ports: PORT, cidrs: [`${lab.runnerIpv4}/32`] }] }],
+      hosts: hosts.map((h) => ({
+        name: h,
+        connection: { host: h === "r1" && shape.r1v6 ? lab.host(h).ipv6 : lab.host(h).ipv4, user: "root", privateKey: lab.privateKey },
+        addresses: [lab.host(h).ipv4, lab.host(h).ipv6],
+        securityGroups: ["web"],
+      })),
+    };
+  }
+  return out;
+}
+
+async function up(shape: Shape): Promise<void> {
+  s.setFleets(fleets(shape));
+  const r = await s.stack.up();
+  expect(r.summary.result).toBe("succeeded");
+}
+
+/** The host runs table inet T with our rule, and loads the same file at boot. */
+async function expectFirewalled(host: HostName, table = "nftsg"): Promise<void> {
+  const live = await lab.exec(host, `nft list table inet ${table}`);
+  expect(live.code, `${host} has no table inet ${table}: ${live.stderr}`).toBe(0);
+  expect(live.stdout).toContain(`tcp dport ${PORT} accept`);
+  const boot = await hostFile(lab, host, `/etc/nftsg/${table}.nft`);
+  expect(boot, `${host}: /etc/nftsg/${table}.nft is missing`).toBeDefined();
+  expect(boot).toContain(`tcp dport ${PORT} accept`);
+  const loaded = await lab.exec(host, `nft -c -f /etc/nftsg/${table}.nft`);
+  expect(loaded.code, loaded.stderr).toBe(0);
+  expect(await hostFile(lab, host, "/etc/nftables.conf")).toContain(`include "/etc/nftsg/${table}.nft" # nftsg`);
+}
+
+/** Neither the table nor its boot file or include line. */
+async function expectNoTable(host: HostName, table = "nftsg"): Promise<void> {
+  expect((await lab.exec(host, `nft list table inet ${table}`)).code, `${host} still has table inet ${table}`).not.toBe(0);
+  expect(await hostFile(lab, host, `/etc/nftsg/${table}.nft`)).toBeUndefined();
+  expect((await hostFile(lab, host, "/etc/nftables.conf")) ?? "").not.toContain(`/etc/nftsg/${table}.nft`);
+}
+
+beforeAll(async () => {
+  lab = await labUp({ hosts: HOSTS.length, hostNames: [...HOSTS] });
+  s = await fleetsStack({}, { project: "nftsg-replace", stackName: "r" });
+});
+
+afterAll(async () => {
+  try {
+    s.setFleets({});
+    await s.stack.up();
+  } catch { /* the tests report */ }
+  await lab?.down();
+});
+
+describe("replacement never leaves a host without its firewall", () => {
+  it("a first up firewalls both hosts", async () => {
+    await up({ fleets: { lab: ["r1", "r2"] } });
+    for (const h of HOSTS) await expectFirewalled(h);
+  });
+
+  it("connection.host IPv4 -> IPv6 (replacement) keeps the table", async () => {
+    await up({ fleets: { lab: ["r1", "r2"] }, r1v6: true });
+    for (const h of HOSTS) await expectFirewalled(h);
+  });
+
+  it("renaming the Fleet keeps both tables", async () => {
+    await up({ fleets: { edge: ["r1", "r2"] }, r1v6: true });
+    for (const h of HOSTS) await expectFirewalled(h);
+  });
+
+  it("moving a host to another Fleet of the same stack keeps its table", async () => {
+    await up({ fleets: { edge: ["r1"], core: ["r2"] }, r1v6: true });
+    for (const h of HOSTS) await expectFirewalled(h);
+  });
+
+  it("renaming the table puts the new one in place and removes the old", async () => {
+    await up({ fleets: { edge: ["r1"], core: ["r2"] }, r1v6: true, table: "nftsgb" });
+    for (const h of HOSTS) {
+      await expectFirewalled(h, "nftsgb");
+      await expectNoTable(h, "nftsg");
+    }
+  });
+
+  it("a table rename whose create fails (lockout) leaves the old table", async () => {
+    s.setFleets(fleets({ fleets: { edge: ["r1"], core: ["r2"] }, r1v6: true, table: "nftsgc", failsafe: false }));
+    await expect(s.stack.up({ continueOnError: true })).rejects.toThrow(/would have cut SSH access/);
+    for (const h of HOSTS) {
+      await expectFirewalled(h, "nftsgb");
+      await expectNoTable(h, "nftsgc");
+    }
+  });
+
+  it("a later delete removes only what its instance created", async () => {
+    await up({ fleets: { edge: ["r1"] }, r1v6: true, table: "nftsgb" });
+    await expectFirewalled("r1", "nftsgb");
+    await expectNoTable("r2", "nftsgb");
+    await up({ fleets: {} });
+    for (const h of HOSTS) await expectNoTable(h, "nftsgb");
+  });
+});

@@ -63,15 +63,6 @@ function hostFailure(p: AttachmentProps, err: unknown): Error {
   return new Error(redact(named, connectionSecrets(p.connection)));
 }
 
-/**
- * TEST-ONLY: the lab tests of DESIGN §4's guarantees simulate a provider that
- * dies between apply and confirmation by setting this variable on the engine.
- */
-function testFaultAfterApply(): "disconnect" | "kill-shell" | undefined {
-  const v = process.env.NFTSG_TEST_FAULT_AFTER_APPLY;
-  return v === "disconnect" || v === "kill-shell" ? v : undefined;
-}
-
 function newInstanceId(): string {
   return randomBytes(16).toString("hex");
 }
@@ -88,7 +79,6 @@ async function converge(p: AttachmentProps, expectedHostKey: string | undefined,
     }
     const r = await apply.applyAtomically(p.connection, p.table, p.script, {
       owner: p.owner, takeover: p.takeover, instance, rollbackSeconds: p.rollbackSeconds, expectedHostKey, displayName: p.hostName,
-      faultAfterApply: testFaultAfterApply(),
     });
     // Read back and compare with what was sent, through the tested normaliser.
     const sent = listing.normaliseNftListing(listing.tableDefinition(p.script));

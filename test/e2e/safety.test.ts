@@ -2,12 +2,13 @@
 // between apply and confirmation, a second stack refused, bad input stopped
 // at preview with no SSH connection, and secrets kept out of everything.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EngineEvent, LocalWorkspace } from "@pulumi/pulumi/automation";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { labUp, type Lab } from "../lab";
 import type { FleetArgs } from "../../sdk/inputs";
 import { fleetStack, type FleetStack } from "../support/stack";
 import { readTree } from "../support/engine";
 import { installSshCounter, sshConnectionCount } from "../support/sshCounter";
+import { faultWhenArmed } from "../support/faults";
 
 const HOSTS = ["h1", "h2", "h3"];
 let lab: Lab;
@@ -33,13 +34,6 @@ async function listing(host: string): Promise<string> {
   return (await lab.exec(host, "nft list table inet nftsg 2>&1")).stdout;
 }
 
-/** TEST-ONLY knob of the Attachment handler (provider/handlers/attachment.ts). */
-function setFault(kind: "disconnect" | "kill-shell" | undefined): void {
-  const env = (a.stack.workspace as LocalWorkspace).envVars;
-  if (kind) env.NFTSG_TEST_FAULT_AFTER_APPLY = kind;
-  else delete env.NFTSG_TEST_FAULT_AFTER_APPLY;
-}
-
 async function failureOf(p: Promise<unknown>): Promise<string> {
   try {
     await p;
@@ -61,7 +55,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   try {
-    setFault(undefined);
     a.setArgs(declaration());
     await a.stack.destroy();
   } catch { /* the tests report */ }
@@ -93,10 +86,15 @@ describe("safety through pulumi up", () => {
     for (let i = 0; i < 3; i++) {
       const port = 8000 + i;
       const before = await listing("h1");
-      setFault(i === 2 ? "kill-shell" : "disconnect");
+      // Killed from outside (test/support/faults.ts) when h1 shows the rollback armed.
+      const fault = await faultWhenArmed(lab, "h1", a.engine.home, i === 2 ? "kill-provider-and-shell" : "kill-provider");
       a.setArgs(declaration({ port }));
-      const message = await failureOf(a.stack.up({ continueOnError: true }));
-      expect(message).toMatch(/test fault/);
+      try {
+        await failureOf(a.stack.up({ continueOnError: true }));
+        expect(await fault.injected).toBe(true);
+      } finally {
+        await fault.clear();
+      }
       // The host restores itself (at once, or by its timer when the shell was killed).
       const deadline = Date.now() + 15_000;
       let now = await listing("h1");
@@ -105,7 +103,6 @@ describe("safety through pulumi up", () => {
         now = await listing("h1");
       }
       expect(now).toBe(before);
-      setFault(undefined);
       const up = await a.stack.up();
       transcript.push(up.stdout, up.stderr);
       expect(up.summary.result).toBe("succeeded");

@@ -1,0 +1,130 @@
+// Fault injection from outside the code under test (no hook in shipped code):
+// hold a host in the window between "applied" and the confirmation, then kill
+// the Pulumi dynamic-provider process (as if it crashed) and optionally the
+// host's waiting nftsg shell too (so only the rollback timer can restore it).
+//
+// The window is made wide and certain with a table of the lab's own
+// (`inet nftsglabfault`, never nftsg's) that lets the first new SSH
+// connection in and drops the next ones for a minute: the provider's own
+// connection passes, its fresh-connection lockout probe does not, so the host
+// sits armed for the probe's whole time budget.
+import { readdirSync, readFileSync } from "node:fs";
+import type { Lab } from "../lab";
+
+const FAULT_TABLE = "inet nftsglabfault";
+const POLL_MS = 50;
+
+/** Shell text: the nftsg runtime directory of the host's network namespace. */
+const RUN_DIR = `/run/nftsg/net$(readlink /proc/self/ns/net | tr -cd 0-9)`;
+
+export type ProviderFault = "kill-provider" | "kill-provider-and-shell";
+
+export interface ArmedFault {
+  /** Resolves once the fault was injected (false: the host never showed an armed rollback in time). */
+  readonly injected: Promise<boolean>;
+  /** Removes the lab's fault table (idempotent). */
+  clear(): Promise<void>;
+}
+
+/**
+ * Arms a fault on `host` for the next apply of `table` by the engine whose
+ * PULUMI_HOME is `engineHome`: when the host shows the rollback armed, kill
+ * that engine's dynamic-provider process(es) with SIGKILL (and first the
+ * host's nftsg shell, for "kill-provider-and-shell").
+ */
+export async function faultWhenArmed(
+  lab: Lab,
+  host: string,
+  engineHome: string,
+  kind: ProviderFault,
+  opts: { table?: string; timeoutMs?: number } = {},
+): Promise<ArmedFault> {
+  const table = opts.table ?? "nftsg";
+  await holdLockoutProbe(lab, host);
+  const clear = () => clearHold(lab, host);
+  const injected = (async () => {
+    const token = await waitArmed(lab, host, table, opts.timeoutMs ?? 90_000);
+    if (token !== undefined) {
+      if (kind === "kill-provider-and-shell") await killShell(lab, host, token);
+      for (const pid of providerPids(engineHome)) process.kill(pid, "SIGKILL");
+    }
+    await clear();
+    return token !== undefined;
+  })();
+  return { injected, clear };
+}
+
+/** Kills the host's nftsg shell named by an armed token ("<pid> <start time>"). */
+export async function killShell(lab: Lab, host: string, token: string): Promise<void> {
+  const pid = token.split(/\s+/)[0];
+  if (/^\d+$/.test(pid)) await lab.exec(host, `kill -9 ${pid}`);
+}
+
+/**
+ * Holds the next apply on `host` in its armed window: the first new SSH
+ * connection passes, the next ones within a minute (the lockout probe) are
+ * dropped. Remove with clearHold.
+ */
+export async function holdLockoutProbe(lab: Lab, host: string): Promise<void> {
+  await installHold(lab, host);
+}
+
+export async function clearHold(lab: Lab, host: string): Promise<void> {
+  await lab.exec(host, `nft delete table ${FAULT_TABLE} 2>/dev/null; true`);
+}
+
+/** First new SSH connection passes, the next ones within a minute are dropped. */
+async function installHold(lab: Lab, host: string): Promise<void> {
+  const script = [
+    `table ${FAULT_TABLE} {}`,
+    `delete table ${FAULT_TABLE}`,
+    `table ${FAULT_TABLE} {`,
+    `  chain input {`,
+    `    type filter hook input priority -20; policy accept;`,
+    `    tcp dport 22 ct state new limit rate over 1/minute burst 1 packets drop`,
+    `  }`,
+    `}`,
+  ].join("\n");
+  const r = await lab.exec(host, "nft -f -", { input: script });
+  if (r.code !== 0) throw new Error(`installing the fault table on ${host}: ${r.stderr}`);
+}
+
+/** The dynamic-provider processes started by the engine whose PULUMI_HOME is `home`. */
+export function providerPids(home: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+      if (!cmdline.includes("dynamic-provider")) continue;
+      const environ = readFileSync(`/proc/${entry}/environ`, "utf8").split("\0");
+      if (environ.includes(`PULUMI_HOME=${home}`)) pids.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids;
+}
+
+/**
+ * Cuts every established SSH connection to `host` from the host's side (as a
+ * network failure or a dying client would): SIGKILL to the sshd processes
+ * serving them. Returns how many processes were killed.
+ */
+export async function cutSshConnections(lab: Lab, host: string): Promise<number> {
+  const r = await lab.exec(host, `ss -Htnp state established '( sport = :22 )'`);
+  const pids = [...new Set([...r.stdout.matchAll(/pid=(\d+)/g)].map((m) => m[1]))];
+  if (pids.length > 0) await lab.exec(host, `kill -9 ${pids.join(" ")}`);
+  return pids.length;
+}
+
+/** Polls until the host shows an armed rollback for `table` (true) or `timeoutMs` passes (false). */
+export async function waitArmed(lab: Lab, host: string, table = "nftsg", timeoutMs = 30_000): Promise<string | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const token = await lab.exec(host, `cat "${RUN_DIR}/${table}.armed" 2>/dev/null`);
+    if (token.code === 0 && token.stdout.trim() !== "") return token.stdout.trim();
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  return undefined;
+}

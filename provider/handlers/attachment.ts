@@ -63,6 +63,16 @@ function hostFailure(p: AttachmentProps, err: unknown): Error {
   return new Error(redact(named, connectionSecrets(p.connection)));
 }
 
+/** Why the host would not come up with this script after a reboot, if it would not. */
+function persistenceProblem(script: string, live: { persisted: boolean; bootSha256?: string }): string | undefined {
+  if (!live.persisted) return "the table is not loaded at boot (its /etc/nftsg file, boot unit or include line is missing or disabled)";
+  const sent = script.endsWith("\n") ? script : `${script}\n`;
+  if (live.bootSha256 !== undefined && live.bootSha256 !== createHash("sha256").update(sent).digest("hex")) {
+    return "the file loaded at boot differs from the applied ruleset";
+  }
+  return undefined;
+}
+
 function newInstanceId(): string {
   return randomBytes(16).toString("hex");
 }
@@ -146,13 +156,15 @@ export function attachmentHandlers() {
       }
       const expected = attachedToNoGroup(props) ? "" : listing.normaliseNftListing(listing.tableDefinition(props.script));
       const actual = live.exists ? listing.normaliseNftListing(live.listing) : "";
-      if (expected === actual) return { id, props, inputs: props };
+      const boot = attachedToNoGroup(props) ? undefined : persistenceProblem(props.script, live);
+      if (expected === actual && boot === undefined) return { id, props, inputs: props };
       // Drift: record what is really there, so the next `up` sees a change
-      // and restores the declared ruleset.
+      // and restores the declared ruleset (and its boot loading).
+      const what = expected !== actual ? (live.exists ? "" : ": the table is missing") : `: ${boot}`;
       const drifted: AttachmentProps = {
         ...props,
-        script: live.exists ? `${DRIFT_MARKER}\n${live.listing}` : `${DRIFT_MARKER}: the table is missing\n`,
-        rules: `${DRIFT_MARKER}${live.exists ? "" : ": the table is missing"}`,
+        script: live.exists ? `${DRIFT_MARKER}${what}\n${live.listing}` : `${DRIFT_MARKER}${what}\n`,
+        rules: `${DRIFT_MARKER}${what}`,
         hash: createHash("sha256").update(live.listing).digest("hex"),
       };
       return { id, props: drifted, inputs: drifted };

@@ -65,6 +65,8 @@ export interface LiveState {
   instance?: string;
   /** The table's file exists in /etc/nftsg and is loaded at boot. */
   persisted: boolean;
+  /** sha256 (hex) of /etc/nftsg/<table>.nft, the file boot loads; undefined if absent (or no sha256sum). */
+  bootSha256?: string;
 }
 
 const DEFAULT_ROLLBACK_SECONDS = 30;
@@ -157,7 +159,7 @@ export async function applyAtomically(
     roundTrips++;
     await run.write("CONFIRM\n");
     run.endInput();
-    await run.waitClosed(120_000);
+    if (!(await run.waitClosed(120_000))) session.destroy();
     const out = parseRemoteOutput(run.stdout, nonce);
     if (!out.events.includes("confirmed")) throw failure(session, run, nonce, table, opts, "after");
     return { hostKey: session.hostKey, listing, connections: session.connections, roundTrips };
@@ -184,6 +186,7 @@ export async function readLive(
       owner: out.values.owner || undefined,
       instance: out.values.instance || undefined,
       persisted: out.values.persisted === "1",
+      bootSha256: out.values.boot_sha256 || undefined,
     };
   } finally {
     session.close();
@@ -278,6 +281,25 @@ export function ownerInScript(script: string): string | undefined {
   return OWNER_ID.test(m[1]) ? m[1] : undefined;
 }
 
+/** What a lost connection means for the host, from the markers that arrived before it. */
+function connectionLostMessage(events: string[], phase: "before" | "after"): string {
+  if (events.includes("committed")) {
+    return (
+      "the SSH connection was lost after the host accepted the confirmation: the new ruleset is live and its rollback is disarmed, " +
+      "but saving it for boot may not have completed; run `pulumi up` again to make sure it is persisted"
+    );
+  }
+  if (phase === "after") {
+    return (
+      "the SSH connection was lost after CONFIRM was sent and before the host acknowledged it: the host runs the new ruleset " +
+      "if the confirmation arrived, else its rollback restores the previous one; run `pulumi refresh` to see which"
+    );
+  }
+  return events.includes("applied")
+    ? "the SSH connection was lost after the ruleset was applied and before it was confirmed; the host restores its previous ruleset itself"
+    : "the SSH connection was lost before the ruleset was applied; the host is unchanged";
+}
+
 /** Turns a failed remote run into a HostError naming the host and cause. */
 function failure(
   session: SshSession,
@@ -317,12 +339,7 @@ function failure(
     );
   }
   if (!end || end.connectionLost) {
-    return session.error(
-      "unreachable",
-      phase === "before" && !out.events.includes("applied")
-        ? "the SSH connection was lost before the ruleset was applied; the host is unchanged"
-        : "the SSH connection was lost after the ruleset was applied and before it was confirmed; the host restores its previous ruleset itself",
-    );
+    return session.error("unreachable", connectionLostMessage(out.events, phase));
   }
   if (end.code === 1 && /sudo/.test(stderr)) {
     return session.error("preflight", `sudo -n failed (connection.sudo needs passwordless sudo for this user)${detail}`);

@@ -1,5 +1,6 @@
 // Drives one exec channel running a remote program: writes its stdin,
 // collects stdout/stderr, and waits for marker lines or the end.
+import { StringDecoder } from "node:string_decoder";
 import type { ClientChannel } from "ssh2";
 import { hasEvent } from "./remoteOutput";
 
@@ -25,8 +26,12 @@ export class RemoteRun {
     private readonly ch: ClientChannel,
     private readonly nonce: string,
   ) {
-    ch.on("data", (d: Buffer) => this.push(() => (this.stdout += d.toString("utf8"))));
-    ch.stderr.on("data", (d: Buffer) => this.push(() => (this.stderr += d.toString("utf8"))));
+    // One decoder per stream: a multibyte character split across two packets
+    // is completed by the next chunk instead of becoming two U+FFFD.
+    const out = new StringDecoder("utf8");
+    const err = new StringDecoder("utf8");
+    ch.on("data", (d: Buffer) => this.push(() => (this.stdout += out.write(d))));
+    ch.stderr.on("data", (d: Buffer) => this.push(() => (this.stderr += err.write(d))));
     ch.on("exit", (code: number | null, signal?: string) => {
       this.gotExit = true;
       this.code = typeof code === "number" ? code : null;
@@ -36,6 +41,8 @@ export class RemoteRun {
     ch.on("error", () => undefined);
     this.closed = new Promise((resolve) => {
       ch.on("close", () => {
+        this.stdout += out.end();
+        this.stderr += err.end();
         this.end = { code: this.code, signal: this.signal, connectionLost: !this.gotExit };
         this.push(() => undefined);
         resolve(this.end);

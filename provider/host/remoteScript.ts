@@ -188,6 +188,8 @@ case $REPLY in
       rm -f "$NEW"
       fail apply "the rollback timer ($ROLLBACK_SECONDS s) fired before the confirmation arrived; the previous ruleset was restored"
     fi
+    # From here on the new ruleset stays: tell the provider before persisting.
+    say committed
     # Persist only now: a ruleset that could lock us out never reaches boot.
     mv -f "$NEW" "$LIVE" || fail apply "applied, but cannot save $LIVE for boot"
     printf '%s\\n' "$OWNER" > "$OWNERF.tmp" && mv -f "$OWNERF.tmp" "$OWNERF" || fail apply "applied, but cannot write $OWNERF"
@@ -222,7 +224,11 @@ preflight
 read_table
 PERSISTED=0
 if [ -f "$LIVE" ] && boot_installed; then PERSISTED=1; fi
+# What boot would load, to compare with what was applied.
+BOOT_SHA=
+if [ -f "$LIVE" ] && command -v sha256sum >/dev/null 2>&1; then BOOT_SHA=$(sha256sum < "$LIVE" | cut -c 1-64); fi
 say "exists=$EXISTS"
+say "boot_sha256=$BOOT_SHA"
 say "owner=$(live_owner "$CUR")"
 say "instance=$(live_instance)"
 say "persisted=$PERSISTED"

@@ -1,0 +1,78 @@
+// Issue 9 item 4 through the real CLI: a host that would come up open after a
+// reboot (its boot file removed or edited, the include line that loads it
+// removed) shows as drift on refresh, and the next up repairs it. Lab hosts
+// run no systemd, so boot loading is the include line (docs/apply.md); the
+// systemd unit path is checked by the same read program (boot_installed).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { labUp, type Lab } from "../lab";
+import type { FleetArgs } from "../../sdk/inputs";
+import { fleetStack, type FleetStack } from "../support/stack";
+import { hostFile } from "../support/applyLab";
+
+let lab: Lab;
+let s: FleetStack;
+const BOOT = "/etc/nftsg/nftsg.nft";
+const INCLUDE = `include "${BOOT}" # nftsg`;
+let applied = "";
+
+function declaration(): FleetArgs {
+  return {
+    rollbackSeconds: 10,
+    securityGroups: [{ name: "web", ingress: [{ protocol: "tcp", ports: 8124, cidrs: [`${lab.runnerIpv4}/32`] }] }],
+    hosts: [{ name: "p1", connection: { host: lab.host("p1").ipv4, user: "root", privateKey: lab.privateKey }, securityGroups: ["web"] }],
+  };
+}
+
+async function attachmentOp(): Promise<string | undefined> {
+  const events: EngineEvent[] = [];
+  await s.stack.preview({ onEvent: (e) => events.push(e) });
+  return events.map((e) => e.resourcePreEvent?.metadata).find((m) => m?.type.endsWith("nftsg:Attachment"))?.op;
+}
+
+async function expectPersisted(): Promise<void> {
+  expect(await hostFile(lab, "p1", BOOT)).toBe(applied);
+  expect((await hostFile(lab, "p1", "/etc/nftables.conf"))?.split("\n")).toContain(INCLUDE);
+}
+
+beforeAll(async () => {
+  lab = await labUp({ hosts: 1, hostNames: ["p1"] });
+  s = await fleetStack(declaration(), { project: "nftsg-persist", stackName: "p" });
+  const up = await s.stack.up();
+  expect(up.summary.result).toBe("succeeded");
+  applied = (await hostFile(lab, "p1", BOOT))!;
+  expect(applied).toContain("tcp dport 8124 accept");
+});
+
+afterAll(async () => {
+  try {
+    await s.stack.destroy();
+  } catch { /* the tests report */ }
+  await lab?.down();
+});
+
+const breakages: [string, string][] = [
+  ["the boot file removed", `rm -f ${BOOT}`],
+  ["the include line removed", `grep -vxF '${INCLUDE}' /etc/nftables.conf > /tmp/nftsg-conf.$$; cat /tmp/nftsg-conf.$$ > /etc/nftables.conf; rm -f /tmp/nftsg-conf.$$`],
+  ["the boot file edited", `printf 'add rule inet nftsg input tcp dport 9999 accept\\n' >> ${BOOT}`],
+];
+
+describe("refresh reports missing persistence and up repairs it", () => {
+  it("a clean host shows no drift", async () => {
+    await s.stack.refresh();
+    expect(await attachmentOp()).toBe("same");
+  });
+
+  it.each(breakages)("%s", async (_name, breakIt) => {
+    expect((await lab.exec("p1", breakIt)).code).toBe(0);
+    // The live table itself is untouched: only a reboot would show the hole.
+    expect((await lab.exec("p1", "nft list table inet nftsg")).stdout).toContain("tcp dport 8124 accept");
+    await s.stack.refresh();
+    expect(await attachmentOp()).toBe("update");
+    const up = await s.stack.up();
+    expect(up.summary.result).toBe("succeeded");
+    await expectPersisted();
+    await s.stack.refresh();
+    expect(await attachmentOp()).toBe("same");
+  });
+});

@@ -87,3 +87,38 @@ describe("SSH output decoded as a stream (item 10)", () => {
     await removeTable(connectionTo(lab, "t2"), TABLE, { owner: A });
   });
 });
+
+describe("a table nftsg did not create (item 3)", () => {
+  const DEBIAN_FILTER = [
+    "table inet filter {",
+    "\tchain input {",
+    "\t\ttype filter hook input priority filter; policy accept;",
+    "\t}",
+    "\tchain forward {",
+    "\t\ttype filter hook forward priority filter; policy accept;",
+    "\t}",
+    "}",
+    "",
+  ].join("\n");
+  const filterScript = () => allowScript(A, 80).replaceAll(`inet ${TABLE}`, "inet filter");
+  const listFilter = async () => (await lab.exec("t3", "nft list table inet filter")).stdout;
+
+  it("is refused without takeover, naming the table and the option; delete leaves it; takeover replaces it", async () => {
+    expect((await lab.exec("t3", "nft -f -", { input: DEBIAN_FILTER })).code).toBe(0);
+    const before = await listFilter();
+    const e = await hostError(applyAtomically(connectionTo(lab, "t3"), "filter", filterScript(), { owner: A, rollbackSeconds: 10 }));
+    expect(e.kind).toBe("owner");
+    expect(e.message).toMatch(/table inet filter already exists and was not created by nftsg/);
+    expect(e.message).toMatch(/takeover/);
+    expect(await listFilter()).toBe(before);
+
+    const removed = await removeTable(connectionTo(lab, "t3"), "filter", { owner: A });
+    expect(removed.notes.join("\n")).toMatch(/not created by nftsg; left in place/);
+    expect(await listFilter()).toBe(before);
+
+    await applyAtomically(connectionTo(lab, "t3"), "filter", filterScript(), { owner: A, rollbackSeconds: 10, takeover: true });
+    expect(await listFilter()).toContain(`comment "${A}"`);
+    await removeTable(connectionTo(lab, "t3"), "filter", { owner: A });
+    expect((await lab.exec("t3", "nft list table inet filter")).code).not.toBe(0);
+  });
+});

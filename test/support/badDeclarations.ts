@@ -87,6 +87,8 @@ export const badCases: [string, (d: Any) => void, string, string][] = [
     'host "web-1" has no usable address, but it is a member of group "web", which securityGroups[1].ingress[0] uses as a peer; connection.host "web-1.example.com" is not an IP literal, so set addresses',
   ],
   ["table name that is an nft keyword", (d) => (d.table = "counter"), "table", 'table name "counter" is an nft keyword; choose another, e.g. "nftsg_counter"'],
+  ["table name of the distributions' default ruleset", (d) => (d.table = "filter"), "table", 'table name "filter" is the table of the distributions\' default nftables.conf'],
+  ["table name of firewalld", (d) => (d.table = "firewalld"), "table", 'table name "firewalld" is the table of firewalld; nftsg keeps a table of its own'],
   ["table name that is not an identifier", (d) => (d.table = "Bad-Name"), "table", 'table name "Bad-Name" is not a safe nft identifier'],
   ["table name too long", (d) => (d.table = "t".repeat(33)), "table", "use 1-32 characters"],
   ["empty failsafe cidrs", (d) => (d.failsafe = { cidrs: [] }), "failsafe.cidrs", "is empty; omit it to allow SSH from anywhere, or set failsafe.ssh: false"],

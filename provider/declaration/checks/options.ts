@@ -2,6 +2,27 @@
 import { DEFAULT_TABLE, NFT_RESERVED_WORDS, TABLE_NAME_PATTERN } from "../../compiler/nftNames";
 import { type CheckContext, type Obj, isObj } from "./context";
 
+/**
+ * Table names other tools create in the inet family (or that people know as
+ * theirs): nftsg keeps its own table and never touches another tool's, so a
+ * fleet may not name one of these as its table.
+ */
+export const OTHER_TOOLS_TABLES: ReadonlyMap<string, string> = new Map([
+  ["filter", "the distributions' default nftables.conf (Debian, Ubuntu, Arch) and iptables-nft"],
+  ["nat", "iptables-nft and hand-written NAT rulesets"],
+  ["mangle", "iptables-nft"],
+  ["raw", "iptables-nft"],
+  ["security", "iptables-nft"],
+  ["firewalld", "firewalld"],
+  ["netavark", "Podman (netavark)"],
+  ["libvirt_network", "libvirt"],
+  ["incus", "Incus"],
+  ["lxd", "LXD"],
+  ["crowdsec", "the CrowdSec firewall bouncer"],
+  ["crowdsec6", "the CrowdSec firewall bouncer"],
+  ["sshguard", "sshguard"],
+]);
+
 export function checkTable(ctx: CheckContext, decl: Obj): void {
   const table = decl["table"];
   if (typeof table !== "string") return;
@@ -12,6 +33,12 @@ export function checkTable(ctx: CheckContext, decl: Obj): void {
     );
   } else if (NFT_RESERVED_WORDS.has(table)) {
     ctx.add("table", `table name ${JSON.stringify(table)} is an nft keyword; choose another, e.g. "${DEFAULT_TABLE}_${table}"`);
+  } else if (OTHER_TOOLS_TABLES.has(table)) {
+    ctx.add(
+      "table",
+      `table name ${JSON.stringify(table)} is the table of ${OTHER_TOOLS_TABLES.get(table)}; nftsg keeps a table of its own and never ` +
+        `replaces another tool's: choose another name, e.g. "${DEFAULT_TABLE}" or "${DEFAULT_TABLE}_${table}"`,
+    );
   }
 }
 

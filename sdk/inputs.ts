@@ -48,7 +48,7 @@ export interface HostArgs {
 
 export interface FleetArgs {
   table?: string;
-  failsafe?: { ssh?: pulumi.Input<boolean>; cidrs?: pulumi.Input<string>[] | pulumi.Input<pulumi.Input<string>[]> };
+  failsafe?: { ssh?: pulumi.Input<boolean>; cidrs?: pulumi.Input<string>[] | pulumi.Input<pulumi.Input<string>[]>; port?: pulumi.Input<number> };
   /** Default true: connections the new ruleset no longer allows stop at once (false: AWS-style, only new connections). */
   revokeEstablished?: boolean;
   securityGroups: SecurityGroupArgs[];

@@ -61,6 +61,12 @@ export interface FailsafeDeclaration {
   ssh?: boolean;
   /** Narrow the failsafe to these management prefixes (default: anywhere). */
   cidrs?: string[];
+  /**
+   * The port sshd listens on, on the hosts, when it is not the port nftsg
+   * connects to (connection.port): an SSH port-forward, e.g. a NAT mapping
+   * 203.0.113.5:2201 to a host's port 22. Default: each host's connection.port.
+   */
+  port?: number;
 }
 
 export interface FleetDeclaration {

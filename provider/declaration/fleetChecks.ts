@@ -11,7 +11,7 @@ import { arrayAt, isObj, newCheckContext } from "./checks/context";
 import { checkFailsafe, checkTable } from "./checks/options";
 import { checkGroupNames } from "./checks/groups";
 import { checkRules } from "./checks/rules";
-import { checkHosts, checkPeerMemberAddresses } from "./checks/hosts";
+import { checkDuplicateAddresses, checkHosts, checkPeerMemberAddresses } from "./checks/hosts";
 
 export { isObj } from "./checks/context";
 
@@ -29,5 +29,6 @@ export function semanticIssues(decl: unknown, parsePrefix: (text: string) => Pre
   checkRules(ctx, groups);
   checkHosts(ctx, hosts);
   checkPeerMemberAddresses(ctx, hosts);
+  checkDuplicateAddresses(ctx, hosts);
   return ctx.issues;
 }

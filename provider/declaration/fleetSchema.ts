@@ -79,6 +79,7 @@ export const fleetSchema = z
         .object({
           ssh: optional(z.boolean()),
           cidrs: optional(z.array(z.string())),
+          port: optional(portNumber),
         })
         .strict(),
     ),

@@ -2,7 +2,8 @@
 // and de-duplicated, every CIDR and port parsed and merged, defaults filled
 // in. After this, declaration order is gone.
 
-import { type Address, type Prefix, type PrefixParse, intervalToNftElement, mergeIntervals, parseAddress, prefixToInterval } from "./cidr";
+import { type Address, FAMILY_BITS, type Prefix, type PrefixParse, intervalToNftElement, mergeIntervals, parseAddress, prefixToInterval } from "./cidr";
+import { specialRangeOf } from "./checks/specialAddresses";
 import type { Protocol } from "./declaration";
 import type { NormalisedFleet, NormalisedGroup, NormalisedHost, NormalisedRule } from "./fleetModel";
 import type { ParsedFleet, ParsedRule } from "./fleetSchema";
@@ -109,13 +110,15 @@ export function normalise(p: ParsedFleet, parsePrefix: (text: string) => PrefixP
       if (h.addresses) {
         addresses = h.addresses.map((a) => parseAddress(a)!);
       } else {
+        // Not a loopback/link-local/... connection host (e.g. a port-forward
+        // through 127.0.0.1): validation does not count it as an address either.
         const a = parseAddress(h.connection.host);
-        addresses = a ? [a] : [];
+        addresses = a && !specialRangeOf({ ...a, length: FAMILY_BITS[a.family] }) ? [a] : [];
       }
       return {
         name: h.name,
         connectionHost: h.connection.host,
-        sshPort: h.connection.port ?? DEFAULT_SSH_PORT,
+        sshPort: p.failsafe?.port ?? h.connection.port ?? DEFAULT_SSH_PORT,
         addresses: uniqueSorted(addresses, compareAddresses),
         groups: uniqueSorted(h.securityGroups, byString),
       };

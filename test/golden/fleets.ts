@@ -100,7 +100,7 @@ const edges: FleetDeclaration = {
         {
           protocol: "tcp",
           ports: [22, "20-21", 23, 80, 443, "8000-8080", 8081, 9000, "9100-9200", 10000, 65535, "1-5"],
-          cidrs: ["10.0.0.0/8", "10.1.0.0/16", "10.0.0.0/8", "11.0.0.0/8", "12.0.1.0/24", "12.0.2.0/24", "192.0.2.7", "::ffff:0:0/96", "::/127", "2001:db8::/33", "2001:db8:8000::/33"],
+          cidrs: ["10.0.0.0/8", "10.1.0.0/16", "10.0.0.0/8", "11.0.0.0/8", "12.0.1.0/24", "12.0.2.0/24", "192.0.2.7", "64:ff9b::/96", "::/127", "2001:db8::/33", "2001:db8:8000::/33"],
           description: 'merged: "quoted" text, ünïcödé, and a description long enough that the nft comment must be cut at one hundred and twenty-eight bytes',
         },
         { protocol: "tcp", ports: 80, securityGroups: ["nobody"], description: "from an empty group" },
@@ -110,7 +110,7 @@ const edges: FleetDeclaration = {
       egress: [{ protocol: "tcp", ports: 443, securityGroups: ["nobody"], description: "egress to nobody: egress closed" }],
     },
     { name: "nobody", description: "no members" },
-    { name: "v6only", ingress: [{ protocol: "icmpv6", cidrs: ["fe80::/10"] }] },
+    { name: "v6only", ingress: [{ protocol: "icmpv6", cidrs: ["fd00::/8"] }] },
   ],
   hosts: [
     { name: "edge-1", connection: { host: "edge-1.example.net" }, securityGroups: ["edge"] },

@@ -3,6 +3,8 @@
 // seed, same fleet, on every machine (mulberry32, no Math.random).
 
 import type { FleetDeclaration, HostDeclaration, Protocol, RuleDeclaration, SecurityGroupDeclaration } from "../../provider/declaration/declaration";
+import { parsePrefix } from "../../provider/declaration/cidr";
+import { specialRangeOf } from "../../provider/declaration/checks/specialAddresses";
 
 export type Rng = () => number;
 
@@ -68,14 +70,31 @@ export function defaultHostAddresses(i: number): string[] {
   return [`198.${18 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`, `2001:db8::${(n >> 16).toString(16)}:${(n & 0xffff).toString(16)}`];
 }
 
+/** Peers validation accepts: never loopback, link-local, multicast, ... (see checks/specialAddresses.ts). */
+function usablePeer(draw: () => string): string {
+  for (;;) {
+    const c = draw();
+    const p = parsePrefix(c);
+    if (p.ok && !specialRangeOf(p.prefix)) return c;
+  }
+}
+
 function randomV4(rng: Rng, space: "anywhere" | "lab"): string {
+  return usablePeer(() => drawV4(rng, space));
+}
+
+function randomV6(rng: Rng, space: "anywhere" | "lab"): string {
+  return usablePeer(() => drawV6(rng, space));
+}
+
+function drawV4(rng: Rng, space: "anywhere" | "lab"): string {
   const len = space === "lab" ? int(rng, 15, 32) : pick(rng, [8, 12, 16, 16, 20, 22, 24, 24, 24, 26, 28, 30, 32, 32]);
   let v = space === "lab" ? ((198 << 24) | (18 << 16)) + int(rng, 0, 0x1ffff) : Math.floor(rng() * 2 ** 32);
   v = len === 0 ? 0 : Number((BigInt(v >>> 0) >> BigInt(32 - len)) << BigInt(32 - len));
   return `${(v >>> 24) & 255}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}/${len}`;
 }
 
-function randomV6(rng: Rng, space: "anywhere" | "lab"): string {
+function drawV6(rng: Rng, space: "anywhere" | "lab"): string {
   const len = space === "lab" ? int(rng, 32, 128) : pick(rng, [32, 40, 48, 48, 56, 64, 64, 96, 112, 128]);
   let v = 0n;
   for (let i = 0; i < 8; i++) v = (v << 16n) | BigInt(int(rng, 0, 0xffff));

@@ -220,19 +220,21 @@ describe("semantics", () => {
         [
           {
             name: "g",
+            // Mixed-family CIDRs are rejected by validation; a peer group
+            // with members of both families is where the compiler filters.
             ingress: [
-              { protocol: "icmp", icmpType: 8, cidrs: ["10.0.0.0/8", "::/0"] },
-              { protocol: "icmpv6", icmpType: 128, icmpCode: 0, cidrs: ["10.0.0.0/8", "::/0"] },
+              { protocol: "icmp", icmpType: 8, securityGroups: ["g"] },
+              { protocol: "icmpv6", icmpType: 128, icmpCode: 0, securityGroups: ["g"] },
             ],
           },
         ],
-        [host("h", "10.0.0.1", ["g"])],
+        [host("h", "10.0.0.1", ["g"]), host("h6", "2001:db8::6", ["g"])],
       ),
     );
     const rules = chain(out["h"]!.script, "ingress").filter((r) => r.includes("icmp"));
     expect(rules.filter((r) => r.startsWith("ip saddr"))).toEqual([expect.stringContaining("icmp type echo-request accept")]);
     expect(rules.filter((r) => r.startsWith("ip6 saddr"))).toEqual([expect.stringContaining("icmpv6 type echo-request icmpv6 code no-route accept")]);
-    expect(out["h"]!.lines.filter((l) => l.includes("icmp/"))).toEqual(["ingress icmp/type 8 from 10.0.0.0/8 [g]"]);
+    expect(out["h"]!.lines.filter((l) => l.includes("icmp/"))).toEqual(["ingress icmp/type 8 from 10.0.0.1 (host h in sg g) [g]"]);
   });
 
   it("every protocol compiles to its own match", () => {
@@ -392,10 +394,10 @@ describe("properties", () => {
             { name: "brand-new", ingress: [{ protocol: "tcp", ports: 1, securityGroups: ["brand-new", ...[...relevant].slice(0, 1)] }] },
           ],
           hosts: [
-            ...decl.hosts.map((h) =>
+            ...decl.hosts.map((h, i) =>
               h.name === target.name || h.securityGroups.some((s) => relevant.has(s))
                 ? h
-                : { ...h, addresses: [`203.0.113.${Math.floor(rng() * 250) + 1}`], connection: { ...h.connection, port: 2200 } },
+                : { ...h, addresses: [`2001:db8:ffff:${Math.floor(rng() * 0xffff).toString(16)}::${(i + 1).toString(16)}`], connection: { ...h.connection, port: 2200 } },
             ),
             { name: "newcomer", connection: { host: "203.0.113.254" }, securityGroups: ["brand-new", ...decl.securityGroups.filter((g) => !relevant.has(g.name)).map((g) => g.name).slice(0, 2)] },
           ],

@@ -87,7 +87,10 @@ describe("reporting", () => {
 describe("accepted on purpose", () => {
   it.each<[string, (d: Any) => void]>([
     ["a rule mixing IPv4 and IPv6 peers", (d) => (webRule(d).cidrs = ["0.0.0.0/0", "::/0"])],
-    ["icmp with mixed peers (applies to the IPv4 ones)", (d) => Object.assign(webRule(d), { protocol: "icmp", ports: undefined, cidrs: ["10.0.0.0/8", "::/0"] })],
+    ["multicast as an egress destination", (d) => (web(d).egress = [{ protocol: "udp", ports: 5353, cidrs: ["224.0.0.251", "ff02::fb"] }])],
+    ["a loopback connection host (port-forward) with explicit addresses", (d) => Object.assign(host0(d), { connection: { host: "127.0.0.1", port: 2201 }, addresses: ["198.18.0.11"] })],
+    ["two hosts behind one NAT address, not members of a peer group", (d) => { d.hosts[1].connection = { host: "203.0.113.5", port: 2202 }; d.hosts.push({ name: "db-2", connection: { host: "203.0.113.5", port: 2203 }, securityGroups: ["db"] }); }],
+    ["an IPv4 failsafe on IPv4-managed hosts, with the port sshd listens on", (d) => (d.failsafe = { cidrs: ["198.18.0.0/15"], port: 22 })],
     ["icmp from a group whose members are IPv6-only", (d) => Object.assign(dbRule(d), { protocol: "icmp", ports: undefined })],
     ["a self-referencing group", (d) => (dbRule(d).securityGroups = ["db"])],
     ["mutually referencing groups", (d) => web(d).ingress.push({ protocol: "tcp", ports: 8080, securityGroups: ["db"] })],
@@ -97,7 +100,7 @@ describe("accepted on purpose", () => {
     ["duplicate CIDRs and ports", (d) => Object.assign(webRule(d), { ports: [80, 80, "80-81"], cidrs: ["10.0.0.0/8", "10.0.0.0/8"] })],
     ["a DNS name as connection host when the group is not a peer", (d) => (d.hosts[1].connection.host = "db-1.example.com")],
     ["null for optional fields", (d) => Object.assign(webRule(d), { description: null, icmpType: null })],
-    ["all nine protocols", (d) => (web(d).ingress = ["tcp", "udp", "sctp", "icmp", "icmpv6", "all", "esp", "ah", "gre"].map((protocol) => ({ protocol, cidrs: ["0.0.0.0/0", "::/0"] })))],
+    ["all nine protocols", (d) => (web(d).ingress = ["tcp", "udp", "sctp", "icmp", "icmpv6", "all", "esp", "ah", "gre"].map((protocol) => ({ protocol, cidrs: protocol === "icmp" ? ["0.0.0.0/0"] : protocol === "icmpv6" ? ["::/0"] : ["0.0.0.0/0", "::/0"] })))],
   ])("%s", (_name, change) => {
     const d = base();
     change(d);

@@ -1,6 +1,7 @@
 // Hosts: names and duplicates, the SSH connection host, explicit addresses,
 // attached groups; then the addresses of members of peer groups.
-import { type Address, formatAddress, parseAddress } from "../cidr";
+import { type Address, FAMILY_BITS, formatAddress, parseAddress } from "../cidr";
+import { specialRangeOf } from "./specialAddresses";
 import { HOST_NAME_PATTERN } from "../../compiler/nftNames";
 import { type CheckContext, type Obj, isObj, present, unknownGroupMessage } from "./context";
 
@@ -66,7 +67,12 @@ function checkAddressList(ctx: CheckContext, h: Obj, i: number): void {
   }
   addresses.forEach((a, k) => {
     if (typeof a !== "string") return;
-    if (parseAddress(a)) return;
+    const parsed = parseAddress(a);
+    if (parsed) {
+      const special = specialOf(parsed);
+      if (special) ctx.add(`hosts[${i}].addresses[${k}]`, `${JSON.stringify(a)} is ${special.kind} (${special.range}): ${special.why}; list the addresses other hosts reach this one by`);
+      return;
+    }
     const asPrefix = ctx.parsePrefix(a);
     ctx.add(
       `hosts[${i}].addresses[${k}]`,
@@ -77,20 +83,60 @@ function checkAddressList(ctx: CheckContext, h: Obj, i: number): void {
   });
 }
 
-/** Usable addresses of a host: explicit `addresses`, else connection.host if it is an IP literal. */
+function specialOf(a: Address) {
+  return specialRangeOf({ family: a.family, value: a.value, length: FAMILY_BITS[a.family] });
+}
+
+/**
+ * Usable addresses of a host: explicit `addresses`, else connection.host if
+ * it is an IP literal that can be a peer (not loopback, link-local, ...: an
+ * SSH port-forward through 127.0.0.1 is a fine connection, not an address).
+ */
 function usableAddresses(host: Obj): Address[] {
   if (Array.isArray(host["addresses"])) {
     return host["addresses"].flatMap((a) => {
       const p = typeof a === "string" ? parseAddress(a) : undefined;
-      return p ? [p] : [];
+      return p && !specialOf(p) ? [p] : [];
     });
   }
   const conn = host["connection"];
   if (isObj(conn) && typeof conn["host"] === "string") {
     const a = parseAddress(conn["host"]);
-    if (a) return [a];
+    if (a && !specialOf(a)) return [a];
   }
   return [];
+}
+
+/**
+ * One address, one host: a peer rule "from group G" matches by address, so an
+ * address shared by two hosts would let one stand for the other. Explicit
+ * addresses always count; a default taken from connection.host only for
+ * hosts whose addresses are used (members of a peer group), so hosts behind
+ * one NAT address on different SSH ports need `addresses` only when it matters.
+ */
+export function checkDuplicateAddresses(ctx: CheckContext, hosts: unknown[]): void {
+  const owner = new Map<string, { index: number; name: string }>();
+  hosts.forEach((h, i) => {
+    if (!isObj(h)) return;
+    const explicit = Array.isArray(h["addresses"]);
+    const member = Array.isArray(h["securityGroups"]) && (h["securityGroups"] as unknown[]).some((g) => typeof g === "string" && ctx.peerGroupUse.has(g));
+    if (!explicit && !member) return;
+    const name = typeof h["name"] === "string" ? h["name"] : `hosts[${i}]`;
+    const seenHere = new Set<string>();
+    usableAddresses(h).forEach((a) => {
+      const key = `${a.family}/${a.value}`;
+      if (seenHere.has(key)) return;
+      seenHere.add(key);
+      const first = owner.get(key);
+      if (first === undefined) return void owner.set(key, { index: i, name });
+      const text = formatAddress(a.family, a.value);
+      ctx.add(
+        explicit ? `hosts[${i}].addresses` : `hosts[${i}].connection.host`,
+        `address ${text} is also host ${JSON.stringify(first.name)}'s (hosts[${first.index}]); each address may belong to one host only, ` +
+          "or rules that name a group would match the wrong host: set addresses to the addresses other hosts see each one by",
+      );
+    });
+  });
 }
 
 /**
@@ -111,7 +157,7 @@ export function checkPeerMemberAddresses(ctx: CheckContext, hosts: unknown[]): v
       `hosts[${i}].addresses`,
       `host ${name} has no usable address, but it is a member of group ${JSON.stringify(used)}, which ${ctx.peerGroupUse.get(
         used,
-      )} uses as a peer; connection.host ${JSON.stringify(conn["host"])} is not an IP literal, so set addresses (e.g. ["198.51.100.7"])`,
+      )} uses as a peer; connection.host ${JSON.stringify(conn["host"])} is not an IP address other hosts can see it by, so set addresses (e.g. ["198.51.100.7"])`,
     );
   });
 }

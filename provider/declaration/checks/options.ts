@@ -1,5 +1,6 @@
 // Fleet-wide options: the table name and the failsafe.
 import { DEFAULT_TABLE, NFT_RESERVED_WORDS, TABLE_NAME_PATTERN } from "../../compiler/nftNames";
+import { type Family, parseAddress } from "../cidr";
 import { type CheckContext, type Obj, isObj } from "./context";
 
 /**
@@ -45,6 +46,9 @@ export function checkTable(ctx: CheckContext, decl: Obj): void {
 export function checkFailsafe(ctx: CheckContext, decl: Obj): void {
   const failsafe = decl["failsafe"];
   if (!isObj(failsafe)) return;
+  if (failsafe["ssh"] === false && failsafe["port"] !== undefined && failsafe["port"] !== null) {
+    ctx.add("failsafe.port", "has no effect when failsafe.ssh is false; remove port or enable the failsafe");
+  }
   const cidrs = failsafe["cidrs"];
   if (!Array.isArray(cidrs)) return;
   if (failsafe["ssh"] === false) {
@@ -53,9 +57,36 @@ export function checkFailsafe(ctx: CheckContext, decl: Obj): void {
   if (cidrs.length === 0) {
     ctx.add("failsafe.cidrs", "is empty; omit it to allow SSH from anywhere, or set failsafe.ssh: false to disable the failsafe");
   }
+  const families = new Set<Family>();
   cidrs.forEach((c, k) => {
     if (typeof c !== "string") return;
     const p = ctx.parsePrefix(c);
     if (!p.ok) ctx.add(`failsafe.cidrs[${k}]`, p.message);
+    else families.add(p.prefix.family);
+  });
+  if (failsafe["ssh"] !== false && families.size > 0) checkFailsafeFamilies(ctx, decl, families);
+}
+
+/**
+ * A host managed over IPv6 (connection.host, or its jump host's, is an IPv6
+ * literal) gets no failsafe from IPv4-only failsafe.cidrs, and the other way
+ * round: the failsafe would silently not cover the management connection.
+ */
+function checkFailsafeFamilies(ctx: CheckContext, decl: Obj, families: Set<Family>): void {
+  const hosts = Array.isArray(decl["hosts"]) ? decl["hosts"] : [];
+  hosts.forEach((h, i) => {
+    if (!isObj(h) || !isObj(h["connection"])) return;
+    const conn = h["connection"];
+    // Through a jump host, the management connection arrives from the jump host.
+    const via = isObj(conn["proxy"]) ? conn["proxy"] : undefined;
+    const target = typeof conn["host"] === "string" ? parseAddress(conn["host"]) : undefined;
+    if (!target || families.has(target.family)) return;
+    const name = typeof h["name"] === "string" ? JSON.stringify(h["name"]) : `hosts[${i}]`;
+    ctx.add(
+      `hosts[${i}].connection.host`,
+      `host ${name} is managed over IPv${target.family} (${conn["host"]}${via ? ", through its jump host" : ""}), but failsafe.cidrs ` +
+        `has only IPv${target.family === 4 ? 6 : 4} prefixes, so its failsafe would not cover this connection; ` +
+        `add the IPv${target.family} management prefix to failsafe.cidrs`,
+    );
   });
 }

@@ -2,6 +2,7 @@
 // references) and protocol/family combinations. Records which rule first uses
 // each group as a peer, for the host address check.
 import type { Family } from "../cidr";
+import { specialRangeOf } from "./specialAddresses";
 import { DIRECTIONS, ICMP_PROTOCOLS, PORT_PROTOCOLS, PROTOCOLS } from "../fleetSchema";
 import { parsePortSpec } from "../ports";
 import { type CheckContext, type Obj, checkDescription, isObj, present, unknownGroupMessage } from "./context";
@@ -14,18 +15,18 @@ export function checkRules(ctx: CheckContext, groups: unknown[]): void {
       const rules = g[dir];
       if (!Array.isArray(rules)) continue;
       rules.forEach((r, j) => {
-        if (isObj(r)) checkRule(ctx, r, `securityGroups[${i}].${dir}[${j}]`);
+        if (isObj(r)) checkRule(ctx, r, `securityGroups[${i}].${dir}[${j}]`, dir);
       });
     }
   });
 }
 
-function checkRule(ctx: CheckContext, r: Obj, path: string): void {
+function checkRule(ctx: CheckContext, r: Obj, path: string, direction: string): void {
   const protocol = typeof r["protocol"] === "string" && (PROTOCOLS as readonly string[]).includes(r["protocol"]) ? r["protocol"] : undefined;
   checkDescription(ctx, r["description"], `${path}.description`);
   checkPorts(ctx, r, path, protocol);
   checkIcmp(ctx, r, path, protocol);
-  checkPeers(ctx, r, path, protocol);
+  checkPeers(ctx, r, path, protocol, direction);
 }
 
 function checkPorts(ctx: CheckContext, r: Obj, path: string, protocol: string | undefined): void {
@@ -59,7 +60,7 @@ function checkIcmp(ctx: CheckContext, r: Obj, path: string, protocol: string | u
   }
 }
 
-function checkPeers(ctx: CheckContext, r: Obj, path: string, protocol: string | undefined): void {
+function checkPeers(ctx: CheckContext, r: Obj, path: string, protocol: string | undefined, direction: string): void {
   const cidrs = Array.isArray(r["cidrs"]) ? r["cidrs"] : [];
   const peerGroups = Array.isArray(r["securityGroups"]) ? r["securityGroups"] : [];
   const families = new Set<Family>();
@@ -75,6 +76,11 @@ function checkPeers(ctx: CheckContext, r: Obj, path: string, protocol: string | 
       ctx.add(`${path}.cidrs[${k}]`, p.message);
     } else {
       families.add(p.prefix.family);
+      const special = specialRangeOf(p.prefix);
+      // Multicast is a valid destination (egress), never a source (ingress).
+      if (special && !(special.kind === "multicast" && direction === "egress")) {
+        ctx.add(`${path}.cidrs[${k}]`, `CIDR ${c} is ${special.kind} (${special.range}): ${special.why}; remove it`);
+      }
     }
   });
   peerGroups.forEach((s, k) => {
@@ -87,6 +93,7 @@ function checkPeers(ctx: CheckContext, r: Obj, path: string, protocol: string | 
   if (cidrs.length === 0 && peerGroups.length === 0 && cidrsTypedOk && groupsTypedOk) {
     ctx.add(path, `rule has no peers; set cidrs (["0.0.0.0/0", "::/0"] for anywhere) and/or securityGroups`);
   }
+  if (families.size === 2 && (protocol === "icmp" || protocol === "icmpv6")) checkIcmpFamilies(ctx, cidrs, path, protocol);
   if (peerGroups.length === 0 && cidrs.length > 0 && allCidrsValid) {
     if (protocol === "icmp" && !families.has(4)) {
       ctx.add(
@@ -101,4 +108,24 @@ function checkPeers(ctx: CheckContext, r: Obj, path: string, protocol: string | 
       );
     }
   }
+}
+
+/**
+ * icmp (ICMPv4) matches only IPv4 peers and icmpv6 only IPv6 ones: a CIDR of
+ * the other family in the same rule would be dropped from the ruleset
+ * silently (half of what the user wrote, e.g. "::/0" beside "0.0.0.0/0").
+ */
+function checkIcmpFamilies(ctx: CheckContext, cidrs: unknown[], path: string, protocol: "icmp" | "icmpv6"): void {
+  const wrong: Family = protocol === "icmp" ? 6 : 4;
+  const other = protocol === "icmp" ? "icmpv6" : "icmp";
+  cidrs.forEach((c, k) => {
+    if (typeof c !== "string") return;
+    const p = ctx.parsePrefix(c);
+    if (!p.ok || p.prefix.family !== wrong) return;
+    ctx.add(
+      `${path}.cidrs[${k}]`,
+      `${c} is an IPv${wrong} prefix, but protocol ${protocol} matches only IPv${wrong === 6 ? 4 : 6} peers; ` +
+        `it would match nothing: move it to a separate rule with protocol ${other}`,
+    );
+  });
 }

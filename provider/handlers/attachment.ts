@@ -63,6 +63,19 @@ function hostFailure(p: AttachmentProps, err: unknown): Error {
   return new Error(redact(named, connectionSecrets(p.connection)));
 }
 
+/** Whether applying `news` would give the host exactly what `olds` gave it (olds not drifted). */
+function sameOnHost(olds: AttachmentProps, news: AttachmentProps): boolean {
+  return (
+    olds.script === news.script &&
+    olds.table === news.table &&
+    olds.owner === news.owner &&
+    olds.address === news.address &&
+    olds.port === news.port &&
+    !olds.script.startsWith(DRIFT_MARKER) &&
+    !String(olds.rules).startsWith(DRIFT_MARKER)
+  );
+}
+
 /** Why the host would not come up with this script after a reboot, if it would not. */
 function persistenceProblem(script: string, live: { persisted: boolean; bootSha256?: string }): string | undefined {
   if (!live.persisted) return "the table is not loaded at boot (its /etc/nftsg file, boot unit or include line is missing or disabled)";
@@ -139,6 +152,10 @@ export function attachmentHandlers() {
     },
 
     async update(_id: string, olds: AttachmentProps, news: AttachmentProps) {
+      // Only bookkeeping changed (connection settings such as a rotated key or
+      // dialErrorLimit, rollbackSeconds, takeover, readable lines) and the host
+      // would receive a byte-identical script: record it, contact nobody.
+      if (sameOnHost(olds, news)) return { outs: { ...news, hostKey: olds.hostKey, instance: olds.instance } };
       // Trust on first use: a key recorded earlier must match from now on.
       const outs = await converge(news, news.connection.hostKey ?? olds.hostKey, olds.instance ?? newInstanceId());
       return { outs };

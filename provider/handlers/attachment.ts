@@ -16,23 +16,68 @@ export interface AttachmentProps {
   owner: string;
   takeover: boolean;
   rollbackSeconds: number;
+  /** Input format (scriptEncoding.ts); absent in state written before format 2. */
+  format?: number;
   rules: string;
-  script: string;
+  /** Format 2 input: the script, gzip + base64 (never echoed in outputs). */
+  scriptGz?: string;
+  /** Format 1 input, and the drift record written by read. */
+  script?: string;
   hash: string;
   /** Output: the host key seen on first use (or pinned). */
   hostKey?: string;
+  /** Output: sha256 of the table as it must list on the host ("" for no table); drift is checked against it. */
+  listingHash?: string;
 }
 
-/** Fields whose change means "apply again"; the rest are bookkeeping. */
-const APPLY_FIELDS = ["script", "hash", "owner", "takeover", "rollbackSeconds", "connection", "hostName", "fleet", "rules"] as const;
+/** An Attachment with its script at hand, as the apply path needs it. */
+type Expanded = AttachmentProps & { script: string };
+
+/** Settings whose change means "apply again"; the ruleset itself is compared by hash (contentChanged). */
+const APPLY_FIELDS = ["owner", "takeover", "rollbackSeconds", "connection", "hostName", "fleet"] as const;
 /** Fields that point the resource at another firewall: replace. */
 const REPLACE_FIELDS = ["address", "port", "table"] as const;
 
 const DRIFT_MARKER = "# nftsg: the live table differs from what nftsg applied";
 
 /** A host attached to no group compiles to an empty script and keeps no table. */
-function attachedToNoGroup(p: AttachmentProps): boolean {
+function attachedToNoGroup(p: Expanded): boolean {
   return p.script === "";
+}
+
+/** The props with the script decoded (format 2 carries it compressed). */
+function expand(p: AttachmentProps): Expanded {
+  if (p.script !== undefined) return p as Expanded;
+  const { decodeScript } = require("./scriptEncoding") as typeof import("./scriptEncoding");
+  return { ...p, script: decodeScript(p.scriptGz ?? "") };
+}
+
+/** Outputs: the inputs without the script (state keeps it once, in the inputs). */
+function outputsOf(p: Expanded, hostKey: string, listingHash: string): AttachmentProps {
+  const { script: _script, scriptGz: _gz, ...rest } = p;
+  // Format 1 state keeps its script in the outputs: nothing else holds it there.
+  return p.format === undefined ? { ...p, hostKey, listingHash } : { ...rest, hostKey, listingHash };
+}
+
+/** The table as it must list on the host, normalised; "" for no table. */
+function expectedListing(script: string): string {
+  const { listing } = lazy();
+  return script === "" ? "" : listing.normaliseNftListing(listing.tableDefinition(script));
+}
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/**
+ * Whether the ruleset changed. The script is compared by its hash, so state
+ * written in another format (older versions kept the script in plain text
+ * and one rule line per peer address) reads as unchanged when the script is
+ * byte-identical: an upgrade neither replaces nor re-pushes any host. The
+ * readable lines are compared only within one format.
+ */
+function contentChanged(olds: AttachmentProps, news: AttachmentProps): boolean {
+  if ([news.hash, news.scriptGz, news.script, news.rules, news.format].includes(UNKNOWN)) return true;
+  if (olds.hash !== news.hash) return true;
+  return olds.format === news.format && olds.rules !== news.rules;
 }
 
 function attachmentId(p: AttachmentProps): string {
@@ -65,26 +110,26 @@ function testFaultAfterApply(): "disconnect" | "kill-shell" | undefined {
 }
 
 /** Apply (or, for a host attached to no group, remove) and return the outputs. */
-async function converge(p: AttachmentProps, expectedHostKey: string | undefined): Promise<AttachmentProps> {
+async function converge(p: Expanded, expectedHostKey: string | undefined): Promise<AttachmentProps> {
   const { apply, listing } = lazy();
   try {
     if (attachedToNoGroup(p)) {
       const r = await apply.removeTable(p.connection, p.table, {
         owner: p.owner, takeover: p.takeover, expectedHostKey, displayName: p.hostName,
       });
-      return { ...p, hostKey: r.hostKey };
+      return outputsOf(p, r.hostKey, sha256(""));
     }
     const r = await apply.applyAtomically(p.connection, p.table, p.script, {
       owner: p.owner, takeover: p.takeover, rollbackSeconds: p.rollbackSeconds, expectedHostKey, displayName: p.hostName,
       faultAfterApply: testFaultAfterApply(),
     });
     // Read back and compare with what was sent, through the tested normaliser.
-    const sent = listing.normaliseNftListing(listing.tableDefinition(p.script));
+    const sent = expectedListing(p.script);
     const live = listing.normaliseNftListing(r.listing);
     if (sent !== live) {
       throw new Error(`the table read back from the host differs from the script sent:\n${listing.describeDifference(sent, live)}`);
     }
-    return { ...p, hostKey: r.hostKey };
+    return outputsOf(p, r.hostKey, sha256(sent));
   } catch (err) {
     throw hostFailure(p, err);
   }
@@ -113,7 +158,7 @@ export function attachmentHandlers() {
 
     async diff(_id: string, olds: AttachmentProps, news: AttachmentProps) {
       const replaces = REPLACE_FIELDS.filter((f) => news[f] === UNKNOWN || olds[f] !== news[f]);
-      const changed = APPLY_FIELDS.some((f) => news[f] === UNKNOWN || !isDeepStrictEqual(olds[f], news[f]));
+      const changed = contentChanged(olds, news) || APPLY_FIELDS.some((f) => news[f] === UNKNOWN || !isDeepStrictEqual(olds[f], news[f]));
       // A new table name on the same host would run beside the old one until
       // the old is deleted (both tables must accept a packet): remove first.
       const sameHost = olds.address === news.address && olds.port === news.port;
@@ -125,13 +170,13 @@ export function attachmentHandlers() {
     },
 
     async create(inputs: AttachmentProps) {
-      const outs = await converge(inputs, inputs.connection.hostKey);
+      const outs = await converge(expand(inputs), inputs.connection.hostKey);
       return { id: attachmentId(outs), outs };
     },
 
     async update(_id: string, olds: AttachmentProps, news: AttachmentProps) {
       // Trust on first use: a key recorded earlier must match from now on.
-      const outs = await converge(news, news.connection.hostKey ?? olds.hostKey);
+      const outs = await converge(expand(news), news.connection.hostKey ?? olds.hostKey);
       return { outs };
     },
 
@@ -145,13 +190,15 @@ export function attachmentHandlers() {
       } catch (err) {
         throw hostFailure(props, err);
       }
-      const expected = attachedToNoGroup(props) ? "" : listing.normaliseNftListing(listing.tableDefinition(props.script));
+      const expected = props.listingHash ?? sha256(expectedListing(expand(props).script));
       const actual = live.exists ? listing.normaliseNftListing(live.listing) : "";
-      if (expected === actual) return { id, props, inputs: props };
+      if (expected === sha256(actual)) return { id, props, inputs: props };
       // Drift: record what is really there, so the next `up` sees a change
       // and restores the declared ruleset.
+      const { scriptGz: _gz, ...rest } = props;
       const drifted: AttachmentProps = {
-        ...props,
+        ...rest,
+        listingHash: expected,
         script: live.exists ? `${DRIFT_MARKER}\n${live.listing}` : `${DRIFT_MARKER}: the table is missing\n`,
         rules: `${DRIFT_MARKER}${live.exists ? "" : ": the table is missing"}`,
         hash: createHash("sha256").update(live.listing).digest("hex"),

@@ -40,6 +40,9 @@ const LAB_SIZES = opt("lab", "50,200").split(",").filter(Boolean).map(Number);
 const PARALLEL = Number(opt("parallel", "32"));
 /** The per-host-slice compile is cubic for an all-to-all group: only run it up to this size. */
 const SLICE_COMPILE_MAX = Number(opt("slice-max", "200"));
+const SHAPES = opt("shapes", "all-to-all,tiers").split(",");
+/** Write CPU profiles of the program and provider processes here (node --cpu-prof). */
+const PROFILE_DIR = opt("profile", "");
 const PULUMI_TIMEOUT_MS = 20 * 60_000;
 
 const log = (...a: unknown[]) => console.log(...a);
@@ -127,7 +130,8 @@ async function scaleStack(label: string): Promise<ScaleStack> {
   fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: nftsg-scale\nruntime: nodejs\nmain: index.js\n");
   fs.writeFileSync(path.join(dir, "index.js"), PROGRAM);
   const argsFile = path.join(dir, "fleet.json");
-  const env = { ...engine.env, NFTSG_DIST: path.join(repoRoot, "dist", "index.js"), NFTSG_SCALE_ARGS: argsFile };
+  const env: Record<string, string> = { ...engine.env, NFTSG_DIST: path.join(repoRoot, "dist", "index.js"), NFTSG_SCALE_ARGS: argsFile };
+  if (PROFILE_DIR) env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}`;
   const pulumiCommand = await PulumiCommand.get({ root: engine.pulumiRoot, skipVersionCheck: true });
   const stack = await LocalWorkspace.createOrSelectStack(
     { stackName: "bench", workDir: dir },
@@ -329,6 +333,7 @@ async function main(): Promise<void> {
   log(`=== scale benchmark: N = ${SIZES.join(", ")} (preview), lab N = ${LAB_SIZES.join(", ") || "none"}, --parallel ${PARALLEL}; ${new Date().toISOString()}`);
   const rows: PreviewRow[] = [];
   for (const allToAll of [true, false]) {
+    if (!SHAPES.includes(allToAll ? "all-to-all" : "tiers")) continue;
     for (const n of SIZES) {
       const r = await previewRow(n, allToAll);
       rows.push(r);

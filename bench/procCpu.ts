@@ -31,11 +31,21 @@ function readCmd(pid: number): string {
   }
 }
 
+/** Peak resident set (VmHWM) of a process so far, in KiB. */
+function readPeakRssKb(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
 export type Classifier = (cmdline: string) => string;
 
 export class ProcCpu {
   /** base: CPU ticks already used when first seen in the initial sample (charged only what follows). */
-  private seen = new Map<number, { kind: string; ticks: number; base: number }>();
+  private seen = new Map<number, { kind: string; ticks: number; base: number; peakKb: number }>();
   private initial = true;
   private timer?: NodeJS.Timeout;
   private readonly rootPid = process.pid;
@@ -67,6 +77,7 @@ export class ProcCpu {
       const known = this.seen.get(pid);
       if (known) {
         known.ticks = Math.max(known.ticks, st.ticks);
+        known.peakKb = Math.max(known.peakKb, readPeakRssKb(pid));
         continue;
       }
       // A new descendant of ours? (Once seen, a process stays tracked even if re-parented.)
@@ -74,8 +85,15 @@ export class ProcCpu {
       let depth = 0;
       while (p !== undefined && p > 1 && p !== this.rootPid && depth++ < 64) p = parent.get(p);
       if (p !== this.rootPid || pid === this.rootPid) continue;
-      this.seen.set(pid, { kind: this.classify(readCmd(pid)), ticks: st.ticks, base: this.initial ? st.ticks : 0 });
+      this.seen.set(pid, { kind: this.classify(readCmd(pid)), ticks: st.ticks, base: this.initial ? st.ticks : 0, peakKb: readPeakRssKb(pid) });
     }
+  }
+
+  /** Largest peak RSS (MiB) of one process of each kind, sampled (call after stop). */
+  peakRssMb(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const { kind, peakKb } of this.seen.values()) out[kind] = Math.max(out[kind] ?? 0, peakKb / 1024);
+    return out;
   }
 
   /** CPU seconds by kind, plus "this process" (the bench: Automation API and the inline Pulumi program). */
@@ -93,6 +111,7 @@ export class ProcCpu {
 /** Kinds for a `pulumi up` driven by the Automation API. */
 export const pulumiClassifier: Classifier = (cmd) => {
   if (/dynamic-provider/.test(cmd) || /pulumi-resource-pulumi-nodejs/.test(cmd)) return "dynamic provider (node)";
+  if (/@pulumi\/pulumi\/cmd\/run/.test(cmd) || /pulumi-language-nodejs/.test(cmd)) return cmd.includes("cmd/run") ? "program (node)" : "language host";
   if (/(^|\/)pulumi(\s|$)/.test(cmd)) return "pulumi CLI (engine, Go)";
   if (/(^|\/)ssh(\s|$)/.test(cmd)) return "ssh client";
   if (/ansible/.test(cmd)) return "ansible (python)";

@@ -5,11 +5,12 @@
 // input of its Attachment, which is what makes `pulumi preview` show the
 // effect on every host.
 import * as pulumi from "@pulumi/pulumi";
-import type { CompiledFleet, FleetDeclaration, HostRuleset } from "../provider/declaration/declaration";
+import type { HostDeclaration, HostRuleset, SecurityGroupDeclaration } from "../provider/declaration/declaration";
 import type { ConnectionArgs, FleetArgs, HostArgs, SecurityGroupArgs } from "./inputs";
 import { Attachment, FleetModel, Rule, SecurityGroup } from "./resources";
 import { ruleKeys } from "./identity";
-import { hostSlice } from "./slice";
+import { fleetSlices } from "./slice";
+import { SharedCompile, type FleetOptions } from "./sharedCompile";
 
 const DEFAULT_TABLE = "nftsg";
 const DEFAULT_ROLLBACK_SECONDS = 30;
@@ -41,10 +42,12 @@ export class Fleet extends pulumi.ComponentResource {
     const groups = firstByName(args.securityGroups);
     const hosts = firstByName(args.hosts);
 
+    const addressing = new Map(hosts.map((h) => [h.name, hostAddressing(h)]));
     for (const g of groups) {
-      const members = hosts.filter((h) => h.securityGroups.includes(g.name)).map((h) => h.name).sort();
+      const memberHosts = hosts.filter((h) => h.securityGroups.includes(g.name)).sort((a, b) => (a.name < b.name ? -1 : 1));
       this.securityGroups[g.name] = new SecurityGroup(`${name}-${g.name}`, {
-        fleet: name, name: g.name, description: g.description ?? "", members,
+        fleet: name, name: g.name, description: g.description ?? "", members: memberHosts.map((h) => h.name),
+        memberAddresses: memberAddressText(memberHosts.map((h) => addressing.get(h.name)!)),
       }, { parent: this });
       for (const direction of ["ingress", "egress"] as const) {
         const list = g[direction] ?? [];
@@ -62,9 +65,10 @@ export class Fleet extends pulumi.ComponentResource {
       }
     }
 
+    const compiled = compileHosts(args, table, groups, hosts, addressing, (host) => `${stackId}/host=${host}`);
     for (const h of hosts) {
       const owner = `${stackId}/host=${h.name}`;
-      const compiled = compileHostFromSlice(args, table, h.name, owner);
+      const content = compiled.get(h.name)!;
       const connection = pulumi.output(h.connection as pulumi.Input<ConnectionArgs>);
       this.attachments[h.name] = new Attachment(`${name}-${h.name}`, {
         fleet: name,
@@ -76,9 +80,10 @@ export class Fleet extends pulumi.ComponentResource {
         owner,
         takeover: args.takeover ?? false,
         rollbackSeconds: args.rollbackSeconds ?? DEFAULT_ROLLBACK_SECONDS,
-        rules: compiled.apply((c) => c.lines.join("\n")),
-        script: compiled.apply((c) => c.script),
-        hash: compiled.apply((c) => c.hash),
+        format: content.apply((c) => c.format),
+        rules: content.apply((c) => c.rules),
+        scriptGz: content.apply((c) => c.scriptGz),
+        hash: content.apply((c) => c.hash),
       }, { parent: this, dependsOn: [this.model] });
     }
     this.registerOutputs({});
@@ -130,45 +135,88 @@ function stripSecrets(c: pulumi.Unwrap<ConnectionArgs>): Record<string, unknown>
   return out;
 }
 
-/**
- * Compile one host from the slice of the declaration it depends on, so an
- * unknown value makes only the hosts that depend on it unknown. The slice
- * carries no secrets (peers contribute only their addresses).
- */
-function compileHostFromSlice(args: FleetArgs, table: string, hostName: string, owner: string): pulumi.Output<HostRuleset> {
-  const slice = hostSlice<SecurityGroupArgs, HostArgs>(
-    { securityGroups: firstByName(args.securityGroups), hosts: firstByName(args.hosts) },
-    hostName,
-  );
-  const groupNames = new Set([...slice.ownGroups, ...slice.peerGroups].map((g) => g.name));
-  const addressing = (h: HostArgs) => ({
+/** What the compiler needs of a host: addresses, groups, and where its SSH server listens (never secrets). */
+function hostAddressing(h: HostArgs): pulumi.Output<HostDeclaration> {
+  return pulumi.output({
     name: h.name,
     addresses: h.addresses,
-    securityGroups: h.securityGroups.filter((s) => groupNames.has(s)),
+    securityGroups: h.securityGroups,
     connection: pulumi.unsecret(pulumi.output(h.connection as pulumi.Input<ConnectionArgs>).apply((c) => ({ host: c.host, port: c.port }))),
-  });
-  const decl = pulumi.output({
-    table,
-    failsafe: args.failsafe,
-    revokeEstablished: args.revokeEstablished,
-    securityGroups: [
-      ...slice.ownGroups,
-      ...slice.peerGroups.map((g) => ({ name: g.name, description: g.description })),
-    ],
-    hosts: [addressing(slice.self), ...slice.peerMembers.map(addressing)],
-  });
-  return decl.apply((d) => compileOrPlaceholder(d as unknown as FleetDeclaration, hostName, owner));
+  }) as pulumi.Output<HostDeclaration>;
 }
 
-function compileOrPlaceholder(decl: FleetDeclaration, hostName: string, owner: string): HostRuleset {
-  // Loaded lazily: the compiler pulls in zod.
-  const { compileFleet } = require("../provider/compiler/compile") as { compileFleet: (d: FleetDeclaration, o: { owner: string }) => CompiledFleet };
-  try {
-    return compileFleet(decl, { owner })[hostName];
-  } catch (err) {
-    if ((err as Error).name !== "FleetValidationError") throw err;
+/**
+ * A group's members, one per line with their addresses: a membership change
+ * reads as one line (`+ spare 198.18.2.16`) on the group, once, while each
+ * affected host shows only the group's new member count and digest.
+ */
+function memberAddressText(members: pulumi.Output<HostDeclaration>[]): pulumi.Output<string> {
+  return pulumi.all(members).apply((ms) => {
+    const lines = ms.map((m) => [m.name, ...(m.addresses ?? [m.connection.host])].join(" "));
+    return `${MEMBERS_HEADER}\n${lines.join("\n")}\n`;
+  });
+}
+const MEMBERS_HEADER = "@members: name and addresses, one per line";
+
+interface AttachmentContent {
+  format: number;
+  /** Readable lines: one per rule in group terms, one per peer group. */
+  rules: string;
+  scriptGz: string;
+  hash: string;
+}
+
+/**
+ * Every host's compiled content. Each host's Output depends only on its own
+ * slice (so an unknown value makes only its dependants unknown), while the
+ * compiling is done once for all hosts whose slices are known.
+ */
+function compileHosts(
+  args: FleetArgs,
+  table: string,
+  groups: SecurityGroupArgs[],
+  hosts: HostArgs[],
+  addressing: Map<string, pulumi.Output<HostDeclaration>>,
+  ownerOf: (host: string) => string,
+): Map<string, pulumi.Output<AttachmentContent>> {
+  const options = pulumi.output({ table, failsafe: args.failsafe, revokeEstablished: args.revokeEstablished }) as pulumi.Output<FleetOptions>;
+  const fullGroups = new Map(groups.map((g) => [g.name, pulumi.output(g) as pulumi.Output<SecurityGroupDeclaration>]));
+  const stubGroups = new Map(groups.map((g) => [g.name, pulumi.output({ name: g.name, description: g.description })]));
+  const memberLists = new Map<string, pulumi.Output<HostDeclaration[]>>();
+  const shared = new SharedCompile((decl, only) => {
+    // Loaded lazily: the compiler pulls in zod.
+    const { compileFleet } = require("../provider/compiler/compile") as typeof import("../provider/compiler/compile");
+    return compileFleet(decl, { owners: Object.fromEntries(only.map((h) => [h, ownerOf(h)])), lineStyle: "groups", only });
+  });
+  const out = new Map<string, pulumi.Output<AttachmentContent>>();
+  for (const [hostName, slice] of fleetSlices({ securityGroups: groups, hosts })) {
+    let members = memberLists.get(slice.peerKey);
+    if (!members) {
+      members = pulumi.all(slice.peerMembers.map((m) => addressing.get(m.name)!));
+      memberLists.set(slice.peerKey, members);
+    }
+    const sliceValues = pulumi.all([
+      options,
+      pulumi.all(slice.ownGroups.map((g) => fullGroups.get(g.name)!)),
+      pulumi.all(slice.peerGroups.map((g) => stubGroups.get(g.name)!)),
+      addressing.get(hostName)!,
+      members,
+    ]);
+    out.set(hostName, sliceValues.apply(async ([opts, ownGroups, peerGroups, self, peerMembers]) => {
+      const r = await shared.request(hostName, { options: opts, ownGroups, peerGroups, self, peerMembers });
+      return attachmentContent(r);
+    }));
+  }
+  return out;
+}
+
+function attachmentContent(r: HostRuleset | Error): AttachmentContent {
+  const { encodeScript, ATTACHMENT_FORMAT } = require("../provider/handlers/scriptEncoding") as typeof import("../provider/handlers/scriptEncoding");
+  if (r instanceof Error) {
+    if (r.name !== "FleetValidationError") throw r;
     // The model's check reports the problems with their paths; every
     // Attachment depends on it, so this placeholder is never applied.
-    return { host: hostName, table: decl.table ?? DEFAULT_TABLE, script: "", lines: ["(invalid declaration)"], hash: "invalid" };
+    return { format: ATTACHMENT_FORMAT, rules: "(invalid declaration)", scriptGz: "", hash: "invalid" };
   }
+  return { format: ATTACHMENT_FORMAT, rules: r.lines.join("\n"), scriptGz: encodeScript(r.script), hash: r.hash };
 }

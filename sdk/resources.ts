@@ -18,10 +18,15 @@ export interface AttachmentInputs {
   owner: pulumi.Input<string>;
   takeover: pulumi.Input<boolean>;
   rollbackSeconds: pulumi.Input<number>;
-  /** Readable effective permissions, one per line: what `preview --diff` shows. */
+  /** Version of this input format (provider/handlers/scriptEncoding.ts). */
+  format: pulumi.Input<number>;
+  /**
+   * Readable effective permissions, one per line, in group terms (one line per
+   * peer group with its member count and digest): what `preview --diff` shows.
+   */
   rules: pulumi.Input<string>;
-  /** The complete nft script for this host; "" for a host attached to no group (it keeps no table). */
-  script: pulumi.Input<string>;
+  /** The complete nft script for this host, gzip + base64; "" for a host attached to no group (it keeps no table). */
+  scriptGz: pulumi.Input<string>;
   /** sha256 of the script. */
   hash: pulumi.Input<string>;
 }
@@ -32,7 +37,6 @@ export class Attachment extends pulumi.dynamic.Resource {
   declare readonly address: pulumi.Output<string>;
   declare readonly table: pulumi.Output<string>;
   declare readonly rules: pulumi.Output<string>;
-  declare readonly script: pulumi.Output<string>;
   declare readonly hash: pulumi.Output<string>;
   /** The host's SSH key as first seen (trust on first use) or pinned. */
   declare readonly hostKey: pulumi.Output<string>;
@@ -54,6 +58,8 @@ export interface SecurityGroupInputs {
   name: pulumi.Input<string>;
   description?: pulumi.Input<string>;
   members: pulumi.Input<string[]>;
+  /** The members with their addresses, one per line (a readable diff on membership changes). */
+  memberAddresses?: pulumi.Input<string>;
 }
 
 /** A security group: a record in state; its effect reaches hosts through Attachments. */

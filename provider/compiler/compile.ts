@@ -49,7 +49,20 @@ export interface CompileOptions {
    * it. 1-128 characters: letters, digits and . _ / @ : = + -
    */
   owner?: string;
+  /** Per-host owners, overriding `owner` for the hosts named. */
+  owners?: Readonly<Record<string, string>>;
+  /**
+   * How rules that name a peer group read in `lines`: "addresses" (default),
+   * one line per member address; "groups", one line per rule in group terms
+   * plus one `peer sg …` line per peer group (member count and digest), so
+   * the lines grow with the host's own ruleset rather than with its peers.
+   */
+  lineStyle?: LineStyle;
+  /** Compile only these hosts (the rest of the fleet is still validated and used as peers). */
+  only?: Iterable<string>;
 }
+
+export type LineStyle = "addresses" | "groups";
 
 export { OWNER_PATTERN } from "./nftNames";
 
@@ -81,6 +94,17 @@ interface GroupChunk {
   lines: string[];
   /** The group declares egress rules (even ones that match nothing). */
   hasEgressRules: boolean;
+  /** Peer groups its rules name, sorted, unique. */
+  peers: string[];
+}
+
+/** A host's script and lines without the owner, shared by hosts with the same groups and SSH port. */
+interface HostBody {
+  /** Script up to the table's opening line, and the rest after it (the owner comment goes between). */
+  head: string;
+  tail: string;
+  /** Sorted, without the table line (it names the owner). */
+  lines: string[];
 }
 
 interface SetEntry {
@@ -123,13 +147,14 @@ class Compiler {
   private readonly sets = new Map<string, SetEntry>();
   private readonly peerSetCache = new Map<string, string | null>();
   private readonly chunks = new Map<string, GroupChunk>();
-  private readonly hostCache = new Map<string, { script: string; lines: string[]; hash: string }>();
+  private readonly hostCache = new Map<string, HostBody>();
+  private readonly peerLineCache = new Map<string, string>();
   /** Text of single addresses, per family: member addresses recur in many sets and lines. */
   private readonly addressTexts: Record<Family, Map<bigint, string>> = { 4: new Map(), 6: new Map() };
 
   constructor(
     private readonly fleet: NormalisedFleet,
-    private readonly owner: string | undefined,
+    private readonly options: CompileOptions,
   ) {
     for (const g of fleet.groups) {
       this.groups.set(g.name, g);
@@ -221,6 +246,10 @@ class Compiler {
     const why = ` [${g.name}${r.description ? `: ${r.description}` : ""}]`;
     const families = ruleFamilies(r);
     for (const c of r.cidrs) if (families.includes(c.family)) lines.push([head, formatPrefix(c), why].join(""));
+    if (this.options.lineStyle === "groups") {
+      for (const s of r.groups) lines.push([head, "sg ", s, why].join(""));
+      return lines;
+    }
     for (const s of r.groups) {
       const before = lines.length;
       const members = this.members.get(s)!;
@@ -246,7 +275,9 @@ class Compiler {
     const statements: Record<Direction, string[]> = { ingress: [], egress: [] };
     const sets: string[] = [];
     const lines: string[] = [];
+    const peers: string[] = [];
     for (const r of [...g.ingress, ...g.egress]) {
+      peers.push(...r.groups);
       const comment = quote(`${g.name}: ${r.description ?? ruleSummary(r)}`);
       for (const family of ruleFamilies(r)) {
         const peers = this.peerSet(family, r);
@@ -264,6 +295,7 @@ class Compiler {
       sets: sortedUnique(sets),
       lines: sortedUnique(lines),
       hasEgressRules: g.egress.length > 0,
+      peers: sortedUnique(peers),
     };
     this.chunks.set(name, chunk);
     return chunk;
@@ -306,24 +338,49 @@ class Compiler {
     return { ingress: rules, egress };
   }
 
+  /**
+   * One line standing for a peer group's members in "groups" line style: the
+   * count and a digest of its members' names and addresses, so a membership
+   * change shows on every host that allows the group (the members themselves
+   * are listed once, on the SecurityGroup).
+   */
+  private peerLine(group: string): string {
+    let line = this.peerLineCache.get(group);
+    if (line !== undefined) return line;
+    const members = this.members.get(group)!;
+    if (members.length === 0) {
+      line = `peer sg ${group}: no members`;
+    } else {
+      const entries = memberEntries(members);
+      const digest = sha256(entries.join("\n")).slice(0, 16);
+      line = `peer sg ${group}: ${plural(members.length, "member")}, ${plural(entries.length, "address", "addresses")}, sha256:${digest}`;
+    }
+    this.peerLineCache.set(group, line);
+    return line;
+  }
+
   compileHost(host: NormalisedHost): HostRuleset {
     const table = this.fleet.table;
     if (host.groups.length === 0) {
       // DESIGN §2: a host attached to no group keeps no nftsg table.
       return { host: host.name, table, script: "", lines: [], hash: sha256("") };
     }
-    // A host's ruleset depends only on its groups and its SSH port (the
-    // script names no host), so hosts that share both share the work.
+    // A host's ruleset depends only on its groups, its SSH port and the owner
+    // (the script names no host), so hosts that share the first two share the
+    // work and differ at most in the owner's comment.
     const key = `${host.sshPort}|${host.groups.join(",")}`;
     let body = this.hostCache.get(key);
     if (!body) {
       body = this.compileBody(host);
       this.hostCache.set(key, body);
     }
-    return { host: host.name, table, script: body.script, lines: body.lines.slice(), hash: body.hash };
+    const owner = this.options.owners?.[host.name] ?? this.options.owner;
+    const script = owner ? [body.head, `\tcomment ${quote(owner)}\n`, body.tail].join("") : body.head + body.tail;
+    const tableLine = owner ? `table ${TABLE_FAMILY} ${table} [owner: ${owner}]` : `table ${TABLE_FAMILY} ${table}`;
+    return { host: host.name, table, script, lines: mergeSorted([[tableLine], body.lines]), hash: sha256(script) };
   }
 
-  private compileBody(host: NormalisedHost): { script: string; lines: string[]; hash: string } {
+  private compileBody(host: NormalisedHost): HostBody {
     const table = this.fleet.table;
     const chunks = host.groups.map((g) => this.chunk(g));
     const egressRestricted = chunks.some((c) => c.hasEgressRules);
@@ -331,7 +388,6 @@ class Compiler {
     const hostSets: string[] = [];
     const failsafeRules = this.failsafe(host, hostSets, hostLines);
 
-    hostLines.push(this.owner ? `table ${TABLE_FAMILY} ${table} [owner: ${this.owner}]` : `table ${TABLE_FAMILY} ${table}`);
     const revoke = this.fleet.revokeEstablished;
     hostLines.push(...BASELINE_LINES.ingress, ...statefulLines(revoke, "ingress"));
     if (egressRestricted) {
@@ -342,13 +398,13 @@ class Compiler {
     }
 
     // One array, one join: a flat string (no rope to flatten when hashing).
-    const parts: string[] = [
+    const head = [
       `# nftsg: the firewall of a host in security groups ${host.groups.join(", ")}.\n`,
       "# Generated; the whole table is replaced on every apply.\n",
       tableRemovalScript(table),
       `table ${TABLE_FAMILY} ${table} {\n`,
-    ];
-    if (this.owner) parts.push(`\tcomment ${quote(this.owner)}\n`);
+    ].join("");
+    const parts: string[] = [];
     for (const name of mergeSorted([sortedUnique(hostSets), ...chunks.map((c) => c.sets)])) {
       parts.push(this.sets.get(name)!.block, "\n\n");
     }
@@ -362,34 +418,46 @@ class Compiler {
       parts.push(EGRESS_OPEN_HEAD);
     }
     parts.push("\t}\n}\n");
-    const script = parts.join("");
 
+    if (this.options.lineStyle === "groups") {
+      const peers = mergeSorted(chunks.map((c) => c.peers));
+      hostLines.push(...peers.map((p) => this.peerLine(p)));
+    }
     const lines = mergeSorted([sortedUnique(hostLines), ...chunks.map((c) => c.lines)]);
-    return { script, lines, hash: sha256(script) };
+    return { head, tail: parts.join(""), lines };
   }
 }
 
 /** Compile an already validated fleet. */
 export function compileNormalisedFleet(fleet: NormalisedFleet, options: CompileOptions = {}): CompiledFleet {
-  const compiler = new Compiler(fleet, options.owner);
+  const compiler = new Compiler(fleet, options);
+  const only = options.only === undefined ? undefined : new Set(options.only);
   const out: CompiledFleet = {};
-  for (const host of fleet.hosts) out[host.name] = compiler.compileHost(host);
+  for (const host of fleet.hosts) if (!only || only.has(host.name)) out[host.name] = compiler.compileHost(host);
   return out;
+}
+
+/** `name address` for every address of every member, sorted. */
+function memberEntries(members: readonly NormalisedHost[]): string[] {
+  const entries: string[] = [];
+  for (const m of members) for (const a of m.addresses) entries.push(`${m.name} ${formatAddress(a.family, a.value)}`);
+  return entries.sort();
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
 
 function optionIssues(options: CompileOptions | undefined): ValidationIssue[] {
   if (options === undefined) return [];
-  const owner: unknown = options.owner;
-  if (owner === undefined) return [];
-  if (typeof owner !== "string" || !OWNER_PATTERN.test(owner)) {
-    return [
-      {
-        path: "options.owner",
-        message: `owner ${JSON.stringify(owner)} is invalid; use 1-128 characters: letters, digits and . _ / @ : = + - (e.g. "org/project/stack")`,
-      },
-    ];
-  }
-  return [];
+  const owners: [string, unknown][] = [["options.owner", options.owner]];
+  for (const [host, o] of Object.entries(options.owners ?? {})) owners.push([`options.owners.${host}`, o]);
+  return owners
+    .filter(([, owner]) => owner !== undefined && (typeof owner !== "string" || !OWNER_PATTERN.test(owner)))
+    .map(([path, owner]) => ({
+      path,
+      message: `owner ${JSON.stringify(owner)} is invalid; use 1-128 characters: letters, digits and . _ / @ : = + - (e.g. "org/project/stack")`,
+    }));
 }
 
 /**

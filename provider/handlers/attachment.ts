@@ -16,8 +16,13 @@ export interface AttachmentProps {
   owner: string;
   takeover: boolean;
   rollbackSeconds: number;
+  /** Input format (scriptEncoding.ts); absent in state written before format 2. */
+  format?: number;
   rules: string;
-  script: string;
+  /** Format 2 input: the script, gzip + base64 (never echoed in outputs). */
+  scriptGz?: string;
+  /** Format 1 input, and the drift record written by read. */
+  script?: string;
   hash: string;
   /** Output: the host key seen on first use (or pinned). */
   hostKey?: string;
@@ -29,18 +34,58 @@ export interface AttachmentProps {
    * table. Absent in state written by older versions.
    */
   instance?: string;
+  /** Output: sha256 of the table as it must list on the host ("" for no table); drift is checked against it. */
+  listingHash?: string;
 }
 
-/** Fields whose change means "apply again"; the rest are bookkeeping. */
-const APPLY_FIELDS = ["script", "hash", "owner", "takeover", "rollbackSeconds", "connection", "hostName", "fleet", "rules"] as const;
+/** An Attachment with its script at hand, as the apply path needs it. */
+type Expanded = AttachmentProps & { script: string };
+
+/** Settings whose change means "apply again"; the ruleset itself is compared by hash (contentChanged). */
+const APPLY_FIELDS = ["owner", "takeover", "rollbackSeconds", "connection", "hostName", "fleet"] as const;
 /** Fields that point the resource at another firewall: replace. */
 const REPLACE_FIELDS = ["address", "port", "table"] as const;
 
 const DRIFT_MARKER = "# nftsg: the live table differs from what nftsg applied";
 
 /** A host attached to no group compiles to an empty script and keeps no table. */
-function attachedToNoGroup(p: AttachmentProps): boolean {
+function attachedToNoGroup(p: Expanded): boolean {
   return p.script === "";
+}
+
+/** The props with the script decoded (format 2 carries it compressed). */
+function expand(p: AttachmentProps): Expanded {
+  if (p.script !== undefined) return p as Expanded;
+  const { decodeScript } = require("./scriptEncoding") as typeof import("./scriptEncoding");
+  return { ...p, script: decodeScript(p.scriptGz ?? "") };
+}
+
+/** Outputs: the inputs without the script (state keeps it once, in the inputs). */
+function outputsOf(p: Expanded, hostKey: string | undefined, listingHash: string, instance: string | undefined): AttachmentProps {
+  const { script: _script, scriptGz: _gz, ...rest } = p;
+  // Format 1 state keeps its script in the outputs: nothing else holds it there.
+  return p.format === undefined ? { ...p, hostKey, listingHash, instance } : { ...rest, hostKey, listingHash, instance };
+}
+
+/** The table as it must list on the host, normalised; "" for no table. */
+function expectedListing(script: string): string {
+  const { listing } = lazy();
+  return script === "" ? "" : listing.normaliseNftListing(listing.tableDefinition(script));
+}
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/**
+ * Whether the ruleset changed. The script is compared by its hash, so state
+ * written in another format (older versions kept the script in plain text
+ * and one rule line per peer address) reads as unchanged when the script is
+ * byte-identical: an upgrade neither replaces nor re-pushes any host. The
+ * readable lines are compared only within one format.
+ */
+function contentChanged(olds: AttachmentProps, news: AttachmentProps): boolean {
+  if ([news.hash, news.scriptGz, news.script, news.rules, news.format].includes(UNKNOWN)) return true;
+  if (olds.hash !== news.hash) return true;
+  return olds.format === news.format && olds.rules !== news.rules;
 }
 
 function attachmentId(p: AttachmentProps): string {
@@ -66,21 +111,33 @@ function hostFailure(p: AttachmentProps, err: unknown): Error {
 /** Whether applying `news` would give the host exactly what `olds` gave it (olds not drifted). */
 function sameOnHost(olds: AttachmentProps, news: AttachmentProps): boolean {
   return (
-    olds.script === news.script &&
+    olds.hash === news.hash &&
     olds.table === news.table &&
     olds.owner === news.owner &&
     olds.address === news.address &&
     olds.port === news.port &&
-    !olds.script.startsWith(DRIFT_MARKER) &&
+    !String(olds.script ?? "").startsWith(DRIFT_MARKER) &&
     !String(olds.rules).startsWith(DRIFT_MARKER)
   );
 }
 
-/** Why the host would not come up with this script after a reboot, if it would not. */
-function persistenceProblem(script: string, live: { persisted: boolean; bootSha256?: string }): string | undefined {
+/**
+ * What the host must have loaded at boot, from state of either format: format
+ * 1 (and a drift record) carries the script; format 2 outputs carry only its
+ * hash, which is the boot file's (compiled scripts end with a newline).
+ */
+function bootExpectation(p: AttachmentProps): { noTable: boolean; bootSha256: string } {
+  if (p.script !== undefined) {
+    const sent = p.script.endsWith("\n") || p.script === "" ? p.script : `${p.script}\n`;
+    return { noTable: p.script === "", bootSha256: sha256(sent) };
+  }
+  return { noTable: p.hash === sha256(""), bootSha256: p.hash };
+}
+
+/** Why the host would not come up with this ruleset after a reboot, if it would not. */
+function persistenceProblem(expectedBootSha256: string, live: { persisted: boolean; bootSha256?: string }): string | undefined {
   if (!live.persisted) return "the table is not loaded at boot (its /etc/nftsg file, boot unit or include line is missing or disabled)";
-  const sent = script.endsWith("\n") ? script : `${script}\n`;
-  if (live.bootSha256 !== undefined && live.bootSha256 !== createHash("sha256").update(sent).digest("hex")) {
+  if (live.bootSha256 !== undefined && live.bootSha256 !== expectedBootSha256) {
     return "the file loaded at boot differs from the applied ruleset";
   }
   return undefined;
@@ -91,25 +148,25 @@ function newInstanceId(): string {
 }
 
 /** Apply (or, for a host attached to no group, remove) and return the outputs. */
-async function converge(p: AttachmentProps, expectedHostKey: string | undefined, instance: string): Promise<AttachmentProps> {
+async function converge(p: Expanded, expectedHostKey: string | undefined, instance: string): Promise<AttachmentProps> {
   const { apply, listing } = lazy();
   try {
     if (attachedToNoGroup(p)) {
       const r = await apply.removeTable(p.connection, p.table, {
         owner: p.owner, takeover: p.takeover, instance, expectedHostKey, displayName: p.hostName,
       });
-      return { ...p, hostKey: r.hostKey, instance };
+      return outputsOf(p, r.hostKey, sha256(""), instance);
     }
     const r = await apply.applyAtomically(p.connection, p.table, p.script, {
       owner: p.owner, takeover: p.takeover, instance, rollbackSeconds: p.rollbackSeconds, expectedHostKey, displayName: p.hostName,
     });
     // Read back and compare with what was sent, through the tested normaliser.
-    const sent = listing.normaliseNftListing(listing.tableDefinition(p.script));
+    const sent = expectedListing(p.script);
     const live = listing.normaliseNftListing(r.listing);
     if (sent !== live) {
       throw new Error(`the table read back from the host differs from the script sent:\n${listing.describeDifference(sent, live)}`);
     }
-    return { ...p, hostKey: r.hostKey, instance };
+    return outputsOf(p, r.hostKey, sha256(sent), instance);
   } catch (err) {
     throw hostFailure(p, err);
   }
@@ -138,7 +195,7 @@ export function attachmentHandlers() {
 
     async diff(_id: string, olds: AttachmentProps, news: AttachmentProps) {
       const replaces = REPLACE_FIELDS.filter((f) => news[f] === UNKNOWN || olds[f] !== news[f]);
-      const changed = APPLY_FIELDS.some((f) => news[f] === UNKNOWN || !isDeepStrictEqual(olds[f], news[f]));
+      const changed = contentChanged(olds, news) || APPLY_FIELDS.some((f) => news[f] === UNKNOWN || !isDeepStrictEqual(olds[f], news[f]));
       // Always create the replacement first: a new table name on the same
       // host runs beside the old one until the old is deleted, and two
       // tables only ever restrict (a packet must pass both); deleting first
@@ -147,7 +204,7 @@ export function attachmentHandlers() {
     },
 
     async create(inputs: AttachmentProps) {
-      const outs = await converge(inputs, inputs.connection.hostKey, newInstanceId());
+      const outs = await converge(expand(inputs), inputs.connection.hostKey, newInstanceId());
       return { id: attachmentId(outs), outs };
     },
 
@@ -155,9 +212,12 @@ export function attachmentHandlers() {
       // Only bookkeeping changed (connection settings such as a rotated key or
       // dialErrorLimit, rollbackSeconds, takeover, readable lines) and the host
       // would receive a byte-identical script: record it, contact nobody.
-      if (sameOnHost(olds, news)) return { outs: { ...news, hostKey: olds.hostKey, instance: olds.instance } };
+      if (sameOnHost(olds, news)) {
+        const expanded = expand(news);
+        return { outs: outputsOf(expanded, olds.hostKey, olds.listingHash ?? sha256(expectedListing(expanded.script)), olds.instance) };
+      }
       // Trust on first use: a key recorded earlier must match from now on.
-      const outs = await converge(news, news.connection.hostKey ?? olds.hostKey, olds.instance ?? newInstanceId());
+      const outs = await converge(expand(news), news.connection.hostKey ?? olds.hostKey, olds.instance ?? newInstanceId());
       return { outs };
     },
 
@@ -171,15 +231,18 @@ export function attachmentHandlers() {
       } catch (err) {
         throw hostFailure(props, err);
       }
-      const expected = attachedToNoGroup(props) ? "" : listing.normaliseNftListing(listing.tableDefinition(props.script));
+      const expected = props.listingHash ?? sha256(expectedListing(expand(props).script));
       const actual = live.exists ? listing.normaliseNftListing(live.listing) : "";
-      const boot = attachedToNoGroup(props) ? undefined : persistenceProblem(props.script, live);
-      if (expected === actual && boot === undefined) return { id, props, inputs: props };
+      const bootFacts = bootExpectation(props);
+      const boot = bootFacts.noTable ? undefined : persistenceProblem(bootFacts.bootSha256, live);
+      if (expected === sha256(actual) && boot === undefined) return { id, props, inputs: props };
       // Drift: record what is really there, so the next `up` sees a change
       // and restores the declared ruleset (and its boot loading).
-      const what = expected !== actual ? (live.exists ? "" : ": the table is missing") : `: ${boot}`;
+      const what = expected !== sha256(actual) ? (live.exists ? "" : ": the table is missing") : `: ${boot}`;
+      const { scriptGz: _gz, ...rest } = props;
       const drifted: AttachmentProps = {
-        ...props,
+        ...rest,
+        listingHash: expected,
         script: live.exists ? `${DRIFT_MARKER}${what}\n${live.listing}` : `${DRIFT_MARKER}${what}\n`,
         rules: `${DRIFT_MARKER}${what}`,
         hash: createHash("sha256").update(live.listing).digest("hex"),

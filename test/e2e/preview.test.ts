@@ -64,18 +64,19 @@ describe("preview with unknown values", () => {
     withNewHost = true;
     const events: EngineEvent[] = [];
     await stack.preview({ onEvent: (e) => events.push(e) });
-    const attachments = new Map<string, { op: string; script: unknown }>();
+    const attachments = new Map<string, { op: string; script: unknown; rules: unknown }>();
     for (const e of events) {
       const m = e.resourcePreEvent?.metadata;
       if (!m || !m.type.endsWith("nftsg:Attachment")) continue;
-      attachments.set(m.urn.split("::").pop()!, { op: m.op, script: m.new?.inputs?.script });
+      attachments.set(m.urn.split("::").pop()!, { op: m.op, script: m.new?.inputs?.scriptGz, rules: m.new?.inputs?.rules });
     }
     // db-1 allows postgres from web, and web gains a member whose address is unknown.
     expect(attachments.get("lab-db-1")?.op).toBe("update");
     expect(attachments.get("lab-db-1")?.script).toBe(UNKNOWN);
     // cache-1 changed too, and its new ruleset is known exactly.
     expect(attachments.get("lab-cache-1")?.op).toBe("update");
-    expect(attachments.get("lab-cache-1")?.script).toMatch(/6379-6380|6379, 6380/);
+    expect(attachments.get("lab-cache-1")?.rules).toMatch(/6379-6380|6379, 6380/);
+    expect(attachments.get("lab-cache-1")?.script).not.toBe(UNKNOWN);
     // web-1 does not depend on web's members: unchanged.
     expect(attachments.get("lab-web-1")?.op).toBe("same");
     expect(attachments.get("lab-web-2")?.op).toBe("create");

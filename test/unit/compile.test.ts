@@ -444,3 +444,47 @@ describe("properties", () => {
     }
   });
 });
+
+describe("line style 'groups': state that grows with the host's rules, not its peers", () => {
+  const decl = webDb();
+  const grouped = compileFleet(decl, { lineStyle: "groups", owners: { "db-1": "o/p/s/host=db-1" } });
+  const perAddress = compileFleet(decl, { owners: { "db-1": "o/p/s/host=db-1" } });
+
+  it("one line per rule in group terms and one peer line per peer group", () => {
+    const lines = grouped["db-1"]!.lines;
+    expect(lines).toContain("ingress tcp/5432 from sg web [db: postgres from web]");
+    const peer = lines.filter((l) => l.startsWith("peer "));
+    expect(peer).toEqual([expect.stringMatching(/^peer sg web: 2 members, 3 addresses, sha256:[0-9a-f]{16}$/)]);
+    expect(lines.some((l) => l.includes("198.18.0.11"))).toBe(false);
+    expect(lines).toContain("table inet nftsg [owner: o/p/s/host=db-1]");
+  });
+
+  it("the script is the same in both styles", () => {
+    for (const h of Object.keys(perAddress)) expect(grouped[h]!.script).toBe(perAddress[h]!.script);
+  });
+
+  it.each([
+    ["a new member", (d: FleetDeclaration) => d.hosts.push(host("web-3", "198.18.0.13", ["web"]))],
+    ["a member's new address", (d: FleetDeclaration) => { d.hosts[1]!.addresses = ["198.18.0.12", "2001:db8::12"]; }],
+    ["a member renamed", (d: FleetDeclaration) => { d.hosts[1]!.name = "web-9"; }],
+  ])("%s changes the peer line of every host that allows the group", (_what, change) => {
+    const changed = webDb();
+    change(changed);
+    const after = compileFleet(changed, { lineStyle: "groups" });
+    const peerLine = (r: { lines: string[] }) => r.lines.find((l) => l.startsWith("peer sg web"));
+    expect(peerLine(after["db-1"]!)).toBeDefined();
+    expect(peerLine(after["db-1"]!)).not.toBe(peerLine(compileFleet(webDb(), { lineStyle: "groups" })["db-1"]!));
+  });
+
+  it("per-host owners go into each host's table comment and are validated", () => {
+    const out = compileFleet(decl, { owners: { "web-1": "a/b/c/host=web-1", "web-2": "a/b/c/host=web-2" } });
+    expect(out["web-1"]!.script).toContain('comment "a/b/c/host=web-1"');
+    expect(out["web-2"]!.script).toContain('comment "a/b/c/host=web-2"');
+    expect(out["web-1"]!.script.replace("web-1", "web-2")).toBe(out["web-2"]!.script);
+    expect(() => compileFleet(decl, { owners: { "web-1": "bad owner!" } })).toThrow(/options\.owners\.web-1/);
+  });
+
+  it("'only' compiles just the hosts asked for", () => {
+    expect(Object.keys(compileFleet(decl, { only: ["db-1"] }))).toEqual(["db-1"]);
+  });
+});

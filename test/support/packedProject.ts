@@ -1,12 +1,16 @@
 // The package as users get it: `npm pack` of this repository, installed into
 // a project directory (a copy of an example) with `npm ci --offline` from the
 // npm cache that this repository's own `npm ci` filled — no registry needed.
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { promisify } from "node:util";
 import { repoRoot } from "./engine";
 import { projectLock, type LockFile, type ProjectManifest } from "./projectLock";
+
+// Asynchronous: a test worker blocked for long loses its connection to the runner.
+const run = promisify(execFile);
 
 export interface PackedPackage {
   tarball: string;
@@ -24,9 +28,9 @@ export function nodeEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 /** `npm pack` of the built repository (dist/ must be current: npm test builds first). */
-export function packPackage(destDir: string): PackedPackage {
-  const out = execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", destDir], {
-    cwd: repoRoot, encoding: "utf8", env: nodeEnv(), stdio: ["ignore", "pipe", "pipe"],
+export async function packPackage(destDir: string): Promise<PackedPackage> {
+  const { stdout: out } = await run("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", destDir], {
+    cwd: repoRoot, encoding: "utf8", env: nodeEnv(), timeout: 120_000,
   });
   const [info] = JSON.parse(out) as { filename: string; files: { path: string }[]; size: number; unpackedSize: number }[];
   return { tarball: path.join(destDir, info.filename), files: info.files.map((f) => f.path), size: info.size, unpackedSize: info.unpackedSize };
@@ -46,7 +50,7 @@ export function copyExample(name: string, dest: string): void {
  * would, but from a lockfile cut out of this repository's so that it works
  * offline. Scripts are not run (ssh2's optional native build is not needed).
  */
-export function installPacked(dir: string, packed: PackedPackage): void {
+export async function installPacked(dir: string, packed: PackedPackage): Promise<void> {
   const tarballName = path.basename(packed.tarball);
   fs.copyFileSync(packed.tarball, path.join(dir, tarballName));
   const manifestPath = path.join(dir, "package.json");
@@ -65,7 +69,7 @@ export function installPacked(dir: string, packed: PackedPackage): void {
     },
   });
   fs.writeFileSync(path.join(dir, "package-lock.json"), `${JSON.stringify(lock, null, 2)}\n`);
-  execFileSync("npm", ["ci", "--offline", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"], {
-    cwd: dir, env: nodeEnv(), stdio: ["ignore", "pipe", "pipe"], timeout: 300_000,
+  await run("npm", ["ci", "--offline", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"], {
+    cwd: dir, env: nodeEnv(), timeout: 300_000,
   });
 }

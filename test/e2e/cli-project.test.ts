@@ -31,6 +31,15 @@ function updatedAttachments(output: string): string[] {
   return [...names].sort();
 }
 
+/** The lines a diff prints for one resource: from its header to the next resource's. */
+function section(output: string, name: string): string[] {
+  const lines = output.split("\n");
+  const at = lines.findIndex((l) => l.includes(`::${name}]`));
+  if (at < 0) return [];
+  const end = lines.findIndex((l, i) => i > at && (/^\s*[~+-]?\s*pulumi(-nodejs)?:/.test(l) || /--outputs:--/.test(l)));
+  return lines.slice(at - 1, end < 0 ? undefined : end);
+}
+
 function ok(r: CliResult): string {
   expect(r.code, r.output).toBe(0);
   return r.output;
@@ -89,6 +98,20 @@ describe("pulumi CLI in a project directory (examples/web-db with the packed pac
     // The new member's address shows as an added line.
     const spare = lab.host("spare").ipv4.replace(/\./g, "\\.");
     expect(preview.output).toMatch(new RegExp(`^\\s*\\+ .*${spare}`, "m"));
+    // Readable in a pull-request comment: db-1's diff shows the changed lines
+    // with some context (about half of its ruleset's length here, for both
+    // the rules and the script), not whole scripts.
+    const db1 = section(preview.output, "web-db-db-1");
+    const table = (await lab.exec("db-1", "nft list table inet nftsg")).stdout.split("\n").length;
+    expect(db1.length).toBeGreaterThan(3);
+    expect(db1.length, db1.join("\n")).toBeLessThan(table);
+  });
+
+  it("3b. preview --json lists the same hosts for a bot to read", async () => {
+    const r = ok(await cli.pulumi(["preview", "--json"]));
+    const steps = (JSON.parse(r) as { steps: { op: string; urn: string }[] }).steps;
+    const updated = steps.filter((s) => s.op === "update" && s.urn.includes("nftsg:Attachment")).map((s) => s.urn.split("::").pop()).sort();
+    expect(updated).toEqual(["web-db-db-1", "web-db-spare"]);
   });
 
   it("4. up applies the change to exactly those hosts", async () => {

@@ -114,6 +114,18 @@ describe("pulumi CLI in a project directory (examples/web-db with the packed pac
     expect(updated).toEqual(["web-db-db-1", "web-db-spare"]);
   });
 
+  it("3c. the pull-request comment recipe names the changed hosts and keeps the diff", async () => {
+    const r = await cli.run("bash", [path.join(repoRoot, "examples/pr-preview/preview-comment.sh"), "--expect-no-changes"]);
+    expect(r.code, r.output).not.toBe(0);
+    expect(r.output).toMatch(/^### `pulumi preview` of stack `dev`: ~ \d+ to update, \d+ unchanged$/m);
+    const listed = r.output.split("\n").filter((l) => l.startsWith("- `")).sort();
+    expect(listed).toEqual(["- `web-db-db-1`: update", "- `web-db-spare`: update"]);
+    expect(r.output).not.toContain("`web-db-web-1`");
+    // The marker moved to the first column (Markdown diff highlighting), the address kept.
+    expect(r.output).toMatch(new RegExp(`^\\+ .*${lab.host("spare").ipv4.replace(/\./g, "\\.")}`, "m"));
+    expect(r.output).toMatch(/^```diff$[\s\S]*^```$\n<\/details>$/m);
+  });
+
   it("4. up applies the change to exactly those hosts", async () => {
     const up = ok(await cli.pulumi(["up", "--yes"]));
     expect(up).toMatch(/Attachment web-db-db-1 updated/);

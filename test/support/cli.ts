@@ -11,9 +11,17 @@ export interface CliResult {
   output: string;
 }
 
+export interface RunOptions {
+  /** stdin (empty if not given). */
+  input?: string;
+  timeoutMs?: number;
+}
+
 export interface ProjectCli {
-  /** Runs `pulumi <args>` in the project directory; stdin from `input` if given. */
-  pulumi(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<CliResult>;
+  /** Runs `pulumi <args> --non-interactive --color=never` in the project directory. */
+  pulumi(args: string[], opts?: RunOptions): Promise<CliResult>;
+  /** Runs any command there, in the same environment (a CI step's script). */
+  run(file: string, args: string[], opts?: RunOptions): Promise<CliResult>;
   /** Everything every command printed so far, with the command lines. */
   transcript(): string;
   /** The local file backend (`pulumi login file://...`). */
@@ -39,10 +47,10 @@ export function projectCli(dir: string, label: string): ProjectCli {
     NO_COLOR: "1",
   };
   let log = "";
-  const pulumi = (args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<CliResult> =>
+  const run = (file: string, args: string[], opts: RunOptions = {}): Promise<CliResult> =>
     new Promise((resolve, reject) => {
       const started = Date.now();
-      const child = spawn("pulumi", [...args, "--non-interactive", "--color=never"], { cwd: dir, env, stdio: ["pipe", "pipe", "pipe"] });
+      const child = spawn(file, args, { cwd: dir, env, stdio: ["pipe", "pipe", "pipe"] });
       let output = "";
       const onData = (b: Buffer) => { output += b.toString("utf8"); };
       child.stdout.on("data", onData);
@@ -52,10 +60,11 @@ export function projectCli(dir: string, label: string): ProjectCli {
       child.on("error", (err) => { clearTimeout(timer); reject(err); });
       child.on("close", (code) => {
         clearTimeout(timer);
-        log += `$ pulumi ${args.join(" ")}\n${output}\n[exit ${code}, ${((Date.now() - started) / 1000).toFixed(1)} s]\n`;
+        log += `$ ${[path.basename(file), ...args].join(" ")}\n${output}\n[exit ${code}, ${((Date.now() - started) / 1000).toFixed(1)} s]\n`;
         resolve({ code, output });
       });
       child.stdin.end(opts.input ?? "");
     });
-  return { pulumi, transcript: () => log, stateDir: engine.stateDir, env };
+  const pulumi = (args: string[], opts: RunOptions = {}) => run("pulumi", [...args, "--non-interactive", "--color=never"], opts);
+  return { pulumi, run, transcript: () => log, stateDir: engine.stateDir, env };
 }

@@ -2,6 +2,7 @@
 // (no Automation API): the CLI starts pulumi-language-nodejs, which runs the
 // project's index.ts with its own node_modules.
 import { spawn } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { engineEnv, repoRoot } from "./engine";
 
@@ -36,6 +37,10 @@ export interface ProjectCli {
  */
 export function projectCli(dir: string, label: string): ProjectCli {
   const engine = engineEnv(label);
+  const host = path.join(engine.pulumiRoot, "bin", "pulumi-language-nodejs");
+  if (!fs.existsSync(host)) {
+    throw new Error(`${host} is missing: scripts/ensure-pulumi.sh could not build the Node.js language host (see its warning)`);
+  }
   const env: NodeJS.ProcessEnv = {
     HOME: process.env.HOME,
     LANG: "C.UTF-8",

@@ -86,6 +86,7 @@ describe("npm pack", () => {
     console.log(`pulumi-nftsg tarball: ${packed.files.length} files, ${packed.size} bytes packed, ${packed.unpackedSize} unpacked`);
     const allowed = /^(package\.json|README\.md|LICENSE|dist\/index\.(js|d\.ts)|dist\/(sdk|provider)\/.+\.(js|d\.ts))$/;
     expect(packed.files.filter((f) => !allowed.test(f))).toEqual([]);
+    expect(packed.files.filter((f) => /\.test\./.test(f))).toEqual([]);
     expect(packed.files).toEqual(expect.arrayContaining(["package.json", "dist/index.js", "dist/index.d.ts", "dist/provider/index.js", "dist/sdk/providers.js"]));
   });
 

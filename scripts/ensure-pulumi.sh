@@ -39,7 +39,6 @@ if ! grep -q "github.com/pulumi/pulumi/pkg/v3 v$VERSION\$" "$WRAPPER/go.mod"; th
   echo "  run: (cd $WRAPPER && go mod edit -require=github.com/pulumi/pulumi/pkg/v3@v$VERSION -require=github.com/pulumi/pulumi/sdk/v3@v$VERSION && GOTOOLCHAIN=local go mod tidy)" >&2
   exit 1
 fi
-command -v go >/dev/null 2>&1 || { echo "ensure-pulumi: Go toolchain not found (needed to build the Pulumi CLI)" >&2; exit 1; }
 mkdir -p "$CACHE/bin"
 # One build at a time per cache (tests and setup may call this concurrently).
 exec 9>"$CACHE/.build.lock"
@@ -47,7 +46,10 @@ flock 9
 # The machine's own Go; never download another toolchain.
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod
 
+need_go() { command -v go >/dev/null 2>&1 || { echo "ensure-pulumi: Go toolchain not found (needed to build $1)" >&2; exit 1; }; }
+
 if ! at_version "$CACHE/bin/pulumi" version; then
+  need_go "the Pulumi CLI"
   echo "ensure-pulumi: building Pulumi CLI v$VERSION into $CACHE (first time only, several minutes)" >&2
   (cd "$WRAPPER" && go build -trimpath -ldflags "$LDFLAGS" -o "$CACHE/bin/pulumi.tmp" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
   mv "$CACHE/bin/pulumi.tmp" "$CACHE/bin/pulumi"
@@ -66,9 +68,10 @@ language_host_source() {
 
 build_language_host() {
   local src="$1" build
+  need_go pulumi-language-nodejs
   echo "ensure-pulumi: building pulumi-language-nodejs v$VERSION from $src into $CACHE" >&2
   build="$(mktemp -d "$CACHE/language-host-build.XXXXXX")"
-  trap 'rm -rf "$build"' RETURN
+  trap 'rm -rf "$build"; trap - RETURN' RETURN
   # A copy of the wrapper module (same requirements and replace directives as
   # the CLI, so the CLI's build cache is reused) with the host as a package.
   cp "$WRAPPER/go.mod" "$WRAPPER/go.sum" "$build/"

@@ -3,12 +3,10 @@
 // subprocess (with the Node.js language host), against lab hosts.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { labUp, type Lab } from "../lab";
 import { readTree, repoRoot } from "../support/engine";
-import { projectCli, type CliResult, type ProjectCli } from "../support/cli";
-import { copyExample, installPacked, packPackage } from "../support/packedProject";
+import { installedExample, succeeded as ok, type ProjectCli } from "../support/cli";
 
 const NAMES = ["web-1", "db-1", "spare"];
 let lab: Lab;
@@ -40,19 +38,10 @@ function section(output: string, name: string): string[] {
   return lines.slice(at - 1, end < 0 ? undefined : end);
 }
 
-function ok(r: CliResult): string {
-  expect(r.code, r.output).toBe(0);
-  return r.output;
-}
-
 beforeAll(async () => {
   lab = await labUp({ hosts: NAMES.length, hostNames: NAMES });
   before = await rulesets();
-  base = fs.mkdtempSync(path.join(os.tmpdir(), "nftsg-cli-"));
-  project = path.join(base, "web-db");
-  copyExample("web-db", project);
-  await installPacked(project, await packPackage(base));
-  cli = projectCli(project, "cli");
+  ({ base, project, cli } = await installedExample("web-db"));
 });
 
 afterAll(async () => {

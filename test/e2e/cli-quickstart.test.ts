@@ -2,11 +2,8 @@
 // the packed package installed, the CLI run as a subprocess.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { labUp, type Lab } from "../lab";
-import { projectCli, type CliResult, type ProjectCli } from "../support/cli";
-import { copyExample, installPacked, packPackage } from "../support/packedProject";
+import { installedExample, succeeded as ok, type ProjectCli } from "../support/cli";
 
 let lab: Lab;
 let base: string;
@@ -16,19 +13,10 @@ let destroyed = false;
 
 const rulesets = () => Promise.all(["web", "db"].map(async (h) => (await lab.exec(h, "nft list ruleset")).stdout));
 
-function ok(r: CliResult): string {
-  expect(r.code, r.output).toBe(0);
-  return r.output;
-}
-
 beforeAll(async () => {
   lab = await labUp({ hosts: 2, hostNames: ["web", "db"] });
   before = await rulesets();
-  base = fs.mkdtempSync(path.join(os.tmpdir(), "nftsg-quickstart-"));
-  const project = path.join(base, "quickstart");
-  copyExample("quickstart", project);
-  await installPacked(project, await packPackage(base));
-  cli = projectCli(project, "quickstart");
+  ({ base, cli } = await installedExample("quickstart"));
   await lab.listen("web", "tcp", [80, 8080]);
   await lab.listen("db", "tcp", [5432]);
 });

@@ -3,8 +3,11 @@
 // project's index.ts with its own node_modules.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
+import { expect } from "vitest";
 import { engineEnv, repoRoot } from "./engine";
+import { copyExample, installPacked, packPackage } from "./packedProject";
 
 export interface CliResult {
   code: number | null;
@@ -72,4 +75,26 @@ export function projectCli(dir: string, label: string): ProjectCli {
     });
   const pulumi = (args: string[], opts: RunOptions = {}) => run("pulumi", [...args, "--non-interactive", "--color=never"], opts);
   return { pulumi, run, transcript: () => log, stateDir: engine.stateDir, env };
+}
+
+export interface InstalledExample {
+  /** Temporary directory holding the tarball and the project; remove it when done. */
+  base: string;
+  project: string;
+  cli: ProjectCli;
+}
+
+/** A copy of examples/<name> in a temporary directory with the packed package installed, and a shell for it. */
+export async function installedExample(name: string): Promise<InstalledExample> {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), `nftsg-${name}-`));
+  const project = path.join(base, name);
+  copyExample(name, project);
+  await installPacked(project, await packPackage(base));
+  return { base, project, cli: projectCli(project, name) };
+}
+
+/** The command's output, after checking it exited 0 (the output is the failure message otherwise). */
+export function succeeded(r: CliResult): string {
+  expect(r.code, r.output).toBe(0);
+  return r.output;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything nftsg's demo and tests need on a fresh Debian machine (as root):
 # Debian packages for the lab, the npm dependencies (Node.js 22 included),
-# and the real Pulumi CLI built from the Go module proxy.
+# and the real Pulumi CLI and its Node.js language host, built with Go.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -20,4 +20,5 @@ fi
 # and does not need it.
 npm ci --no-audit --no-fund --loglevel=error
 bash scripts/ensure-pulumi.sh >/dev/null
-echo "setup: done (node $(node_modules/.bin/node --version), pulumi $("$(bash scripts/ensure-pulumi.sh 2>/dev/null)/bin/pulumi" version))"
+PULUMI_PATH="$(bash scripts/ensure-pulumi.sh 2>/dev/null)/bin:$PATH"
+echo "setup: done (node $(node_modules/.bin/node --version), pulumi $(PATH="$PULUMI_PATH" pulumi version), pulumi-language-nodejs $(PATH="$PULUMI_PATH" pulumi-language-nodejs -version))"

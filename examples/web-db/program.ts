@@ -5,7 +5,7 @@
 //   replicate to each other (a group that references itself);
 // - db hosts may only talk to other db hosts on egress (an egress-restricted group).
 import type * as pulumi from "@pulumi/pulumi";
-import type { FleetArgs, HostArgs } from "../../sdk/inputs";
+import type { FleetArgs, HostArgs } from "pulumi-nftsg";
 
 export interface WebDbHost {
   name: string;

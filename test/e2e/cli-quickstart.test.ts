@@ -1,0 +1,51 @@
+// examples/quickstart exactly as its README says, against two lab hosts:
+// the packed package installed, the CLI run as a subprocess.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as fs from "node:fs";
+import { labUp, type Lab } from "../lab";
+import { installedExample, succeeded as ok, type ProjectCli } from "../support/cli";
+
+let lab: Lab;
+let base: string;
+let cli: ProjectCli;
+let before: string[];
+let destroyed = false;
+
+const rulesets = () => Promise.all(["web", "db"].map(async (h) => (await lab.exec(h, "nft list ruleset")).stdout));
+
+beforeAll(async () => {
+  lab = await labUp({ hosts: 2, hostNames: ["web", "db"] });
+  before = await rulesets();
+  ({ base, cli } = await installedExample("quickstart"));
+  await lab.listen("web", "tcp", [80, 8080]);
+  await lab.listen("db", "tcp", [5432]);
+});
+
+afterAll(async () => {
+  if (cli && !destroyed) await cli.pulumi(["destroy", "--yes"]).catch(() => undefined);
+  await lab?.down();
+  if (base) fs.rmSync(base, { recursive: true, force: true });
+});
+
+describe("examples/quickstart with two hosts", () => {
+  it("up as the README says: web serves http to all, db postgres to web only; destroy restores both", async () => {
+    ok(await cli.pulumi(["login", `file://${cli.stateDir}`]));
+    ok(await cli.pulumi(["stack", "init", "dev"]));
+    ok(await cli.pulumi(["config", "set", "webAddress", lab.host("web").ipv4]));
+    ok(await cli.pulumi(["config", "set", "dbAddress", lab.host("db").ipv4]));
+    ok(await cli.pulumi(["config", "set", "--secret", "privateKey"], { input: lab.privateKey }));
+    ok(await cli.pulumi(["up", "--yes"]));
+    const db = lab.host("db").ipv4;
+    const web = lab.host("web").ipv4;
+    expect(await lab.probeMany([
+      { from: "runner", to: web, proto: "tcp", port: 80 },
+      { from: "runner", to: web, proto: "tcp", port: 8080 },
+      { from: "web", to: db, proto: "tcp", port: 5432 },
+      { from: "runner", to: db, proto: "tcp", port: 5432 },
+      { from: "runner", to: db, proto: "tcp", port: 22 },
+    ])).toEqual([true, false, true, false, true]);
+    ok(await cli.pulumi(["destroy", "--yes"]));
+    destroyed = true;
+    expect(await rulesets()).toEqual(before);
+  });
+});

@@ -113,10 +113,10 @@ export class DistroLab {
   }
 
   /** A command as root inside the machine without SSH (nsenter into its namespaces). */
-  exec(host: string, cmd: string, opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
+  exec(host: string, cmd: string, opts: { timeoutMs?: number; input?: string } = {}): Promise<ExecResult> {
     const pid = machineInitPid(this.hostState(host));
     if (pid === undefined) return Promise.resolve({ code: 255, stdout: "", stderr: `${host} is not running` });
-    return run("nsenter", ["-t", String(pid), "-a", "/bin/sh", "-c", cmd], { timeoutMs: opts.timeoutMs ?? 30_000 });
+    return run("nsenter", ["-t", String(pid), "-a", "/bin/sh", "-c", cmd], { timeoutMs: opts.timeoutMs ?? 30_000, input: opts.input });
   }
 
   /** This boot's id (changes on every real reboot), read without SSH. */

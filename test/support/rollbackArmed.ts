@@ -7,12 +7,13 @@
 //   restored <epoch s>                     the marker is gone from the live table
 // Times are the kernel's clock, which the lab's machines share with the runner.
 //
-// The provider confirms within a fraction of a second, too fast to act in
-// between reliably. So once the rollback is armed the watch holds the
-// confirmation back: a table of its own (never nftsg's) drops NEW connections
-// to port 22, so the provider's fresh-SSH proof waits (up to rollbackSeconds/2)
-// while the apply's own session goes on. killShell releases the hold after the
-// kill; otherwise the caller runs RELEASE_HOLD once it has acted.
+// The provider confirms within a fraction of a second of the apply, too fast
+// to act in between from outside. HOLD_FRESH_SSH (run on the host before the
+// operation) holds the confirmation back without touching nftsg's table: a
+// table of the lab's own drops a NEW connection to port 22 while another one
+// is open, so the apply's own session gets in but the provider's fresh-SSH
+// proof that follows waits (up to rollbackSeconds/2). killShell releases the
+// hold after the kill; otherwise the caller runs RELEASE_HOLD once it has acted.
 
 export interface RollbackWatch {
   armedAtMs: number;
@@ -37,12 +38,17 @@ export interface WatchOptions {
 const POLL_SECONDS = 0.02;
 const HOLD_TABLE = "inet nftsglabhold";
 
-const HOLD = `table ${HOLD_TABLE} {
+/** `ct count` counts the connections that passed this rule, the current one included. */
+export const HOLD_FRESH_SSH = `nft -f - <<'EOF'
+table ${HOLD_TABLE} {}
+delete table ${HOLD_TABLE}
+table ${HOLD_TABLE} {
   chain input {
     type filter hook input priority -300; policy accept;
-    tcp dport 22 ct state new drop
+    tcp dport 22 ct state new ct count over 1 drop
   }
-}`;
+}
+EOF`;
 
 /** Removes the watch's hold on new SSH connections (idempotent). */
 export const RELEASE_HOLD = `nft delete table ${HOLD_TABLE} 2>/dev/null; true`;
@@ -59,11 +65,7 @@ i=0
 while :; do
   i=$((i + 1))
   [ $i -le ${armPolls} ] || { echo "table $T: no armed apply of '${o.marker}' within ${o.armTimeoutSeconds} s" >&2; exit 1; }
-  if [ -z "$armed" ] && systemctl is-active --quiet nftsg-rollback-$T.timer; then
-    armed=$(date +%s.%N)
-    printf '%s\n' '${HOLD}' | nft -f - || exit 1
-    echo "armed $armed"
-  fi
+  if [ -z "$armed" ] && systemctl is-active --quiet nftsg-rollback-$T.timer; then armed=$(date +%s.%N); echo "armed $armed"; fi
   if [ -n "$armed" ] && ${live}; then break; fi
   sleep ${POLL_SECONDS}
 done

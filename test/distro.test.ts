@@ -214,4 +214,33 @@ describe("a real Debian 12 host (systemd as PID 1)", () => {
     await sh("d1", "systemctl disable --now nftables.service");
     await check("after systemctl disable --now nftables");
   }, 180_000);
+
+  it("a non-root user with sudo (connection.sudo): apply, refresh, destroy", async () => {
+    const user = lab.sudoUser;
+    const s = await fleetStack(declaration(8201, "d2", user), { project: "nftsg-distro-sudo", stackName: "sudo" });
+    try {
+      await up(s, 8201, "d2", user);
+      expect(await listing("d2")).toContain(marker(8201));
+      expect((await sh("d2", `systemctl is-enabled ${UNIT}`)).trim()).toBe("enabled");
+      expect(await sh("d2", `cat ${BOOT_FILE}`)).toContain(marker(8201));
+      // It really went through sudo as that user.
+      expect(await sh("d2", "journalctl -b _COMM=sudo -o cat --no-pager")).toMatch(new RegExp(`${user} : .*USER=root ; COMMAND=\\S*sh -s`));
+      // Refresh as that user: no drift; then a hand edit shows as drift and up repairs it.
+      const clean = await s.stack.refresh();
+      expect(clean.summary.resourceChanges?.update ?? 0).toBe(0);
+      await sh("d2", `nft add rule inet ${TABLE} ingress tcp dport 9999 accept`);
+      const drift = await s.stack.refresh();
+      expect(drift.summary.resourceChanges?.update ?? 0).toBe(1);
+      await up(s, 8201, "d2", user);
+      expect(await listing("d2")).not.toContain("dport 9999");
+      // Destroy as that user: the host is left as it was.
+      const d = await s.stack.destroy();
+      expect(d.summary.result).toBe("succeeded");
+      expect((await lab.exec("d2", `nft list table inet ${TABLE}`)).code).not.toBe(0);
+      expect(await sh("d2", `ls /etc/systemd/system/${UNIT} /etc/systemd/system/nftables.service.d ${BOOT_FILE} 2>/dev/null; true`)).toBe("");
+      expect(await sh("d2", `systemctl is-enabled ${UNIT} 2>&1; true`)).toMatch(/not-found|No such file|disabled/);
+    } finally {
+      await s.stack.workspace.removeStack("sudo", { force: true }).catch(() => undefined);
+    }
+  }, 180_000);
 });

@@ -84,7 +84,7 @@ beforeAll(async () => {
   for (const [h, s] of Object.entries(lab.times.bootToSshSeconds)) figures[`boot to SSH, ${h}`] = `${s.toFixed(2)} s`;
   figures["distro lab up (2 machines)"] = `${((Date.now() - t0) / 1000).toFixed(2)} s`;
   root = await fleetStack(declaration(8101), { project: "nftsg-distro", stackName: "root" });
-});
+}, 20 * 60_000); // builds the Debian root first if scripts/setup.sh has not
 
 afterAll(async () => {
   try {

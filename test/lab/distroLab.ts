@@ -3,7 +3,7 @@
 // with lab addresses, reachable over real SSH as root or as a sudo user.
 // The lab is an ordinary lab (state.json, slot, bridge) whose hosts are
 // machines, so `npm run lab -- down`, downAll and the exit hooks remove it.
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { HOST_IFACE, bridgeName, labDir } from "./constants";
 import { hostIpv4, hostIpv6, runnerIpv4, runnerIpv6 } from "./addressing";
 import { DISTRO_SUDO_USER, ensureDistroRoot } from "./distroRoot";
@@ -46,6 +46,7 @@ export interface DistroUpTimes {
 const HOST_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 const MAX_DISTRO_HOSTS = 8;
 const BOOT_TIMEOUT_MS = 60_000;
+const NSPAWN = "/usr/bin/systemd-nspawn";
 
 export interface SshOptions {
   /** root (default) or the sudo user. */
@@ -205,6 +206,7 @@ function buildState(id: string, slot: number, names: string[], client: SshKeyPai
 /** Brings up real Debian 12 hosts; unless `persistent`, they go when this process exits. */
 export async function distroLabUp(opts: DistroLabUpOptions = {}): Promise<DistroLab> {
   if (process.getuid?.() !== 0) throw new Error("the distro lab needs root (overlay mounts, systemd-nspawn)");
+  if (!existsSync(NSPAWN)) throw new Error(`${NSPAWN} missing: apt-get install systemd-container (scripts/setup.sh does)`);
   const names = hostNames(opts);
   const root = await ensureDistroRoot(opts.log);
   const persistent = opts.persistent ?? false;

@@ -50,29 +50,34 @@ export const distroRootPath = (): string => join(distroCacheRoot(), `${DISTRO_SU
 /** Written last: a root without it is an interrupted build. */
 const COMPLETE = ".nftsg-complete";
 
+const DEFAULT_MIRROR = "http://deb.debian.org/debian";
+
+/** The first Debian archive URI in apt sources text (deb822 "URIs:" or one-line "deb"), if any. */
+export function mirrorFromSources(text: string): string | undefined {
+  const uris = [...text.matchAll(/(?:^URIs:[ \t]*|^deb[ \t]+(?:\[[^\]]*\][ \t]+)?)(\S+)/gm)].map((m) => m[1] as string);
+  return uris.find((u) => /^https?:\/\/.*\/debian\/?$/.test(u))?.replace(/\/$/, "");
+}
+
 /**
- * The Debian mirror apt on this machine already uses (deb822 or one-line
- * sources), so the build needs no network access apt does not have.
+ * The Debian mirror apt on this machine already uses, so the build needs no
+ * network access apt does not have.
  */
 export function debianMirror(): string {
   const files = ["/etc/apt/sources.list"];
   try {
-    for (const f of readdirSync("/etc/apt/sources.list.d")) files.push(`/etc/apt/sources.list.d/${f}`);
+    for (const f of readdirSync("/etc/apt/sources.list.d").sort()) files.push(`/etc/apt/sources.list.d/${f}`);
   } catch {
     // no sources.list.d
   }
   for (const f of files) {
-    let text: string;
     try {
-      text = readFileSync(f, "utf8");
+      const mirror = mirrorFromSources(readFileSync(f, "utf8"));
+      if (mirror) return mirror;
     } catch {
-      continue;
+      // unreadable: try the next
     }
-    const uris = [...text.matchAll(/(?:^URIs:\s*|^deb\s+(?:\[[^\]]*\]\s+)?)(\S+)/gm)].map((m) => m[1] as string);
-    const mirror = uris.find((u) => /^https?:\/\/.*\/debian\/?$/.test(u));
-    if (mirror) return mirror.replace(/\/$/, "");
   }
-  return "http://deb.debian.org/debian";
+  return DEFAULT_MIRROR;
 }
 
 export interface DistroRootResult {

@@ -16,7 +16,7 @@ const BOOT_FILE = `/etc/nftsg/${TABLE}.nft`;
 /** Short, so the test waits little; AccuracySec's 1-minute default makes it fire up to 60 s late. */
 const ROLLBACK_SECONDS = 5;
 /** How late after rollbackSeconds a restore may be: polling and process start-up, not timer slack. */
-const FIRE_MARGIN_MS = 1500;
+const FIRE_MARGIN_MS = 2000;
 
 let lab: DistroLab;
 let root: FleetStack;

@@ -58,6 +58,7 @@ async function status(json: boolean): Promise<void> {
     const kind = state.persistent ? "persistent" : "owned by a test run";
     console.log(`lab ${state.id}: ${state.hosts.length} hosts, ${ipv4Subnet(state.slot)}, ${kind}, since ${state.createdAt}, sshd reachable ${up}/${ssh.length}`);
     state.hosts.forEach((h, i) => console.log(`  ${h.name.padEnd(8)} ${h.ipv4.padEnd(15)} ${h.ipv6.padEnd(22)} ssh ${ssh[i] ? "up" : "DOWN"}`));
+    for (const d of state.distroHosts ?? []) console.log(`  ${d.name.padEnd(8)} ${d.ipv4.padEnd(15)} ${d.ipv6.padEnd(22)} Debian 12 machine ${d.machine}`);
   }
 }
 

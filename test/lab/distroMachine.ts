@@ -189,6 +189,8 @@ export function destroyMachineSync(h: DistroHostState, graceMs = 8000): void {
   // Past the deadline: SIGKILL to the machine's init ends its whole pid namespace.
   const left = [wrapper, readPid(p.nspawnPid), nspawn, init].filter((x): x is number => x !== undefined && isAlive(x));
   killSync([...new Set(left)]);
+  // Whatever is still in the machine's cgroups (its nspawn may have died before this ran).
+  killCgroupTreesSync(cgroupDirs(h.machine));
   runSync("ip", ["link", "del", h.veth]);
   if (existsSync(p.root)) {
     if (runSync("umount", [p.root]).code !== 0) runSync("umount", ["-l", p.root]);
@@ -213,4 +215,49 @@ function removeCgroupTree(dir: string): void {
   } catch {
     // still populated (a process outlived the kill): left for `lab down --all`
   }
+}
+
+/** Every pid in a cgroup and the cgroups below it. */
+function cgroupPids(dir: string): number[] {
+  if (!existsSync(dir)) return [];
+  const own = (() => {
+    try {
+      return readFileSync(`${dir}/cgroup.procs`, "utf8").split("\n").filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  })();
+  const below = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).flatMap((e) => cgroupPids(join(dir, e.name)));
+  return [...own, ...below];
+}
+
+/**
+ * SIGKILLs everything in the cgroup trees (a machine's processes, whatever
+ * became of its nspawn and wrapper): the machines' inits first, which ends
+ * their pid namespaces, then anything left.
+ */
+function killCgroupTreesSync(dirs: readonly string[]): void {
+  const pids = () => [...new Set(dirs.flatMap(cgroupPids))].filter((p) => p !== process.pid);
+  const deadline = Date.now() + 5000;
+  for (let left = pids(); left.length > 0 && Date.now() < deadline; left = pids()) {
+    for (const pid of left) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch { /* gone */ }
+    }
+    sleepSync(50);
+  }
+}
+
+/**
+ * Leftovers of distro machines whose lab state is gone (a crashed run): every
+ * process in the machines' cgroups, overlay mounts under `labRoot`, cgroups.
+ */
+export function sweepMachinesSync(labRoot: string): void {
+  const parents = [...new Set(cgroupDirs("x").map(dirname))];
+  killCgroupTreesSync(parents);
+  const mounts = readFileSync("/proc/mounts", "utf8").split("\n").map((l) => l.split(" "))
+    .filter((f) => f[2] === "overlay" && (f[1] ?? "").startsWith(`${labRoot}/`)).map((f) => f[1] as string);
+  for (const m of mounts.reverse()) if (runSync("umount", [m]).code !== 0) runSync("umount", ["-l", m]);
+  for (const c of parents) removeCgroupTree(c);
 }

@@ -18,7 +18,30 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 # Debian's openssh-server starts its own sshd; the lab runs one per namespace
 # and does not need it.
+
+# Real-distribution lab hosts (test/distro.test.ts): debootstrap makes a
+# Debian 12 root once, systemd-nspawn boots copies of it. systemd-container is
+# pinned to the installed systemd's version: unpinned, apt would upgrade the
+# machine's own systemd and udev along with it.
+distro_missing=()
+dpkg -s debootstrap >/dev/null 2>&1 || distro_missing+=(debootstrap)
+if ! dpkg -s systemd-container >/dev/null 2>&1; then
+  if v=$(dpkg-query -W -f='${Version}' systemd 2>/dev/null) && [ -n "$v" ]; then
+    distro_missing+=("systemd-container=$v")
+  else
+    distro_missing+=(systemd-container)
+  fi
+fi
+if [ "${#distro_missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${distro_missing[*]}"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${distro_missing[@]}" >/dev/null
+fi
+
 npm ci --no-audit --no-fund --loglevel=error
 bash scripts/ensure-pulumi.sh >/dev/null
+# The Debian 12 root of the distro hosts, cached in ~/.cache/nftsg/distro
+# (about 80 s and 180 MB the first time, from the mirror apt already uses).
+npm run lab --silent -- distro-root
 PULUMI_PATH="$(bash scripts/ensure-pulumi.sh 2>/dev/null)/bin:$PATH"
 echo "setup: done (node $(node_modules/.bin/node --version), pulumi $(PATH="$PULUMI_PATH" pulumi version), pulumi-language-nodejs $(PATH="$PULUMI_PATH" pulumi-language-nodejs -version))"

@@ -46,6 +46,8 @@ OWNERF=$STATE/$T.owner
 INSTF=$STATE/$T.instance
 UNIT=nftsg-$T.service
 UNIT_FILE=/etc/systemd/system/$UNIT
+DROPIN_DIR=/etc/systemd/system/nftables.service.d
+DROPIN=$DROPIN_DIR/nftsg-$T.conf
 RB_UNIT=nftsg-rollback-$T
 INCLUDE_LINE="include \"$LIVE\" # nftsg"
 CREATED_MARK=${shQuote(CREATED_CONF_MARK)}
@@ -136,7 +138,7 @@ boot_conf() {
 
 boot_installed() {
   if [ "$SYSTEMD" = 1 ]; then
-    [ -f "$UNIT_FILE" ] && systemctl is-enabled --quiet "$UNIT" </dev/null >/dev/null 2>&1
+    [ -f "$UNIT_FILE" ] && [ -f "$DROPIN" ] && systemctl is-enabled --quiet "$UNIT" </dev/null >/dev/null 2>&1
   else
     c=$(boot_conf)
     [ -f "$c" ] && grep -qxF "$INCLUDE_LINE" "$c"
@@ -233,8 +235,8 @@ export const SH_BOOT = String.raw`write_unit() {
   nft_bin=$(command -v nft)
   printf '%s\n' \
     "# Installed by nftsg: loads nftables table inet $T at boot. Removed when nftsg deletes the table." \
-    "# Its own unit, not the distribution's nftables.service, whose stop/reload flushes the whole ruleset;" \
-    "# ordered after it (and restarted/reloaded with it) so that flush cannot wipe this table." \
+    "# Its own unit, not the distribution's nftables.service, whose start/reload/stop flush the whole ruleset;" \
+    "# ordered after it at boot; $DROPIN reloads the table whenever that unit flushes." \
     "[Unit]" \
     "Description=nftsg firewall table inet $T" \
     "DefaultDependencies=no" \
@@ -242,8 +244,6 @@ export const SH_BOOT = String.raw`write_unit() {
     "Before=network-pre.target shutdown.target" \
     "After=local-fs.target nftables.service" \
     "Conflicts=shutdown.target" \
-    "PartOf=nftables.service" \
-    "ReloadPropagatedFrom=nftables.service" \
     "" \
     "[Service]" \
     "Type=oneshot" \
@@ -255,14 +255,36 @@ export const SH_BOOT = String.raw`write_unit() {
     "WantedBy=sysinit.target"
 }
 
+# Drop-in for the distribution's nftables.service (Debian, RHEL, ...): its
+# start, reload and stop run "flush ruleset", which would take this table
+# with it (also when it is started while nftsg's unit is already active, or
+# stopped for good); load the table again right after each, in the same job.
+write_dropin() {
+  nft_bin=$(command -v nft)
+  printf '%s\n' \
+    "# Installed by nftsg: nftables.service flushes the whole ruleset when it starts, reloads or stops;" \
+    "# load nftsg's table inet $T again right after. Removed when nftsg deletes the table." \
+    "[Service]" \
+    "ExecStartPost=$nft_bin -f $LIVE" \
+    "ExecReload=$nft_bin -f $LIVE" \
+    "ExecStopPost=$nft_bin -f $LIVE"
+}
+
 install_boot() {
   if [ "$SYSTEMD" = 1 ]; then
     write_unit > "$RUN/$T.unit.tmp" || fail apply "cannot write the boot unit"
+    write_dropin > "$RUN/$T.dropin.tmp" || fail apply "cannot write the nftables.service drop-in"
+    changed=0
     if [ "$(cat "$RUN/$T.unit.tmp")" != "$(cat "$UNIT_FILE" 2>/dev/null)" ]; then
       cat "$RUN/$T.unit.tmp" > "$UNIT_FILE" || fail apply "cannot write $UNIT_FILE"
-      systemctl daemon-reload </dev/null >/dev/null 2>&1
+      changed=1
     fi
-    rm -f "$RUN/$T.unit.tmp"
+    if [ "$(cat "$RUN/$T.dropin.tmp")" != "$(cat "$DROPIN" 2>/dev/null)" ]; then
+      mkdir -p "$DROPIN_DIR" && cat "$RUN/$T.dropin.tmp" > "$DROPIN" || fail apply "cannot write $DROPIN"
+      changed=1
+    fi
+    if [ "$changed" = 1 ]; then systemctl daemon-reload </dev/null >/dev/null 2>&1; fi
+    rm -f "$RUN/$T.unit.tmp" "$RUN/$T.dropin.tmp"
     if ! systemctl is-enabled --quiet "$UNIT" </dev/null >/dev/null 2>&1; then
       err=$(systemctl enable --quiet "$UNIT" </dev/null 2>&1) || fail apply "cannot enable $UNIT: $err"
     fi
@@ -278,9 +300,10 @@ install_boot() {
 }
 
 uninstall_boot() {
-  if [ -e "$UNIT_FILE" ] || [ -L "/etc/systemd/system/sysinit.target.wants/$UNIT" ]; then
+  if [ -e "$UNIT_FILE" ] || [ -L "/etc/systemd/system/sysinit.target.wants/$UNIT" ] || [ -e "$DROPIN" ]; then
     if [ "$SYSTEMD" = 1 ]; then systemctl disable --quiet "$UNIT" </dev/null >/dev/null 2>&1; fi
-    rm -f "$UNIT_FILE" "/etc/systemd/system/sysinit.target.wants/$UNIT"
+    rm -f "$UNIT_FILE" "/etc/systemd/system/sysinit.target.wants/$UNIT" "$DROPIN"
+    rmdir "$DROPIN_DIR" 2>/dev/null
     if [ "$SYSTEMD" = 1 ]; then systemctl daemon-reload </dev/null >/dev/null 2>&1; fi
   fi
   for c in /etc/sysconfig/nftables.conf /etc/nftables.conf /etc/nftables.nft; do

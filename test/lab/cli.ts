@@ -8,12 +8,16 @@ import { mapLimit } from "./pool";
 import { listLabIds, readState, type LabState } from "./state";
 import { teardownSync } from "./teardown";
 import { ipv4Subnet, ipv6Subnet } from "./addressing";
+import { ensureDistroRoot } from "./distroRoot";
+import { distroLabUp } from "./distroLab";
 
 const USAGE = `usage:
   npm run lab -- up N [--names a,b,c] [--json]
   npm run lab -- down ID | --all
   npm run lab -- status [--json]
-  npm run lab -- show ID`;
+  npm run lab -- show ID
+  npm run lab -- distro-root                 build (or find) the cached Debian root of distro hosts
+  npm run lab -- distro-up N                 a lab of N real Debian 12 hosts (systemd-nspawn)`;
 
 function printLab(lab: Lab, seconds?: number): void {
   const took = seconds === undefined ? "" : ` in ${seconds.toFixed(2)} s`;
@@ -54,6 +58,7 @@ async function status(json: boolean): Promise<void> {
     const kind = state.persistent ? "persistent" : "owned by a test run";
     console.log(`lab ${state.id}: ${state.hosts.length} hosts, ${ipv4Subnet(state.slot)}, ${kind}, since ${state.createdAt}, sshd reachable ${up}/${ssh.length}`);
     state.hosts.forEach((h, i) => console.log(`  ${h.name.padEnd(8)} ${h.ipv4.padEnd(15)} ${h.ipv6.padEnd(22)} ssh ${ssh[i] ? "up" : "DOWN"}`));
+    for (const d of state.distroHosts ?? []) console.log(`  ${d.name.padEnd(8)} ${d.ipv4.padEnd(15)} ${d.ipv6.padEnd(22)} Debian 12 machine ${d.machine}`);
   }
 }
 
@@ -83,6 +88,23 @@ async function main(argv: string[]): Promise<number> {
         console.error(USAGE);
         return 2;
       }
+      return 0;
+    }
+    case "distro-root": {
+      const r = await ensureDistroRoot((l) => console.log(l));
+      console.log(`distro root ${r.path} (${r.built ? "built" : "cached"}, ${r.seconds.toFixed(1)} s)`);
+      return 0;
+    }
+    case "distro-up": {
+      const n = Number(rest[0] ?? 1);
+      if (!Number.isInteger(n) || n < 1) break;
+      const lab = await distroLabUp({ names: Array.from({ length: n }, (_, i) => `d${i + 1}`), persistent: true, log: (l) => console.log(l) });
+      console.log(`lab ${lab.id} up: ${n} Debian 12 hosts (systemd-nspawn), ${ipv4Subnet(lab.slot)}; root ${lab.times.rootBuilt ? "built" : "cached"} in ${lab.times.rootSeconds.toFixed(1)} s`);
+      for (const h of lab.hosts) {
+        console.log(`  ${h.name}  ${h.ipv4.padEnd(15)}  ${h.ipv6.padEnd(22)}  machine ${h.machine}, ssh after ${lab.times.bootToSshSeconds[h.name]?.toFixed(2)} s`);
+      }
+      console.log(`ssh: ssh ${lab.sshArgs(lab.hosts[0]?.name ?? "d1").join(" ")}   (or ${lab.sudoUser}@, passwordless sudo)`);
+      console.log(`remove: npm run lab -- down ${lab.id}`);
       return 0;
     }
     case "status":

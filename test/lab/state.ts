@@ -4,6 +4,7 @@
 // `up` crashed can be torn down from it.
 import { readFileSync, readdirSync, writeFileSync, renameSync } from "node:fs";
 import { ID_PATTERN, LAB_ROOT, labDir } from "./constants";
+import type { DistroHostState } from "./distroMachine";
 
 export interface HostState {
   index: number;
@@ -31,6 +32,8 @@ export interface LabState {
   persistent: boolean;
   createdAt: string;
   hosts: HostState[];
+  /** Real-distribution hosts (systemd-nspawn machines), see distroLab.ts. */
+  distroHosts?: DistroHostState[];
 }
 
 export const statePath = (id: string): string => `${labDir(id)}/state.json`;

@@ -3,6 +3,7 @@
 import { readFileSync, readdirSync, rmSync } from "node:fs";
 import { ETC_NETNS, LAB_LINK_PATTERN, LAB_NS_PATTERN, LAB_ROOT } from "./constants";
 import { removeEtcNetns } from "./etc";
+import { destroyMachineSync, sweepMachinesSync } from "./distroMachine";
 import { destroyNetworkSync } from "./network";
 import { findPids, killSync, netnsInode } from "./processes";
 import { runSync } from "./sh";
@@ -44,6 +45,8 @@ function removeNftsgRunDirs(namespaces: readonly string[]): void {
 
 export function teardownSync(state: LabState): void {
   const namespaces = state.hosts.map((h) => h.ns);
+  // Machines first: a clean poweroff, before their wrappers are killed by name below.
+  for (const d of state.distroHosts ?? []) destroyMachineSync(d);
   killLabProcesses(namespaces, [`${state.dir}/`]);
   removeNftsgRunDirs(namespaces);
   destroyNetworkSync([...state.hosts.map((h) => h.veth), state.bridge], namespaces);
@@ -84,6 +87,7 @@ export function downAllSync(): void {
   }
   const namespaces = listDir("/run/netns").filter((n) => LAB_NS_PATTERN.test(n));
   killLabProcesses(namespaces, [`${LAB_ROOT}/`]);
+  sweepMachinesSync(LAB_ROOT);
   destroyNetworkSync(rootLinks().filter((l) => LAB_LINK_PATTERN.test(l)), namespaces);
   for (const ns of listDir(ETC_NETNS).filter((n) => LAB_NS_PATTERN.test(n))) removeEtcNetns(ns);
   for (const id of listLabIds()) rmSync(`${LAB_ROOT}/${id}`, { recursive: true, force: true });

@@ -43,7 +43,7 @@ function preflight(): void {
 }
 
 /** A fresh 4-char base36 id, reserved by creating its directory. */
-function reserveId(): string {
+export function reserveId(): string {
   mkdirSync(LAB_ROOT, { recursive: true, mode: 0o755 });
   for (let attempt = 0; attempt < 20; attempt++) {
     const id = (randomBytes(4).readUInt32BE() % 36 ** 4).toString(36).padStart(4, "0");

@@ -179,7 +179,6 @@ describe("boot unit (systemd hosts)", () => {
       "Wants=network-pre.target",
       "Before=network-pre.target shutdown.target",
       "After=local-fs.target nftables.service",
-      "PartOf=nftables.service",
       "Type=oneshot",
       "RemainAfterExit=yes",
       "WantedBy=sysinit.target",
@@ -187,8 +186,20 @@ describe("boot unit (systemd hosts)", () => {
       expect(lines, l).toContain(l);
     }
     expect(lines.find((l) => l.startsWith("ExecStart="))).toMatch(/^ExecStart=\/\S*\/nft -f \/etc\/nftsg\/nftsg\.nft$/);
-    expect(unit).not.toMatch(/^(Requires|BindsTo)=.*nftables/m);
+    // Not PartOf: stopping nftables.service must not stop (or rate-limit) ours; the drop-in reloads instead.
+    expect(unit).not.toMatch(/^(Requires|BindsTo|PartOf)=.*nftables/m);
   });
+
+  const dropin = execFileSync("sh", ["-c", `${shellVars({ table: "nftsg", nonce: NONCE })}${SH_BASE}${SH_BOOT}\nwrite_dropin`], {
+    env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
+  }).toString();
+  it.each(["ExecStartPost", "ExecReload", "ExecStopPost"])(
+    "the nftables.service drop-in reloads the table after that unit's flush (%s)",
+    (key) => {
+      expect(dropin.split("\n")).toContain("[Service]");
+      expect(dropin.split("\n").find((l) => l.startsWith(`${key}=`))).toMatch(new RegExp(`^${key}=/\\S*/nft -f /etc/nftsg/nftsg\\.nft$`));
+    },
+  );
 });
 
 describe("readProgram and removeProgram", () => {

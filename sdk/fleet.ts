@@ -10,6 +10,7 @@ import type { ConnectionArgs, FleetArgs, HostArgs, SecurityGroupArgs } from "./i
 import { Attachment, FleetModel, Rule, SecurityGroup } from "./resources";
 import { ruleKeys } from "./identity";
 import { hostSlice } from "./slice";
+import { announceUnknownPolicyTests } from "./policyTests";
 
 const DEFAULT_TABLE = "nftsg";
 const DEFAULT_ROLLBACK_SECONDS = 30;
@@ -34,7 +35,9 @@ export class Fleet extends pulumi.ComponentResource {
     const stackId = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
 
     // Validation of the whole declaration happens in this resource's check.
-    this.model = new FleetModel(name, { fleet: name, declaration: declarationForCheck(args) }, { parent: this });
+    const declaration = declarationForCheck(args);
+    this.model = new FleetModel(name, { fleet: name, declaration }, { parent: this });
+    announceUnknownPolicyTests(this.model, declaration, args.tests);
 
     // Duplicated names are reported by the model's check; registering them
     // twice would only produce a confusing duplicate-URN error first.
@@ -105,6 +108,7 @@ function declarationForCheck(args: FleetArgs): pulumi.Output<unknown> {
     revokeEstablished: args.revokeEstablished,
     securityGroups: args.securityGroups,
     hosts,
+    tests: args.tests,
   }).apply(formatDeclaration);
 }
 

@@ -12,6 +12,7 @@ import { checkFailsafe, checkTable } from "./checks/options";
 import { checkGroupNames } from "./checks/groups";
 import { checkRules } from "./checks/rules";
 import { checkHosts, checkPeerMemberAddresses } from "./checks/hosts";
+import { checkPolicyTests } from "./checks/policyTests";
 
 export { isObj } from "./checks/context";
 
@@ -29,5 +30,6 @@ export function semanticIssues(decl: unknown, parsePrefix: (text: string) => Pre
   checkRules(ctx, groups);
   checkHosts(ctx, hosts);
   checkPeerMemberAddresses(ctx, hosts);
+  checkPolicyTests(ctx, hosts, arrayAt(decl, "tests"));
   return ctx.issues;
 }

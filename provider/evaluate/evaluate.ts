@@ -11,6 +11,9 @@ import { FleetValidationError, validateFleet } from "../declaration/validate";
 import { type Endpoint, endpointHosts, endsOf, resolveEndpoint } from "./endpoints";
 import { type FleetIndex, indexFleet } from "./fleetIndex";
 import { type Coverage, type FlowResult, type Traffic, evaluateFlow } from "./flow";
+import { ICMP_FAMILY, type TrafficField, trafficProblems } from "./traffic";
+
+export { QUERY_PROTOCOLS, trafficProblems } from "./traffic";
 
 export interface Query extends Traffic {
   /** A host name, `sg:<group>` (every member), or an address/CIDR outside the fleet. */
@@ -31,36 +34,12 @@ export interface Evaluation {
 /** A query that names no such host/group, or traffic that cannot be sent. */
 export class EvaluationError extends Error {
   constructor(
-    readonly field: "from" | "to" | "protocol" | "port" | "icmpType" | "icmpCode",
+    readonly field: "from" | "to" | TrafficField,
     message: string,
   ) {
     super(`${field}: ${message}`);
     this.name = "EvaluationError";
   }
-}
-
-const PORT_PROTOCOLS = new Set(["tcp", "udp", "sctp"]);
-const ICMP_FAMILY: Partial<Record<Traffic["protocol"], Family>> = { icmp: 4, icmpv6: 6 };
-export const QUERY_PROTOCOLS: readonly Traffic["protocol"][] = ["tcp", "udp", "sctp", "icmp", "icmpv6", "esp", "ah", "gre"];
-
-/** Every problem of the traffic part of a query, as [field, message]. */
-export function trafficProblems(t: Partial<Traffic>): [EvaluationError["field"], string][] {
-  const out: [EvaluationError["field"], string][] = [];
-  if (!QUERY_PROTOCOLS.includes(t.protocol as Traffic["protocol"])) {
-    out.push(["protocol", `${JSON.stringify(t.protocol)} is not a protocol a packet can have; use one of ${QUERY_PROTOCOLS.join(", ")}`]);
-    return out;
-  }
-  const needsPort = PORT_PROTOCOLS.has(t.protocol!);
-  if (needsPort && t.port === undefined) out.push(["port", `${t.protocol} needs a destination port (1-65535)`]);
-  if (t.port !== undefined && (!Number.isInteger(t.port) || t.port < 1 || t.port > 65535)) out.push(["port", `must be an integer in 1-65535`]);
-  if (!needsPort && t.port !== undefined) out.push(["port", `${t.protocol} has no ports; remove it`]);
-  for (const f of ["icmpType", "icmpCode"] as const) {
-    const v = t[f];
-    if (v === undefined) continue;
-    if (ICMP_FAMILY[t.protocol!] === undefined) out.push([f, `only for icmp/icmpv6; remove it`]);
-    else if (!Number.isInteger(v) || v < 0 || v > 255) out.push([f, `must be an integer in 0-255`]);
-  }
-  return out;
 }
 
 export type Fleetish = FleetDeclaration | NormalisedFleet | FleetIndex;

@@ -3,3 +3,4 @@ export { evaluate, fleetIndexOf, EvaluationError, QUERY_PROTOCOLS, type Evaluati
 export { evaluateFlow, type Coverage, type FlowEnd, type FlowResult, type RuleRef, type SideResult, type Traffic } from "./flow";
 export { indexFleet, type FleetIndex } from "./fleetIndex";
 export { formatEvaluation, queryText } from "./format";
+export { runPolicyTests, policyTestIssues, type PolicyTestOutcome } from "./policyTests";

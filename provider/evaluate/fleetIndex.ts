@@ -14,6 +14,8 @@ export interface FleetIndex {
   hostByAddress(family: Family, value: bigint): NormalisedHost | undefined;
   /** Hosts attached to the group, by name. */
   members(group: string): NormalisedHost[];
+  /** The addresses of a group's members, per family (merged). */
+  memberAddresses(group: string, family: Family): Interval[];
   /** Every address a fleet host declares, per family (merged). */
   fleetAddresses(family: Family): Interval[];
   /** The rules of every group the host is attached to, with their group. */
@@ -57,6 +59,7 @@ export function indexFleet(fleet: NormalisedFleet): FleetIndex {
     group: (name) => groups.get(name),
     hostByAddress: (family, value) => byAddress.get(key(family, value)),
     members: (group) => members.get(group) ?? [],
+    memberAddresses: (group, family) => groupAddresses(family, group),
     fleetAddresses: (family) => allAddresses(family, ""),
     rulesOf(host, direction) {
       const id = `${direction}\u0000${host.name}`;

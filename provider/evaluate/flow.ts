@@ -2,7 +2,7 @@
 // the other accepted by the source host's egress AND the destination host's
 // ingress? An end is a fleet host (one of its addresses) or a range of
 // addresses outside the fleet; for a range the answer may be "partial".
-import { type Family, type Interval, prefixToInterval } from "../declaration/cidr";
+import { type Family, type Interval, intervalToNftElement, prefixToInterval } from "../declaration/cidr";
 import type { NormalisedHost, NormalisedRule } from "../declaration/fleetModel";
 import type { Direction } from "../compiler/nftNames";
 import type { FleetIndex } from "./fleetIndex";
@@ -59,6 +59,8 @@ export interface SideResult {
   rules: RuleRef[];
   /** A failsafe covers part of a range peer too. */
   failsafe?: boolean;
+  /** When partial: the part of the peer range accepted, as CIDRs/ranges (at most a few). */
+  accepted?: string[];
 }
 
 export interface FlowResult {
@@ -73,6 +75,7 @@ export interface FlowResult {
 }
 
 const ECHO_REQUEST = { icmp: 8, icmpv6: 128 } as const;
+const MAX_ACCEPTED_SHOWN = 4;
 /** Untracked ICMPv6 every host accepts (MLD, router and neighbour discovery): see compiler/baseline.ts. */
 const ESSENTIAL_ICMPV6_TYPES: ReadonlySet<number> = new Set([130, 131, 132, 133, 134, 135, 136, 143]);
 
@@ -123,9 +126,11 @@ export function evaluateSide(index: FleetIndex, self: NormalisedHost, direction:
   }
   const covered = union([failsafe, ...matched.map((m) => m.covered)]);
   const cov = coverage(covered, peer.range);
-  if (matched.length === 0 && failsafe.length > 0) return { ...base, coverage: cov, reason: "failsafe" };
+  const accepted = cov === "partial" ? { accepted: covered.slice(0, MAX_ACCEPTED_SHOWN).map((iv) => intervalToNftElement(peer.family, iv)) } : {};
+  if (matched.length === 0 && failsafe.length > 0) return { ...base, coverage: cov, reason: "failsafe", ...accepted };
   return {
     ...base,
+    ...accepted,
     coverage: cov,
     reason: matched.length > 0 ? "rules" : "no-rule",
     rules: matched.map((m) => m.ref),

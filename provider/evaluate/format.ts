@@ -18,6 +18,7 @@ export function ruleRefText(r: RuleRef): string {
 
 export function sideText(s: SideResult): string {
   const who = `${s.direction} ${s.host}`;
+  const part = s.accepted ? ` (accepts only ${s.accepted.join(", ")}${s.accepted.length >= 4 ? ", ..." : ""})` : "";
   switch (s.reason) {
     case "no-table":
       return `${who}: open (attached to no group, so nftsg filters nothing)`;
@@ -26,13 +27,13 @@ export function sideText(s: SideResult): string {
     case "egress-open":
       return `${who}: open (none of its groups has an egress rule)`;
     case "failsafe":
-      return `${who}: ${s.coverage === "allow" ? "" : `${s.coverage}, `}failsafe ssh`;
+      return `${who}: ${s.coverage === "allow" ? "" : `${s.coverage}, `}failsafe ssh${part}`;
     case "essential-icmpv6":
       return `${who}: essential icmpv6 (always accepted)`;
     case "no-rule":
       return `${who}: dropped (no ${s.direction} rule of its groups matches${s.direction === "egress" ? "; its egress is restricted" : ""})`;
     case "rules":
-      return `${who}: ${s.coverage === "partial" ? "partly, " : ""}${s.rules.map(ruleRefText).join("; ")}${s.failsafe ? "; failsafe ssh" : ""}`;
+      return `${who}: ${s.coverage === "partial" ? "partly, " : ""}${s.rules.map(ruleRefText).join("; ")}${s.failsafe ? "; failsafe ssh" : ""}${part}`;
   }
 }
 

@@ -4,3 +4,4 @@ export { evaluateFlow, type Coverage, type FlowEnd, type FlowResult, type RuleRe
 export { indexFleet, type FleetIndex } from "./fleetIndex";
 export { formatEvaluation, queryText } from "./format";
 export { runPolicyTests, policyTestIssues, type PolicyTestOutcome } from "./policyTests";
+export { lintFleet, formatLint, type LintWarning } from "./lint";

@@ -5,7 +5,7 @@ import { recordHandlers } from "./records";
 
 type Props = Record<string, unknown>;
 
-function parseDeclaration(text: string): unknown {
+export function parseDeclaration(text: string): unknown {
   try {
     // The SDK puts a comment line first (see sdk/fleet.ts formatDeclaration).
     const d = JSON.parse(text.replace(/^@.*\n/, "")) as Record<string, unknown>;

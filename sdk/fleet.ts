@@ -11,6 +11,7 @@ import { Attachment, FleetModel, Rule, SecurityGroup } from "./resources";
 import { ruleKeys } from "./identity";
 import { hostSlice } from "./slice";
 import { announceUnknownPolicyTests } from "./policyTests";
+import { type HostRulesetWithFlows, withFlows } from "./flows";
 
 const DEFAULT_TABLE = "nftsg";
 const DEFAULT_ROLLBACK_SECONDS = 30;
@@ -82,6 +83,7 @@ export class Fleet extends pulumi.ComponentResource {
         rules: compiled.apply((c) => c.lines.join("\n")),
         script: compiled.apply((c) => c.script),
         hash: compiled.apply((c) => c.hash),
+        flows: compiled.apply((c) => c.flows),
       }, { parent: this, dependsOn: [this.model] });
     }
     this.registerOutputs({});
@@ -139,7 +141,7 @@ function stripSecrets(c: pulumi.Unwrap<ConnectionArgs>): Record<string, unknown>
  * unknown value makes only the hosts that depend on it unknown. The slice
  * carries no secrets (peers contribute only their addresses).
  */
-function compileHostFromSlice(args: FleetArgs, table: string, hostName: string, owner: string): pulumi.Output<HostRuleset> {
+function compileHostFromSlice(args: FleetArgs, table: string, hostName: string, owner: string): pulumi.Output<HostRulesetWithFlows> {
   const slice = hostSlice<SecurityGroupArgs, HostArgs>(
     { securityGroups: firstByName(args.securityGroups), hosts: firstByName(args.hosts) },
     hostName,
@@ -161,7 +163,7 @@ function compileHostFromSlice(args: FleetArgs, table: string, hostName: string, 
     ],
     hosts: [addressing(slice.self), ...slice.peerMembers.map(addressing)],
   });
-  return decl.apply((d) => compileOrPlaceholder(d as unknown as FleetDeclaration, hostName, owner));
+  return decl.apply((d) => withFlows(compileOrPlaceholder(d as unknown as FleetDeclaration, hostName, owner), d as unknown as FleetDeclaration, hostName));
 }
 
 function compileOrPlaceholder(decl: FleetDeclaration, hostName: string, owner: string): HostRuleset {

@@ -85,7 +85,7 @@ const MAX_ENUMERATED = 65536n;
  * The peers of one line, named: any; the parts the grants name by CIDR; the
  * rest (peer-group members) as whole big groups, hosts, or bare addresses.
  */
-function entities(index: FleetIndex, peers: PeerSet, grants: readonly Grant[]): Entity[] {
+function entities(index: FleetIndex, self: string, peers: PeerSet, grants: readonly Grant[]): Entity[] {
   if (sameIntervals(peers[4], FULL[4]) && sameIntervals(peers[6], FULL[6])) return [{ text: "any", peers }];
   const out: Entity[] = [];
   const singles: Record<Family, Interval[]> = { 4: [], 6: [] };
@@ -101,7 +101,9 @@ function entities(index: FleetIndex, peers: PeerSet, grants: readonly Grant[]): 
   for (const g of [...hint].sort()) {
     const members = index.members(g);
     if (members.length <= MEMBER_LIST_BOUND) continue;
-    const addrs: PeerSet = { 4: index.memberAddresses(g, 4), 6: index.memberAddresses(g, 6) };
+    // The host itself is never its own peer (loopback).
+    const own = (f: Family) => (index.host(self)?.addresses ?? []).filter((a) => a.family === f).map((a) => ({ lo: a.value, hi: a.value }));
+    const addrs: PeerSet = { 4: subtract(index.memberAddresses(g, 4), own(4)), 6: subtract(index.memberAddresses(g, 6), own(6)) };
     const inSingles = (f: Family) => subtract(addrs[f], singles[f]).length === 0;
     if (isEmpty(addrs) || !inSingles(4) || !inSingles(6)) continue;
     out.push({ text: `sg ${g} (${members.length} hosts)`, peers: addrs });
@@ -144,7 +146,13 @@ const cellOrder = (a: Cell, b: Cell): number => ("lo" in a && "lo" in b ? a.lo -
  * line per (protocol, peer): tcp/5432 and tcp/5433 to the same peer read
  * "tcp/5432-5433".
  */
-export function flowLines(index: FleetIndex, direction: Direction, cells: readonly { cell: Cell; peers: PeerSet }[], grants: readonly Grant[]): FlowLine[] {
+export function flowLines(
+  index: FleetIndex,
+  self: string,
+  direction: Direction,
+  cells: readonly { cell: Cell; peers: PeerSet }[],
+  grants: readonly Grant[],
+): FlowLine[] {
   const word = direction === "ingress" ? "from" : "to";
   const perProtocol = new Map<string, number>();
   for (const c of cells) perProtocol.set(c.cell.protocol, (perProtocol.get(c.cell.protocol) ?? 0) + 1);
@@ -152,7 +160,7 @@ export function flowLines(index: FleetIndex, direction: Direction, cells: readon
   for (const group of trafficGroups(cells)) {
     const matching = grants.filter((g) => group.cells.some((c) => cellMatches(g, c)));
     const protocol = group.label === "all" ? "all" : group.cells[0]!.protocol;
-    for (const e of entities(index, group.peers, matching)) {
+    for (const e of entities(index, self, group.peers, matching)) {
       const key = `${protocol}\u0000${e.text}`;
       const m = merged.get(key) ?? { protocol, entity: e.text, cells: [], origins: new Set<string>() };
       m.cells.push(...group.cells);

@@ -28,7 +28,7 @@ export function hostFlows(index: FleetIndex, host: string): string[] {
   if (!g) return [];
   return DIRECTIONS.flatMap((d) => {
     const cells = cellsFor(g[d]).map((cell) => ({ cell, peers: peersOf(g[d], cell) }));
-    return flowLines(index, d, cells, g[d]).map((l) => l.text);
+    return flowLines(index, host, d, cells, g[d]).map((l) => l.text);
   }).sort();
 }
 
@@ -42,14 +42,14 @@ export interface HostFlowDiff {
 
 const minus = (a: PeerSet, b: PeerSet): PeerSet => ({ 4: subtract(a[4], b[4]), 6: subtract(a[6], b[6]) });
 
-function directionDiff(oldIndex: FleetIndex, newIndex: FleetIndex, d: Direction, olds: readonly Grant[], news: readonly Grant[]) {
+function directionDiff(oldIndex: FleetIndex, newIndex: FleetIndex, host: string, d: Direction, olds: readonly Grant[], news: readonly Grant[]) {
   const cells: Cell[] = cellsFor([...olds, ...news]);
   const pairs = cells.map((cell) => ({ cell, before: peersOf(olds, cell), after: peersOf(news, cell) }));
   const added = pairs.map((p) => ({ cell: p.cell, peers: minus(p.after, p.before) }));
   const removed = pairs.map((p) => ({ cell: p.cell, peers: minus(p.before, p.after) }));
   return {
-    added: added.some((a) => !isEmpty(a.peers)) ? flowLines(newIndex, d, added, news) : [],
-    removed: removed.some((r) => !isEmpty(r.peers)) ? flowLines(oldIndex, d, removed, olds) : [],
+    added: added.some((a) => !isEmpty(a.peers)) ? flowLines(newIndex, host, d, added, news) : [],
+    removed: removed.some((r) => !isEmpty(r.peers)) ? flowLines(oldIndex, host, d, removed, olds) : [],
   };
 }
 
@@ -63,10 +63,13 @@ export function hostFlowDiff(oldIndex: FleetIndex, newIndex: FleetIndex, host: s
   const status = before && after ? "changed" : after ? "created" : "removed";
   const out: HostFlowDiff = { host, status, added: [], removed: [] };
   for (const d of DIRECTIONS) {
-    const r = directionDiff(oldIndex, newIndex, d, (before ?? unfiltered(host))[d], (after ?? unfiltered(host))[d]);
+    const r = directionDiff(oldIndex, newIndex, host, d, (before ?? unfiltered(host))[d], (after ?? unfiltered(host))[d]);
     out.added.push(...r.added);
     out.removed.push(...r.removed);
   }
+  const byText = (a: FlowLine, b: FlowLine) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0);
+  out.added.sort(byText);
+  out.removed.sort(byText);
   return out;
 }
 

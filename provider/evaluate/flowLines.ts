@@ -89,10 +89,19 @@ function entities(index: FleetIndex, self: string, peers: PeerSet, grants: reado
   if (sameIntervals(peers[4], FULL[4]) && sameIntervals(peers[6], FULL[6])) return [{ text: "any", peers }];
   const out: Entity[] = [];
   const singles: Record<Family, Interval[]> = { 4: [], 6: [] };
+  const cidrPart: PeerSet = { 4: [], 6: [] };
+  for (const f of [4, 6] as const) cidrPart[f] = intersect(peers[f], union(grants.map((g) => g.cidrs[f])));
+  // Most of both families, but for a few holes: "any except 198.51.100.0/24".
+  const holes: PeerSet = { 4: subtract(FULL[4], cidrPart[4]), 6: subtract(FULL[6], cidrPart[6]) };
+  const count = (p: PeerSet) => p[4].length + p[6].length;
+  const anyExcept = cidrPart[4].length > 0 && cidrPart[6].length > 0 && count(holes) < count(cidrPart);
+  if (anyExcept) {
+    const text = ([4, 6] as const).flatMap((f) => holes[f].map((iv) => intervalToNftElement(f, iv))).join(", ");
+    out.push({ text: `any except ${text}`, peers: cidrPart });
+  }
   for (const f of [4, 6] as const) {
-    const cover = union(grants.map((g) => g.cidrs[f]));
-    for (const iv of intersect(peers[f], cover)) out.push({ text: intervalToNftElement(f, iv), peers: { ...none(), [f]: [iv] } });
-    for (const iv of subtract(peers[f], cover)) {
+    if (!anyExcept) for (const iv of cidrPart[f]) out.push({ text: intervalToNftElement(f, iv), peers: { ...none(), [f]: [iv] } });
+    for (const iv of subtract(peers[f], cidrPart[f])) {
       if (iv.hi - iv.lo >= MAX_ENUMERATED) out.push({ text: intervalToNftElement(f, iv), peers: { ...none(), [f]: [iv] } });
       else for (let v = iv.lo; v <= iv.hi; v++) singles[f].push({ lo: v, hi: v });
     }

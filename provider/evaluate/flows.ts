@@ -20,7 +20,7 @@ function grantsOf(index: FleetIndex | undefined, host: string): HostGrants | und
 }
 
 /** A host outside the fleet has no nftsg table: nftsg filters nothing there. */
-const unfiltered = (host: string): HostGrants => ({ host, ingress: [everything("ingress", "no table")], egress: [everything("egress", "no table")] });
+const unfiltered = (host: string): HostGrants => ({ host, ingress: [everything("ingress", "no nftsg table")], egress: [everything("egress", "no nftsg table")] });
 
 /** What the host allows (new connections), one line per (traffic, peer), sorted. */
 export function hostFlows(index: FleetIndex, host: string): string[] {

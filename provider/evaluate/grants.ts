@@ -41,7 +41,7 @@ export function ruleOrigin(group: string, r: NormalisedRule): string {
 
 export function hostGrants(index: FleetIndex, host: NormalisedHost): HostGrants {
   if (host.groups.length === 0) {
-    return { host: host.name, ingress: [everything("ingress", "no table")], egress: [everything("egress", "no table")] };
+    return { host: host.name, ingress: [everything("ingress", "no nftsg table")], egress: [everything("egress", "no nftsg table")] };
   }
   const own = (f: Family): Interval[] => union([host.addresses.filter((a) => a.family === f).map((a) => ({ lo: a.value, hi: a.value }))]);
   // The host itself is no peer of its own group (that traffic is loopback).

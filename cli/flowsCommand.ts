@@ -37,12 +37,15 @@ interface PreviewStep {
   newState?: { type?: string; inputs?: Record<string, unknown> };
 }
 
+export const NO_CHANGE = "### nftsg flow changes\n\nNo flow changes: no nftsg fleet declaration changes in this preview.\n";
+
 const isModel = (s?: { type?: string }) => typeof s?.type === "string" && s.type.endsWith("nftsg:FleetModel");
 
 /** The Markdown for every FleetModel in a `pulumi preview --json` document. */
 export function flowsFromPreview(preview: unknown): Outcome {
   const steps = ((preview as { steps?: PreviewStep[] } | null)?.steps ?? []).filter((s) => isModel(s.oldState) || isModel(s.newState));
-  if (steps.length === 0) return { out: "No nftsg fleet in this preview (no FleetModel step): nothing to summarise.", code: 0 };
+  // `preview --json` lists only steps that change something.
+  if (steps.length === 0) return { out: NO_CHANGE, code: 0 };
   return outcome(() =>
     steps
       .map((s) => {

@@ -12,6 +12,9 @@ import { type Endpoint, endpointHosts, endsOf, resolveEndpoint } from "./endpoin
 import { type FleetIndex, indexFleet } from "./fleetIndex";
 import { type Coverage, type FlowResult, type Traffic, evaluateFlow } from "./flow";
 import { ICMP_FAMILY, type TrafficField, trafficProblems } from "./traffic";
+import { coverageOfCode, pairCode, pairTable } from "./acceptSets";
+
+const DEFAULT_MAX_FLOWS = 10_000;
 
 export { QUERY_PROTOCOLS, trafficProblems } from "./traffic";
 
@@ -26,6 +29,9 @@ export interface Query extends Traffic {
 export interface Evaluation {
   /** allow: every flow the query stands for is accepted; deny: none is; partial: some are. */
   verdict: Coverage;
+  /** How many flows (address pairs) the query stands for, by outcome. */
+  counts: Record<Coverage, number>;
+  /** The flows explained (rules on each side): all of them unless EvaluateOptions says otherwise. */
   flows: FlowResult[];
   /** Why the query stands for fewer flows than one might think (no members, no common family...). */
   notes: string[];
@@ -63,7 +69,14 @@ function describeEnd(e: Endpoint): string {
   return e.kind === "host" ? e.host.name : e.kind === "group" ? `sg:${e.name}` : e.text;
 }
 
-export function evaluate(fleet: Fleetish, query: Query): Evaluation {
+export interface EvaluateOptions {
+  /** Which flows to explain in `flows` (default: all). */
+  explain?: (coverage: Coverage) => boolean;
+  /** At most this many explained flows (default 10,000); the rest are only counted. */
+  maxFlows?: number;
+}
+
+export function evaluate(fleet: Fleetish, query: Query, options: EvaluateOptions = {}): Evaluation {
   const index = fleetIndexOf(fleet);
   const problem = trafficProblems(query)[0];
   if (problem) throw new EvaluationError(problem[0], problem[1]);
@@ -82,22 +95,37 @@ export function evaluate(fleet: Fleetish, query: Query): Evaluation {
   // naming the same host on both sides does.
   const bothHosts = from.kind === "host" && to.kind === "host";
   const family = query.family ?? ICMP_FAMILY[query.protocol];
+  // Every pair is decided on the fast path; only the flows asked for are
+  // explained (rules named) on the detailed one.
   const flows: FlowResult[] = [];
+  const counts: Record<Coverage, number> = { allow: 0, deny: 0, partial: 0 };
+  const explain = options.explain ?? (() => true);
+  const maxFlows = options.maxFlows ?? DEFAULT_MAX_FLOWS;
+  const fromEnds = endsOf(from).filter((e) => family === undefined || e.family === family);
   const toEnds = endsOf(to);
-  for (const s of endsOf(from)) {
-    if (family !== undefined && s.family !== family) continue;
-    for (const d of toEnds) {
+  const table = pairTable(index, fromEnds, toEnds, query);
+  const byCode = [0, 0, 0];
+  for (let i = 0; i < fromEnds.length; i++) {
+    const s = fromEnds[i]!;
+    for (let j = 0; j < toEnds.length; j++) {
+      const d = toEnds[j]!;
       if (d.family !== s.family || (!bothHosts && s.host !== undefined && s.host === d.host)) continue;
-      flows.push(evaluateFlow(index, s, d, query));
+      const code = pairCode(table, fromEnds, toEnds, i, j);
+      byCode[code]!++;
+      if (flows.length < maxFlows && explain(coverageOfCode(code))) flows.push(evaluateFlow(index, s, d, query));
     }
   }
-  if (flows.length === 0) {
+  counts.deny = byCode[0]!;
+  counts.allow = byCode[1]!;
+  counts.partial = byCode[2]!;
+  const total = counts.allow + counts.deny + counts.partial;
+  if (total === 0) {
     notes.push(`no flow from ${describeEnd(from)} to ${describeEnd(to)}${family ? ` over IPv${family}` : ""}: no addresses of a common family`);
   }
-  return { verdict: aggregate(flows.map((f) => f.coverage)), flows, notes: [...new Set(notes)] };
+  return { verdict: aggregate(counts), counts, flows, notes: [...new Set(notes)] };
 }
 
-function aggregate(list: readonly Coverage[]): Coverage {
-  if (list.length === 0 || list.every((c) => c === "deny")) return "deny";
-  return list.every((c) => c === "allow") ? "allow" : "partial";
+function aggregate(c: Record<Coverage, number>): Coverage {
+  if (c.allow === 0 && c.partial === 0) return "deny";
+  return c.deny === 0 && c.partial === 0 ? "allow" : "partial";
 }

@@ -74,10 +74,10 @@ export interface FlowResult {
   ingress?: SideResult;
 }
 
-const ECHO_REQUEST = { icmp: 8, icmpv6: 128 } as const;
+export const ECHO_REQUEST = { icmp: 8, icmpv6: 128 } as const;
 const MAX_ACCEPTED_SHOWN = 4;
 /** Untracked ICMPv6 every host accepts (MLD, router and neighbour discovery): see compiler/baseline.ts. */
-const ESSENTIAL_ICMPV6_TYPES: ReadonlySet<number> = new Set([130, 131, 132, 133, 134, 135, 136, 143]);
+export const ESSENTIAL_ICMPV6_TYPES: ReadonlySet<number> = new Set([130, 131, 132, 133, 134, 135, 136, 143]);
 
 export function trafficMatches(rule: NormalisedRule, t: Traffic): boolean {
   if (rule.protocol === "all") return true;

@@ -4,7 +4,7 @@
 import type { NormalisedFleet, NormalisedPolicyTest, ValidationIssue } from "../declaration/fleetModel";
 import { type Evaluation, EvaluationError, evaluate } from "./evaluate";
 import { type FleetIndex, indexFleet } from "./fleetIndex";
-import type { FlowResult } from "./flow";
+import type { Coverage } from "./flow";
 import { flowText, queryText } from "./format";
 
 export interface PolicyTestOutcome {
@@ -25,7 +25,9 @@ function runOne(index: FleetIndex, test: NormalisedPolicyTest): PolicyTestOutcom
   const q = { ...test };
   let evaluation: Evaluation;
   try {
-    evaluation = evaluate(index, q);
+    // Only the flows that contradict the expectation are explained (a few).
+    const contrary = (c: Coverage) => (test.expect === "allow" ? c !== "allow" : c !== "deny");
+    evaluation = evaluate(index, q, { explain: contrary, maxFlows: MAX_FLOWS_SHOWN });
   } catch (e) {
     if (!(e instanceof EvaluationError)) throw e;
     return { test, passed: false, message: `policy test ${testName(test)} cannot be evaluated: ${e.message}` };
@@ -33,13 +35,14 @@ function runOne(index: FleetIndex, test: NormalisedPolicyTest): PolicyTestOutcom
   const passed = evaluation.verdict === test.expect;
   const head = `policy test ${testName(test)} ${passed ? "passed" : "failed"}: ${queryText(q)}: expected ${test.expect}, evaluated ${evaluation.verdict}`;
   // On failure, show the flows that contradict the expectation, with their rules.
-  const contrary = (f: FlowResult) => (test.expect === "allow" ? f.coverage !== "allow" : f.coverage !== "deny");
-  const shown = passed ? [] : evaluation.flows.filter(contrary);
+  const c = evaluation.counts;
+  const contraryCount = test.expect === "allow" ? c.deny + c.partial : c.allow + c.partial;
+  const shown = passed ? [] : evaluation.flows;
   const lines = [
     head,
     ...evaluation.notes.map((n) => `  note: ${n}`),
-    ...shown.slice(0, MAX_FLOWS_SHOWN).flatMap((f) => flowText(f).map((l) => `  ${l}`)),
-    ...(shown.length > MAX_FLOWS_SHOWN ? [`  ... and ${shown.length - MAX_FLOWS_SHOWN} more flows`] : []),
+    ...shown.flatMap((f) => flowText(f).map((l) => `  ${l}`)),
+    ...(contraryCount > shown.length && !passed ? [`  ... and ${contraryCount - shown.length} more flows`] : []),
   ];
   return { test, passed, evaluation, message: lines.join("\n") };
 }

@@ -13,6 +13,10 @@ export function peersText(rule: Pick<NormalisedRule, "cidrElements" | "groups">)
   return [...rule.cidrElements, ...rule.groups.map((g) => `sg ${g}`)].join(", ");
 }
 
+const texts = new WeakMap<NormalisedRule, string>();
+
 export function ruleText(rule: NormalisedRule): string {
-  return `${trafficText(rule)} ${rule.direction === "ingress" ? "from" : "to"} ${peersText(rule)}`;
+  let t = texts.get(rule);
+  if (t === undefined) texts.set(rule, (t = `${trafficText(rule)} ${rule.direction === "ingress" ? "from" : "to"} ${peersText(rule)}`));
+  return t;
 }

@@ -6,7 +6,8 @@
 // the packet's real addresses, with the host whose firewall it crosses.
 import { parseAddress } from "../../provider/declaration/cidr";
 import type { FleetDeclaration } from "../../provider/declaration/declaration";
-import { evaluateFlow, fleetIndexOf, type FleetIndex, type FlowEnd, type FlowResult } from "../../provider/evaluate";
+import { evaluateFlow, fleetIndexOf, type FleetIndex, type FlowEnd, type FlowResult, type Traffic } from "../../provider/evaluate";
+import { acceptSets, quickCoverage } from "../../provider/evaluate/acceptSets";
 import { RUNNER_NAME, type Plan, type Probe } from "./matrix";
 
 function end(index: FleetIndex, name: string, address: string): FlowEnd {
@@ -16,15 +17,23 @@ function end(index: FleetIndex, name: string, address: string): FlowEnd {
   return { ...(host ? { host } : {}), family: a.family, range: [{ lo: a.value, hi: a.value }], label: `${name} (${address})` };
 }
 
-export function productFlow(index: FleetIndex, p: Probe): FlowResult {
+function traffic(p: Probe): Traffic {
   const protocol = p.service.proto === "icmp" ? (p.family === 4 ? "icmp" : "icmpv6") : p.service.proto;
-  return evaluateFlow(index, end(index, p.from, p.fromAddress), end(index, p.to, p.toAddress), {
-    protocol,
-    ...(p.service.port !== undefined ? { port: p.service.port } : {}),
-  });
+  return { protocol, ...(p.service.port !== undefined ? { port: p.service.port } : {}) };
 }
 
+/**
+ * The detailed evaluation of each probe. It must agree with the fast path
+ * (accept sets) that `evaluate` decides verdicts with; a disagreement throws.
+ */
 export function productMatrix(decl: FleetDeclaration, plan: Plan): FlowResult[] {
   const index = fleetIndexOf(decl);
-  return plan.probes.map((p) => productFlow(index, p));
+  return plan.probes.map((p) => {
+    const t = traffic(p);
+    const [from, to] = [end(index, p.from, p.fromAddress), end(index, p.to, p.toAddress)];
+    const detailed = evaluateFlow(index, from, to, t);
+    const quick = quickCoverage(acceptSets(index, t), from, to);
+    if (quick !== detailed.coverage) throw new Error(`fast path ${quick} vs detailed ${detailed.coverage} for ${JSON.stringify(p)}`);
+    return detailed;
+  });
 }

@@ -11,6 +11,8 @@ import { Attachment, FleetModel, Rule, SecurityGroup } from "./resources";
 import { ruleKeys } from "./identity";
 import { fleetSlices } from "./slice";
 import { SharedCompile, type FleetOptions } from "./sharedCompile";
+import { announceUnknownPolicyTests } from "./policyTests";
+import { hostFlowTexts } from "./flows";
 
 const DEFAULT_TABLE = "nftsg";
 const DEFAULT_ROLLBACK_SECONDS = 30;
@@ -35,7 +37,9 @@ export class Fleet extends pulumi.ComponentResource {
     const stackId = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
 
     // Validation of the whole declaration happens in this resource's check.
-    this.model = new FleetModel(name, { fleet: name, declaration: declarationForCheck(args) }, { parent: this });
+    const declaration = declarationForCheck(args);
+    this.model = new FleetModel(name, { fleet: name, declaration }, { parent: this });
+    announceUnknownPolicyTests(this.model, declaration, args.tests);
 
     // Duplicated names are reported by the model's check; registering them
     // twice would only produce a confusing duplicate-URN error first.
@@ -83,6 +87,7 @@ export class Fleet extends pulumi.ComponentResource {
         format: content.apply((c) => c.format),
         rules: content.apply((c) => c.rules),
         scriptGz: content.apply((c) => c.scriptGz),
+        flows: content.apply((c) => c.flows),
         hash: content.apply((c) => c.hash),
       }, { parent: this, dependsOn: [this.model] });
     }
@@ -110,6 +115,7 @@ function declarationForCheck(args: FleetArgs): pulumi.Output<unknown> {
     revokeEstablished: args.revokeEstablished,
     securityGroups: args.securityGroups,
     hosts,
+    tests: args.tests,
   }).apply(formatDeclaration);
 }
 
@@ -164,6 +170,8 @@ interface AttachmentContent {
   rules: string;
   scriptGz: string;
   hash: string;
+  /** What the host allows, one flow per line (sdk/flows.ts); display only. */
+  flows: string;
 }
 
 /**
@@ -186,7 +194,9 @@ function compileHosts(
   const shared = new SharedCompile((decl, only) => {
     // Loaded lazily: the compiler pulls in zod.
     const { compileFleet } = require("../provider/compiler/compile") as typeof import("../provider/compiler/compile");
-    return compileFleet(decl, { owners: Object.fromEntries(only.map((h) => [h, ownerOf(h)])), lineStyle: "groups", only });
+    const compiled = compileFleet(decl, { owners: Object.fromEntries(only.map((h) => [h, ownerOf(h)])), lineStyle: "groups", only });
+    const flows = hostFlowTexts(decl, only);
+    return Object.fromEntries(Object.entries(compiled).map(([h, r]) => [h, { ...r, flows: flows[h] }]));
   });
   const out = new Map<string, pulumi.Output<AttachmentContent>>();
   for (const [hostName, slice] of fleetSlices({ securityGroups: groups, hosts })) {
@@ -210,13 +220,13 @@ function compileHosts(
   return out;
 }
 
-function attachmentContent(r: HostRuleset | Error): AttachmentContent {
+function attachmentContent(r: (HostRuleset & { flows?: string }) | Error): AttachmentContent {
   const { encodeScript, ATTACHMENT_FORMAT } = require("../provider/handlers/scriptEncoding") as typeof import("../provider/handlers/scriptEncoding");
   if (r instanceof Error) {
     if (r.name !== "FleetValidationError") throw r;
     // The model's check reports the problems with their paths; every
     // Attachment depends on it, so this placeholder is never applied.
-    return { format: ATTACHMENT_FORMAT, rules: "(invalid declaration)", scriptGz: "", hash: "invalid" };
+    return { format: ATTACHMENT_FORMAT, rules: "(invalid declaration)", scriptGz: "", hash: "invalid", flows: "(invalid declaration)" };
   }
-  return { format: ATTACHMENT_FORMAT, rules: r.lines.join("\n"), scriptGz: encodeScript(r.script), hash: r.hash };
+  return { format: ATTACHMENT_FORMAT, rules: r.lines.join("\n"), scriptGz: encodeScript(r.script), hash: r.hash, flows: r.flows ?? "" };
 }

@@ -2,7 +2,7 @@
 // (provider/declaration/declaration.ts) with pulumi.Input at the leaves. Names and the
 // shape of lists stay plain, because they name resources.
 import * as pulumi from "@pulumi/pulumi";
-import type { PortSpec, Protocol } from "../provider/declaration/declaration";
+import type { PolicyTestDeclaration, PortSpec, Protocol } from "../provider/declaration/declaration";
 
 export interface RuleArgs {
   protocol: pulumi.Input<Protocol>;
@@ -57,4 +57,12 @@ export interface FleetArgs {
   takeover?: boolean;
   /** Seconds after which a host rolls itself back unless the apply is confirmed (default 30). */
   rollbackSeconds?: number;
+  /** Policy tests, checked at preview before any host is contacted (a failing one fails the preview). */
+  tests?: PolicyTestArgs[];
+}
+
+/** A policy test; from/to may be outputs (an address not known until up makes the test wait for up). */
+export interface PolicyTestArgs extends Omit<PolicyTestDeclaration, "from" | "to"> {
+  from: pulumi.Input<string>;
+  to: pulumi.Input<string>;
 }

@@ -29,6 +29,8 @@ export interface AttachmentInputs {
   scriptGz: pulumi.Input<string>;
   /** sha256 of the script. */
   hash: pulumi.Input<string>;
+  /** What the host allows, one flow per line in terms of groups, hosts and CIDRs (sdk/flows.ts); display only. */
+  flows?: pulumi.Input<string>;
 }
 
 /** One host's firewall: carries its compiled ruleset and applies it over SSH. */

@@ -4,6 +4,7 @@
 // - db: PostgreSQL from web members only, SSH from the bastion; db members
 //   replicate to each other (a group that references itself);
 // - db hosts may only talk to other db hosts on egress (an egress-restricted group).
+// Policy tests state what must hold; a change that breaks one fails at preview.
 import type * as pulumi from "@pulumi/pulumi";
 import type { FleetArgs, HostArgs } from "pulumi-nftsg";
 
@@ -70,5 +71,12 @@ export function webDbFleet(cfg: WebDbConfig): FleetArgs {
       },
     ],
     hosts,
+    tests: [
+      { from: "sg:web", to: "sg:db", protocol: "tcp", port: 5432, expect: "allow", description: "every web host reaches postgres on every db host" },
+      { from: "0.0.0.0/0", to: "sg:db", protocol: "tcp", port: 5432, expect: "deny", description: "postgres is not reachable from the internet" },
+      { from: "sg:bastion", to: "sg:managed", protocol: "tcp", port: 22, expect: "allow", description: "the bastion reaches every managed host over ssh" },
+      { from: "0.0.0.0/0", to: "sg:web", protocol: "tcp", port: 443, expect: "allow", description: "the web tier serves https to the internet" },
+      { from: "sg:db", to: "0.0.0.0/0", protocol: "tcp", port: 443, expect: "deny", description: "db hosts cannot call out" },
+    ],
   };
 }

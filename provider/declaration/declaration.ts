@@ -83,6 +83,27 @@ export interface FleetDeclaration {
   revokeEstablished?: boolean;
   securityGroups: SecurityGroupDeclaration[];
   hosts: HostDeclaration[];
+  /**
+   * Policy tests: checked at preview (the FleetModel's check), before any
+   * host is contacted; a failing test fails the preview.
+   */
+  tests?: PolicyTestDeclaration[];
+}
+
+/** "Can `from` open a new connection to `to`?", with the expected answer. */
+export interface PolicyTestDeclaration {
+  /** A host name, "sg:<group>" (every member), or an address/CIDR outside the fleet. */
+  from: string;
+  to: string;
+  protocol: "tcp" | "udp" | "sctp" | "icmp" | "icmpv6" | "esp" | "ah" | "gre";
+  /** The destination port: required for tcp/udp/sctp. */
+  port?: number;
+  /** icmp/icmpv6: default echo request. */
+  icmpType?: number;
+  icmpCode?: number;
+  /** allow: every flow it stands for is accepted; deny: none is. */
+  expect: "allow" | "deny";
+  description?: string;
 }
 
 /** One host's compiled result: what the Attachment resource carries. */

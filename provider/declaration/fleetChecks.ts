@@ -12,6 +12,7 @@ import { checkFailsafe, checkTable } from "./checks/options";
 import { checkGroupNames } from "./checks/groups";
 import { checkRules } from "./checks/rules";
 import { checkDuplicateAddresses, checkHosts, checkPeerMemberAddresses } from "./checks/hosts";
+import { checkPolicyTests } from "./checks/policyTests";
 
 export { isObj } from "./checks/context";
 
@@ -30,5 +31,6 @@ export function semanticIssues(decl: unknown, parsePrefix: (text: string) => Pre
   checkHosts(ctx, hosts);
   checkPeerMemberAddresses(ctx, hosts);
   checkDuplicateAddresses(ctx, hosts);
+  checkPolicyTests(ctx, hosts, arrayAt(decl, "tests"));
   return ctx.issues;
 }

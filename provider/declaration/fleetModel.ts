@@ -68,6 +68,21 @@ export interface NormalisedFleet {
   groups: NormalisedGroup[];
   /** Sorted by name. */
   hosts: NormalisedHost[];
+  /** Policy tests, in declaration order (absent when none); the compiler ignores them. */
+  tests?: NormalisedPolicyTest[];
+}
+
+export interface NormalisedPolicyTest {
+  /** Position in the declaration's `tests`, for messages ("tests[2]"). */
+  index: number;
+  from: string;
+  to: string;
+  protocol: "tcp" | "udp" | "sctp" | "icmp" | "icmpv6" | "esp" | "ah" | "gre";
+  port?: number;
+  icmpType?: number;
+  icmpCode?: number;
+  expect: "allow" | "deny";
+  description?: string;
 }
 
 export interface ValidationIssue {

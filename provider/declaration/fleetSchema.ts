@@ -71,6 +71,20 @@ const hostSchema = z
   })
   .strict();
 
+// Policy tests (issue 12); their traffic fields are checked in checks/policyTests.ts.
+const policyTestSchema = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    protocol: z.enum(["tcp", "udp", "sctp", "icmp", "icmpv6", "esp", "ah", "gre"]),
+    port: optional(z.unknown()),
+    icmpType: optional(z.unknown()),
+    icmpCode: optional(z.unknown()),
+    expect: z.enum(["allow", "deny"]),
+    description: optional(z.string().max(MAX_DESCRIPTION)),
+  })
+  .strict();
+
 export const fleetSchema = z
   .object({
     table: optional(z.string()),
@@ -86,6 +100,7 @@ export const fleetSchema = z
     revokeEstablished: optional(z.boolean()),
     securityGroups: z.array(groupSchema),
     hosts: z.array(hostSchema),
+    tests: optional(z.array(policyTestSchema)),
   })
   .strict();
 
@@ -207,8 +222,10 @@ function knownKeysAt(path: readonly (string | number)[]): string[] {
   if (last === "hosts") return Object.keys(hostSchema.shape);
   if (last === "connection") return Object.keys(connectionSchema.shape);
   if (last === "proxy") return Object.keys(connectionFields);
+  if (last === "tests") return Object.keys(policyTestSchema.shape);
   return [];
 }
 
 export type ParsedFleet = z.infer<typeof fleetSchema>;
 export type ParsedRule = z.infer<typeof ruleSchema>;
+export type ParsedPolicyTest = z.infer<typeof policyTestSchema>;

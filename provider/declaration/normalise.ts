@@ -5,8 +5,8 @@
 import { type Address, FAMILY_BITS, type Prefix, type PrefixParse, intervalToNftElement, mergeIntervals, parseAddress, prefixToInterval } from "./cidr";
 import { specialRangeOf } from "./checks/specialAddresses";
 import type { Protocol } from "./declaration";
-import type { NormalisedFleet, NormalisedGroup, NormalisedHost, NormalisedRule } from "./fleetModel";
-import type { ParsedFleet, ParsedRule } from "./fleetSchema";
+import type { NormalisedFleet, NormalisedGroup, NormalisedHost, NormalisedPolicyTest, NormalisedRule } from "./fleetModel";
+import type { ParsedFleet, ParsedPolicyTest, ParsedRule } from "./fleetSchema";
 import { DEFAULT_TABLE, type Direction } from "../compiler/nftNames";
 import { mergePortRanges, parsePortSpec, type PortRange } from "./ports";
 
@@ -134,5 +134,22 @@ export function normalise(p: ParsedFleet, parsePrefix: (text: string) => PrefixP
     revokeEstablished: p.revokeEstablished !== false,
     groups,
     hosts,
+    ...(p.tests && p.tests.length > 0 ? { tests: p.tests.map(normalisePolicyTest) } : {}),
+  };
+}
+
+function normalisePolicyTest(t: ParsedPolicyTest, index: number): NormalisedPolicyTest {
+  const num = (v: unknown) => (typeof v === "number" ? v : undefined);
+  const [port, icmpType, icmpCode] = [num(t.port), num(t.icmpType), num(t.icmpCode)];
+  return {
+    index,
+    from: t.from,
+    to: t.to,
+    protocol: t.protocol,
+    ...(port !== undefined ? { port } : {}),
+    ...(icmpType !== undefined ? { icmpType } : {}),
+    ...(icmpCode !== undefined ? { icmpCode } : {}),
+    expect: t.expect,
+    ...(t.description ? { description: t.description } : {}),
   };
 }

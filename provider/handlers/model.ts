@@ -5,7 +5,7 @@ import { recordHandlers } from "./records";
 
 type Props = Record<string, unknown>;
 
-function parseDeclaration(text: string): unknown {
+export function parseDeclaration(text: string): unknown {
   try {
     // The SDK puts a comment line first (see sdk/fleet.ts formatDeclaration).
     const d = JSON.parse(text.replace(/^@.*\n/, "")) as Record<string, unknown>;
@@ -15,6 +15,12 @@ function parseDeclaration(text: string): unknown {
   } catch {
     return text; // validation reports it as malformed
   }
+}
+
+function policyIssues(fleet: import("../declaration/fleetModel").NormalisedFleet) {
+  if (!fleet.tests) return [];
+  const { policyTestIssues } = require("../evaluate/policyTests") as typeof import("../evaluate/policyTests");
+  return policyTestIssues(fleet);
 }
 
 export function modelHandlers() {
@@ -28,10 +34,14 @@ export function modelHandlers() {
       // The SDK sends the declaration as line-per-item JSON (readable diffs).
       const declaration = typeof news.declaration === "string" ? parseDeclaration(news.declaration) : news.declaration;
       const result = validateFleet(declaration);
-      if (result.ok) return { inputs: news };
+      // A valid fleet must also pass its policy tests (issue 12). At preview
+      // with unknown values the tests wait for `up`, where this check runs
+      // again before any Attachment (which all depend on the model) is touched.
+      const issues = result.ok ? policyIssues(result.fleet) : result.issues;
+      if (issues.length === 0) return { inputs: news };
       return {
         inputs: news,
-        failures: result.issues.map((i: { path: string; message: string }) => ({ property: i.path || "declaration", reason: i.message })),
+        failures: issues.map((i: { path: string; message: string }) => ({ property: i.path || "declaration", reason: i.message })),
       };
     },
     async create(inputs: Props) {

@@ -1,0 +1,79 @@
+// What the evaluator looks up per query, computed once per fleet: hosts by
+// name and by address, each group's member addresses as merged intervals, and
+// each rule's peer addresses (its CIDRs and its peer groups' members).
+import { type Family, type Interval, addressToInterval, mergeIntervals } from "../declaration/cidr";
+import type { NormalisedFleet, NormalisedGroup, NormalisedHost, NormalisedRule } from "../declaration/fleetModel";
+import type { Direction } from "../compiler/nftNames";
+import { union } from "./intervals";
+
+export interface FleetIndex {
+  readonly fleet: NormalisedFleet;
+  host(name: string): NormalisedHost | undefined;
+  group(name: string): NormalisedGroup | undefined;
+  /** The host that declares this address, if any. */
+  hostByAddress(family: Family, value: bigint): NormalisedHost | undefined;
+  /** Hosts attached to the group, by name. */
+  members(group: string): NormalisedHost[];
+  /** The addresses of a group's members, per family (merged). */
+  memberAddresses(group: string, family: Family): Interval[];
+  /** Every address a fleet host declares, per family (merged). */
+  fleetAddresses(family: Family): Interval[];
+  /** The rules of every group the host is attached to, with their group. */
+  rulesOf(host: NormalisedHost, direction: Direction): readonly { group: string; rule: NormalisedRule }[];
+  /** The addresses a rule matches as peer (CIDRs and current peer-group members). */
+  peerRange(rule: NormalisedRule, family: Family): Interval[];
+}
+
+const key = (family: Family, value: bigint) => `${family}/${value}`;
+
+export function indexFleet(fleet: NormalisedFleet): FleetIndex {
+  const hosts = new Map(fleet.hosts.map((h) => [h.name, h]));
+  const groups = new Map(fleet.groups.map((g) => [g.name, g]));
+  const byAddress = new Map<string, NormalisedHost>();
+  const members = new Map<string, NormalisedHost[]>();
+  for (const h of fleet.hosts) {
+    for (const a of h.addresses) if (!byAddress.has(key(a.family, a.value))) byAddress.set(key(a.family, a.value), h);
+    for (const g of h.groups) members.set(g, [...(members.get(g) ?? []), h]);
+  }
+  const addressesOf = (list: readonly NormalisedHost[], family: Family): Interval[] =>
+    mergeIntervals(list.flatMap((h) => h.addresses.filter((a) => a.family === family).map(addressToInterval)));
+  const cached = <T>(compute: (family: Family, k: string) => T) => {
+    const memo = new Map<string, T>();
+    return (family: Family, k: string): T => {
+      const id = `${family}\u0000${k}`;
+      let v = memo.get(id);
+      if (v === undefined) {
+        v = compute(family, k);
+        memo.set(id, v);
+      }
+      return v;
+    };
+  };
+  const groupAddresses = cached((family, name) => addressesOf(members.get(name) ?? [], family));
+  const allAddresses = cached((family) => addressesOf(fleet.hosts, family));
+  const rulePeers = new Map<NormalisedRule, Partial<Record<Family, Interval[]>>>();
+  const rulesByHost = new Map<string, { group: string; rule: NormalisedRule }[]>();
+  return {
+    fleet,
+    host: (name) => hosts.get(name),
+    group: (name) => groups.get(name),
+    hostByAddress: (family, value) => byAddress.get(key(family, value)),
+    members: (group) => members.get(group) ?? [],
+    memberAddresses: (group, family) => groupAddresses(family, group),
+    fleetAddresses: (family) => allAddresses(family, ""),
+    rulesOf(host, direction) {
+      const id = `${direction}\u0000${host.name}`;
+      let rules = rulesByHost.get(id);
+      if (rules === undefined) {
+        rules = host.groups.flatMap((g) => (groups.get(g)?.[direction] ?? []).map((rule) => ({ group: g, rule })));
+        rulesByHost.set(id, rules);
+      }
+      return rules;
+    },
+    peerRange(rule, family) {
+      let perFamily = rulePeers.get(rule);
+      if (perFamily === undefined) rulePeers.set(rule, (perFamily = {}));
+      return (perFamily[family] ??= union([rule.mergedCidrs[family].intervals, ...rule.groups.map((g) => groupAddresses(family, g))]));
+    },
+  };
+}

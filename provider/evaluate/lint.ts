@@ -1,0 +1,109 @@
+// Lint: declarations that are valid but probably not what was meant —
+// warnings, never errors, never silent (issue 12):
+//   - a rule implied by another rule of the same group and direction;
+//   - a rule whose peer group has no members (it matches nothing through it);
+//   - a group no host is attached to;
+//   - ingress open to the whole internet on a well-known admin/database port
+//     (the failsafe included).
+import type { NormalisedFleet, NormalisedRule } from "../declaration/fleetModel";
+import type { FleetIndex } from "./fleetIndex";
+import { indexFleet } from "./fleetIndex";
+import { subtract } from "./intervals";
+import { ruleText } from "./ruleText";
+
+export interface LintWarning {
+  /** implied-rule | empty-peer-group | unused-group | world-open-admin-port */
+  code: "implied-rule" | "empty-peer-group" | "unused-group" | "world-open-admin-port";
+  /** Where: "sg db ingress \"replication\"" or "failsafe". */
+  where: string;
+  message: string;
+}
+
+export const ADMIN_PORTS: ReadonlyMap<number, string> = new Map([
+  [22, "ssh"],
+  [3389, "rdp"],
+  [5432, "postgresql"],
+  [3306, "mysql"],
+  [6379, "redis"],
+  [9200, "elasticsearch"],
+  [27017, "mongodb"],
+]);
+
+export function ruleLabel(group: string, r: NormalisedRule): string {
+  return `sg ${group} ${r.direction} ${r.description ? JSON.stringify(r.description) : `(${ruleText(r)})`}`;
+}
+
+/** Does rule a accept every packet rule b accepts, whatever the membership? */
+export function ruleImplies(a: NormalisedRule, b: NormalisedRule): boolean {
+  if (a.protocol !== "all" && a.protocol !== b.protocol) return false;
+  if (a.protocol !== "all") {
+    if (a.ports && (!b.ports || !b.ports.every((r) => a.ports!.some((s) => s.lo <= r.lo && r.hi <= s.hi)))) return false;
+    if (a.icmpType !== undefined) {
+      if (b.icmpType !== a.icmpType) return false;
+      if (a.icmpCode !== undefined && b.icmpCode !== a.icmpCode) return false;
+    }
+  }
+  if (!b.groups.every((g) => a.groups.includes(g))) return false;
+  return ([4, 6] as const).every((f) => subtract(b.mergedCidrs[f].intervals, a.mergedCidrs[f].intervals).length === 0);
+}
+
+/** Ports of a rule that are well-known admin/database ports (all of them when the rule has no ports). */
+function adminPorts(r: NormalisedRule): number[] {
+  if (r.protocol !== "all" && r.protocol !== "tcp" && r.protocol !== "udp") return [];
+  return [...ADMIN_PORTS.keys()].filter((p) => r.ports === undefined || r.ports.some((x) => x.lo <= p && p <= x.hi));
+}
+
+const WORLD = { 4: 0xffffffffn, 6: (1n << 128n) - 1n } as const;
+const worldOpen = (r: NormalisedRule): string[] =>
+  ([4, 6] as const).flatMap((f) => (r.mergedCidrs[f].intervals.some((iv) => iv.lo === 0n && iv.hi === WORLD[f]) ? [f === 4 ? "0.0.0.0/0" : "::/0"] : []));
+
+const portNames = (ports: number[]) => ports.map((p) => `${p} (${ADMIN_PORTS.get(p)})`).join(", ");
+
+export function lintFleet(fleet: NormalisedFleet | FleetIndex): LintWarning[] {
+  const index = "rulesOf" in fleet ? fleet : indexFleet(fleet);
+  const out: LintWarning[] = [];
+  for (const g of index.fleet.groups) {
+    const members = index.members(g.name);
+    if (members.length === 0) {
+      out.push({ code: "unused-group", where: `sg ${g.name}`, message: "no host is attached to this group: its rules apply nowhere" });
+    }
+    for (const direction of ["ingress", "egress"] as const) {
+      const rules = g[direction];
+      rules.forEach((r, i) => {
+        const where = ruleLabel(g.name, r);
+        // Of two rules implying each other (same content), only the later one is reported.
+        const by = rules.find((o, j) => j !== i && ruleImplies(o, r) && (!ruleImplies(r, o) || j < i));
+        if (by) out.push({ code: "implied-rule", where, message: `implied by ${ruleLabel(g.name, by)}: it allows nothing more; remove it or narrow the other` });
+        for (const peer of r.groups) {
+          if (index.members(peer).length === 0) {
+            out.push({ code: "empty-peer-group", where, message: `peer group ${peer} has no members: the rule matches nothing through it` });
+          }
+        }
+        const world = direction === "ingress" ? worldOpen(r) : [];
+        const ports = adminPorts(r);
+        if (world.length > 0 && ports.length > 0) {
+          out.push({
+            code: "world-open-admin-port",
+            where,
+            message: `open to ${world.join(" and ")} on ${portNames(ports)}; narrow the peers to the networks that need it`,
+          });
+        }
+      });
+    }
+  }
+  const fs = index.fleet.failsafe;
+  if (fs.ssh && fs.cidrs === undefined && index.fleet.hosts.some((h) => h.groups.length > 0)) {
+    const ports = [...new Set(index.fleet.hosts.filter((h) => h.groups.length > 0).map((h) => h.sshPort))].sort((a, b) => a - b);
+    out.push({
+      code: "world-open-admin-port",
+      where: "failsafe",
+      message: `the SSH failsafe accepts tcp/${ports.join(",")} from anywhere on every host; narrow it with failsafe.cidrs (your management networks)`,
+    });
+  }
+  return out;
+}
+
+export function formatLint(warnings: readonly LintWarning[]): string {
+  if (warnings.length === 0) return "no warnings";
+  return warnings.map((w) => `warning [${w.code}] ${w.where}: ${w.message}`).join("\n");
+}

@@ -1,0 +1,114 @@
+// Policy tests through the real Pulumi CLI (issue 12): passing tests let
+// preview and up through; a failing test stops `preview` with a message that
+// names the test, the verdict and the rules, before any host is contacted
+// (SSH connections counted on every host: 0); a test over an address not
+// known at preview is announced as unknown, then checked at `up`, which it
+// stops before any host is touched.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as pulumi from "@pulumi/pulumi";
+import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
+import { labUp, type Lab } from "../lab";
+import type { FleetArgs, PolicyTestArgs } from "../../sdk/inputs";
+import { engineEnv } from "../support/engine";
+import { requireDist } from "../support/dist";
+import { installSshCounter, removeSshCounter, sshConnectionCount } from "../support/sshCounter";
+
+type Sdk = typeof import("../../index");
+type SmokeModule = typeof import("../support/smokeResource");
+
+const HOSTS = ["h1", "h2"];
+let lab: Lab;
+let stack: Stack;
+interface Variant { postgresRule?: boolean; newWebHost?: boolean; extraTests?: PolicyTestArgs[] }
+let variant: Variant = {};
+
+const TESTS: PolicyTestArgs[] = [
+  { from: "sg:web", to: "db-1", protocol: "tcp", port: 5432, expect: "allow", description: "web reaches postgres" },
+  { from: "0.0.0.0/0", to: "db-1", protocol: "tcp", port: 5432, expect: "deny", description: "postgres is not public" },
+];
+
+function declaration(v: Variant, newHostAddress?: pulumi.Input<string>): FleetArgs {
+  const conn = (h: string) => ({ host: lab.host(h).ipv4, user: "root", privateKey: lab.privateKey });
+  return {
+    securityGroups: [
+      { name: "web", ingress: [{ protocol: "tcp", ports: 443, cidrs: ["0.0.0.0/0"], description: "https" }] },
+      { name: "db", ingress: v.postgresRule === false ? [] : [{ protocol: "tcp", ports: 5432, securityGroups: ["web"], description: "postgres from web" }] },
+    ],
+    hosts: [
+      { name: "web-1", connection: conn("h1"), securityGroups: ["web"] },
+      { name: "db-1", connection: conn("h2"), securityGroups: ["db"] },
+      ...(newHostAddress ? [{ name: "web-2", connection: { host: newHostAddress, user: "root", privateKey: lab.privateKey }, securityGroups: ["web"] }] : []),
+    ],
+    tests: [...TESTS, ...(v.extraTests ?? [])],
+  };
+}
+
+async function failureOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return String((err as Error).message);
+  }
+  throw new Error("expected the operation to fail");
+}
+
+beforeAll(async () => {
+  lab = await labUp({ hosts: HOSTS.length, hostNames: HOSTS });
+  const engine = engineEnv("policy");
+  const program = async () => {
+    const sdk = requireDist<Sdk>("index.js");
+    const { Smoke } = requireDist<SmokeModule>("test/support/smokeResource.js");
+    // Created in this program: its output is unknown at preview, as a new VM's address would be.
+    const address = variant.newWebHost ? new Smoke("vm", { value: "198.18.250.12" }).computed : undefined;
+    new sdk.Fleet("lab", declaration(variant, address));
+  };
+  const pulumiCommand = await PulumiCommand.get({ root: engine.pulumiRoot, skipVersionCheck: true });
+  stack = await LocalWorkspace.createOrSelectStack(
+    { stackName: "policy", projectName: "nftsg-policy", program },
+    { envVars: engine.env, pulumiHome: engine.home, pulumiCommand },
+  );
+  const up = await stack.up();
+  expect(up.summary.result).toBe("succeeded");
+});
+
+afterAll(async () => {
+  variant = {};
+  try { await stack?.destroy(); } catch { /* reported by the tests */ }
+  for (const h of HOSTS) if (lab) await removeSshCounter(lab, h);
+  await lab?.down();
+});
+
+describe("policy tests through the real CLI", () => {
+  it("passing tests: preview succeeds", async () => {
+    variant = { extraTests: [{ from: "db-1", to: "web-1", protocol: "tcp", port: 443, expect: "allow", description: "db reaches https" }] };
+    const preview = await stack.preview();
+    expect(preview.stdout).not.toMatch(/policy test/);
+  });
+
+  it("a failing test stops preview, naming the test, the verdict and the rules, with 0 SSH connections", async () => {
+    for (const h of HOSTS) await installSshCounter(lab, h);
+    variant = { postgresRule: false };
+    const message = await failureOf(stack.preview());
+    expect(message).toMatch(/tests\[0\].*policy test tests\[0\] \\?"web reaches postgres\\?" failed: tcp\/5432 from sg:web to db-1: expected allow, evaluated deny/);
+    expect(message).toContain("ingress db-1: dropped (no ingress rule of its groups matches)");
+    variant = { extraTests: [{ from: "0.0.0.0/0", to: "web-1", protocol: "tcp", port: 443, expect: "deny", description: "web is private" }] };
+    const second = await failureOf(stack.preview());
+    expect(second).toMatch(/policy test tests\[2\] \\?"web is private\\?" failed: tcp\/443 from 0.0.0.0\/0 to web-1: expected deny, evaluated allow/);
+    expect(second).toContain('ingress web-1: web "https" (tcp/443 from 0.0.0.0/0)');
+    for (const h of HOSTS) expect(await sshConnectionCount(lab, h)).toBe(0);
+  });
+
+  it("an address unknown at preview: the tests are announced unknown, then checked at up before any host is touched", async () => {
+    for (const h of HOSTS) await installSshCounter(lab, h);
+    // web-2 joins web, so it reaches postgres: a test that says it must not fails once its address is known.
+    variant = { newWebHost: true, extraTests: [{ from: "web-2", to: "db-1", protocol: "tcp", port: 5432, expect: "deny", description: "the new host stays off the database" }] };
+    const preview = await stack.preview();
+    expect(preview.stdout + preview.stderr).toMatch(/3 policy tests are unknown at preview/);
+    const message = await failureOf(stack.up());
+    expect(message).toMatch(/policy test tests\[2\] \\?"the new host stays off the database\\?" failed: tcp\/5432 from web-2 to db-1: expected deny, evaluated allow/);
+    expect(message).toContain('ingress db-1: db "postgres from web" (tcp/5432 from sg web)');
+    for (const h of HOSTS) expect(await sshConnectionCount(lab, h)).toBe(0);
+    // db-1 still runs the ruleset from before: web-2's address is not in it.
+    expect((await lab.exec("h2", "nft list table inet nftsg")).stdout).not.toContain("198.18.250.12");
+  });
+});

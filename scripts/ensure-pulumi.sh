@@ -56,7 +56,9 @@ if ! at_version "$CACHE/bin/pulumi" version; then
   "$CACHE/bin/pulumi" version >&2
 fi
 
-# The nearest shared/vendor/pulumi-language-nodejs above the repository.
+# The nearest shared/vendor/pulumi-language-nodejs above the repository (the
+# project's checkout is /work/main), else the project's shared directory
+# /work/shared itself (a clone elsewhere, e.g. CI's).
 language_host_source() {
   if [ -n "${NFTSG_LANGUAGE_NODEJS_SRC:-}" ]; then echo "$NFTSG_LANGUAGE_NODEJS_SRC"; return; fi
   local dir="$ROOT"
@@ -64,6 +66,7 @@ language_host_source() {
     dir="$(dirname "$dir")"
     if [ -f "$dir/shared/vendor/pulumi-language-nodejs/main.go" ]; then echo "$dir/shared/vendor/pulumi-language-nodejs"; return; fi
   done
+  if [ -f /work/shared/vendor/pulumi-language-nodejs/main.go ]; then echo /work/shared/vendor/pulumi-language-nodejs; fi
 }
 
 build_language_host() {
@@ -90,7 +93,7 @@ if ! at_version "$CACHE/bin/pulumi-language-nodejs" -version; then
     # Loud, not fatal: Automation API programs do not need the host; the
     # tests that run `pulumi` in a project directory fail saying so.
     echo "ensure-pulumi: WARNING: pulumi-language-nodejs NOT built: its source was not found (looked for" >&2
-    echo "  shared/vendor/pulumi-language-nodejs above $ROOT); set NFTSG_LANGUAGE_NODEJS_SRC to its directory," >&2
+    echo "  shared/vendor/pulumi-language-nodejs above $ROOT and in /work); set NFTSG_LANGUAGE_NODEJS_SRC to its directory," >&2
     echo "  or put pulumi and pulumi-language-nodejs v$VERSION on PATH. \`pulumi up\` in a project directory will not work." >&2
   fi
 fi

@@ -42,7 +42,7 @@ beforeAll(async () => {
   lab = await labUp({ hosts: NAMES.length, hostNames: NAMES });
   before = await rulesets();
   ({ base, project, cli } = await installedExample("web-db"));
-});
+}, 300_000); // lab, npm pack and an offline npm ci on a shared machine
 
 afterAll(async () => {
   // NFTSG_CLI_TRANSCRIPT=<file>: keep what the CLI printed (for notes and debugging).

@@ -19,7 +19,7 @@ beforeAll(async () => {
   ({ base, cli } = await installedExample("quickstart"));
   await lab.listen("web", "tcp", [80, 8080]);
   await lab.listen("db", "tcp", [5432]);
-});
+}, 300_000); // lab, npm pack and an offline npm ci on a shared machine
 
 afterAll(async () => {
   if (cli && !destroyed) await cli.pulumi(["destroy", "--yes"]).catch(() => undefined);
@@ -47,5 +47,5 @@ describe("examples/quickstart with two hosts", () => {
     ok(await cli.pulumi(["destroy", "--yes"]));
     destroyed = true;
     expect(await rulesets()).toEqual(before);
-  });
+  }, 300_000); // the whole README: two CLI runs that contact hosts, on a shared machine
 });

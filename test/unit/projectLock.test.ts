@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import fc from "fast-check";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { locate, projectLock, type LockEntry, type LockFile } from "../support/projectLock";
@@ -53,5 +54,31 @@ describe("projectLock", () => {
     const lock = projectLock(repo, { name: "web-db", dependencies: { "@pulumi/pulumi": "^3.260.0", zod: "^3" }, devDependencies: { typescript: "~5.9.3" } });
     expect(lock.packages["node_modules/@pulumi/pulumi"]?.version).toBe(repo.packages["node_modules/@pulumi/pulumi"].version);
     expect(lock.packages["node_modules/vitest"]).toBeUndefined();
+  });
+});
+
+describe("projectLock (property)", () => {
+  // Random trees: packages p0..pN at the top, some nested copies, random dependencies among them.
+  const tree = fc.integer({ min: 1, max: 8 }).chain((n) => fc.record({
+    deps: fc.array(fc.uniqueArray(fc.integer({ min: 0, max: n - 1 }), { maxLength: 3 }), { minLength: n, maxLength: n }),
+    nested: fc.uniqueArray(fc.tuple(fc.integer({ min: 0, max: n - 1 }), fc.integer({ min: 0, max: n - 1 })), { maxLength: 4 }),
+    roots: fc.uniqueArray(fc.integer({ min: 0, max: n - 1 }), { minLength: 1, maxLength: n }),
+  }));
+
+  it("the result is closed: every package in it finds what it requires in it, at the place it had", () => {
+    fc.assert(fc.property(tree, ({ deps, nested, roots }) => {
+      const entry = (i: number): LockEntry => ({ version: "1.0.0", dependencies: Object.fromEntries(deps[i].map((d) => [`p${d}`, "^1"])) });
+      const packages: Record<string, LockEntry> = { "": { name: "repo" } };
+      deps.forEach((_, i) => { packages[`node_modules/p${i}`] = entry(i); });
+      for (const [parent, child] of nested) packages[`node_modules/p${parent}/node_modules/p${child}`] = entry(child);
+      const lock = projectLock({ lockfileVersion: 3, packages }, { name: "p", dependencies: Object.fromEntries(roots.map((r) => [`p${r}`, "^1"])) });
+      for (const [at, e] of Object.entries(lock.packages)) {
+        for (const name of Object.keys(e.dependencies ?? {})) {
+          const found = locate(lock.packages, at, name);
+          expect(found, `${name} from ${at || "the project"}`).toBeDefined();
+          expect(found).toBe(locate(packages, at, name));
+        }
+      }
+    }), { numRuns: 200 });
   });
 });

@@ -6,11 +6,11 @@
 // by the group when all of them are peers; smaller groups by each member.
 import { type Family, type Interval, formatAddress, intervalToNftElement } from "../declaration/cidr";
 import type { Direction } from "../compiler/nftNames";
-import { type Cell, type PeerSet, cellMatches, isEmpty, peerKey, restrict } from "./cells";
+import { type Cell, type PeerSet, cellMatches, isEmpty, restrict, samePeers } from "./cells";
 import type { FleetIndex } from "./fleetIndex";
 import type { Grant } from "./grants";
 import { FULL } from "./grants";
-import { intersect, sameIntervals, subtract, union } from "./intervals";
+import { intersect, sameIntervals, subtract, unionMerged } from "./intervals";
 
 /** Groups with more members than this are named as a group when all members are peers. */
 export const MEMBER_LIST_BOUND = 8;
@@ -52,21 +52,24 @@ interface Group {
 function trafficGroups(cells: readonly { cell: Cell; peers: PeerSet }[]): Group[] {
   if (cells.length === 0) return [];
   // "all": one peer set S that every cell allows (as much of it as its family permits).
-  const s: PeerSet = { 4: union(cells.map((c) => c.peers[4])), 6: union(cells.map((c) => c.peers[6])) };
-  if (!isEmpty(s) && cells.every((c) => peerKey(c.peers) === peerKey(restrict(s, c.cell)))) {
+  // Cheap test first: "all" needs every cell non-empty (an ICMP cell may be empty in the other family only).
+  const candidate = cells.every((c) => !isEmpty(c.peers));
+  const s: PeerSet | undefined = candidate ? { 4: unionMerged(cells.map((c) => c.peers[4])), 6: unionMerged(cells.map((c) => c.peers[6])) } : undefined;
+  if (s && cells.every((c) => samePeers(c.peers, restrict(s, c.cell)))) {
     return [{ label: "all", cells: cells.map((c) => c.cell), peers: s }];
   }
   const out: Group[] = [];
   const protocols = [...new Set(cells.map((c) => c.cell.protocol))];
   for (const protocol of protocols) {
-    const mine = cells.filter((c) => c.cell.protocol === protocol);
-    const byKey = new Map<string, { cell: Cell; peers: PeerSet }[]>();
-    for (const c of mine) {
-      if (isEmpty(c.peers)) continue;
-      const k = peerKey(c.peers);
-      byKey.set(k, [...(byKey.get(k) ?? []), c]);
+    // Few distinct peer sets per protocol: group by equality, no keys.
+    const groups: { peers: PeerSet; cells: Cell[] }[] = [];
+    for (const c of cells) {
+      if (c.cell.protocol !== protocol || isEmpty(c.peers)) continue;
+      const g = groups.find((x) => samePeers(x.peers, c.peers));
+      if (g) g.cells.push(c.cell);
+      else groups.push({ peers: c.peers, cells: [c.cell] });
     }
-    for (const list of byKey.values()) out.push({ label: protocol, cells: list.map((c) => c.cell), peers: list[0]!.peers });
+    for (const g of groups) out.push({ label: protocol, cells: g.cells, peers: g.peers });
   }
   return out;
 }
@@ -90,7 +93,7 @@ function entities(index: FleetIndex, self: string, peers: PeerSet, grants: reado
   const out: Entity[] = [];
   const singles: Record<Family, Interval[]> = { 4: [], 6: [] };
   const cidrPart: PeerSet = { 4: [], 6: [] };
-  for (const f of [4, 6] as const) cidrPart[f] = intersect(peers[f], union(grants.map((g) => g.cidrs[f])));
+  for (const f of [4, 6] as const) cidrPart[f] = intersect(peers[f], unionMerged(grants.map((g) => g.cidrs[f])));
   // Most of both families, but for a few holes: "any except 198.51.100.0/24".
   const holes: PeerSet = { 4: subtract(FULL[4], cidrPart[4]), 6: subtract(FULL[6], cidrPart[6]) };
   const count = (p: PeerSet) => p[4].length + p[6].length;

@@ -10,10 +10,14 @@ import type { FleetDeclaration, HostRuleset } from "../provider/declaration/decl
 export type HostRulesetWithFlows = HostRuleset & { flows: string };
 
 export function withFlows(ruleset: HostRuleset, slice: FleetDeclaration, hostName: string): HostRulesetWithFlows {
+  // The compiler has just validated this slice (an invalid one gets the
+  // placeholder ruleset): normalise it without validating it a second time.
+  if (ruleset.hash === "invalid") return { ...ruleset, flows: "(invalid declaration)" };
   // Loaded lazily, like the compiler.
-  const { validateFleet } = require("../provider/declaration/validate") as typeof import("../provider/declaration/validate");
+  const { normalise } = require("../provider/declaration/normalise") as typeof import("../provider/declaration/normalise");
+  const { parsePrefix } = require("../provider/declaration/cidr") as typeof import("../provider/declaration/cidr");
   const { indexFleet } = require("../provider/evaluate/fleetIndex") as typeof import("../provider/evaluate/fleetIndex");
   const { hostFlows } = require("../provider/evaluate/flows") as typeof import("../provider/evaluate/flows");
-  const r = validateFleet(slice);
-  return { ...ruleset, flows: r.ok ? hostFlows(indexFleet(r.fleet), hostName).join("\n") : "(invalid declaration)" };
+  const fleet = normalise(slice as unknown as Parameters<typeof normalise>[0], parsePrefix);
+  return { ...ruleset, flows: hostFlows(indexFleet(fleet), hostName).join("\n") };
 }

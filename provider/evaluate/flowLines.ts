@@ -91,7 +91,6 @@ const MAX_ENUMERATED = 65536n;
 function entities(index: FleetIndex, self: string, peers: PeerSet, grants: readonly Grant[]): Entity[] {
   if (sameIntervals(peers[4], FULL[4]) && sameIntervals(peers[6], FULL[6])) return [{ text: "any", peers }];
   const out: Entity[] = [];
-  const singles: Record<Family, Interval[]> = { 4: [], 6: [] };
   const cidrPart: PeerSet = { 4: [], 6: [] };
   for (const f of [4, 6] as const) cidrPart[f] = intersect(peers[f], unionMerged(grants.map((g) => g.cidrs[f])));
   // Most of both families, but for a few holes: "any except 198.51.100.0/24".
@@ -102,12 +101,11 @@ function entities(index: FleetIndex, self: string, peers: PeerSet, grants: reado
     const text = ([4, 6] as const).flatMap((f) => holes[f].map((iv) => intervalToNftElement(f, iv))).join(", ");
     out.push({ text: `any except ${text}`, peers: cidrPart });
   }
+  // The rest are peer-group members: whole big groups first, then one by one.
+  const rest: PeerSet = { 4: [], 6: [] };
   for (const f of [4, 6] as const) {
     if (!anyExcept) for (const iv of cidrPart[f]) out.push({ text: intervalToNftElement(f, iv), peers: { ...none(), [f]: [iv] } });
-    for (const iv of subtract(peers[f], cidrPart[f])) {
-      if (iv.hi - iv.lo >= MAX_ENUMERATED) out.push({ text: intervalToNftElement(f, iv), peers: { ...none(), [f]: [iv] } });
-      else for (let v = iv.lo; v <= iv.hi; v++) singles[f].push({ lo: v, hi: v });
-    }
+    rest[f] = subtract(peers[f], cidrPart[f]);
   }
   const hint = new Set(grants.flatMap((g) => g.groups));
   for (const g of [...hint].sort()) {
@@ -116,10 +114,17 @@ function entities(index: FleetIndex, self: string, peers: PeerSet, grants: reado
     // The host itself is never its own peer (loopback).
     const own = (f: Family) => (index.host(self)?.addresses ?? []).filter((a) => a.family === f).map((a) => ({ lo: a.value, hi: a.value }));
     const addrs: PeerSet = { 4: subtract(index.memberAddresses(g, 4), own(4)), 6: subtract(index.memberAddresses(g, 6), own(6)) };
-    const inSingles = (f: Family) => subtract(addrs[f], singles[f]).length === 0;
-    if (isEmpty(addrs) || !inSingles(4) || !inSingles(6)) continue;
+    const inRest = (f: Family) => subtract(addrs[f], rest[f]).length === 0;
+    if (isEmpty(addrs) || !inRest(4) || !inRest(6)) continue;
     out.push({ text: `sg ${g} (${members.length} hosts)`, peers: addrs });
-    for (const f of [4, 6] as const) singles[f] = subtract(singles[f], addrs[f]);
+    for (const f of [4, 6] as const) rest[f] = subtract(rest[f], addrs[f]);
+  }
+  const singles: Record<Family, Interval[]> = { 4: [], 6: [] };
+  for (const f of [4, 6] as const) {
+    for (const iv of rest[f]) {
+      if (iv.hi - iv.lo >= MAX_ENUMERATED) out.push({ text: intervalToNftElement(f, iv), peers: { ...none(), [f]: [iv] } });
+      else for (let v = iv.lo; v <= iv.hi; v++) singles[f].push({ lo: v, hi: v });
+    }
   }
   const hosts = new Map<string, PeerSet>();
   for (const f of [4, 6] as const) {

@@ -6,7 +6,7 @@
 // of what a ruleset allows, whatever way its rules are written.
 import type { Family, Interval } from "../declaration/cidr";
 import type { Grant } from "./grants";
-import { union } from "./intervals";
+import { sameIntervals, unionMerged } from "./intervals";
 
 export type Cell =
   | { protocol: "tcp" | "udp" | "sctp"; lo: number; hi: number }
@@ -62,7 +62,7 @@ const ONLY_FAMILY: Partial<Record<Cell["protocol"], Family>> = { icmp: 4, icmpv6
 export function peersOf(grants: readonly Grant[], c: Cell, part: "peers" | "cidrs" = "peers"): PeerSet {
   const matching = grants.filter((g) => cellMatches(g, c));
   // One grant (the common case): its lists are already merged.
-  const all = matching.length === 1 ? matching[0]![part] : { 4: union(matching.map((g) => g[part][4])), 6: union(matching.map((g) => g[part][6])) };
+  const all = matching.length === 1 ? matching[0]![part] : { 4: unionMerged(matching.map((g) => g[part][4])), 6: unionMerged(matching.map((g) => g[part][6])) };
   return restrict(all, c);
 }
 
@@ -72,5 +72,5 @@ export function restrict(p: PeerSet, c: Cell): PeerSet {
   return only === undefined ? p : only === 4 ? { 4: p[4], 6: [] } : { 4: [], 6: p[6] };
 }
 
-export const peerKey = (p: PeerSet): string => [4, 6].map((f) => p[f as Family].map((iv) => `${iv.lo}-${iv.hi}`).join(",")).join("|");
+export const samePeers = (a: PeerSet, b: PeerSet): boolean => a === b || (sameIntervals(a[4], b[4]) && sameIntervals(a[6], b[6]));
 export const isEmpty = (p: PeerSet): boolean => p[4].length === 0 && p[6].length === 0;

@@ -6,11 +6,11 @@
 // by the group when all of them are peers; smaller groups by each member.
 import { type Family, type Interval, formatAddress, intervalToNftElement } from "../declaration/cidr";
 import type { Direction } from "../compiler/nftNames";
-import { type Cell, type PeerSet, cellMatches, isEmpty, peerKey, restrict } from "./cells";
+import { type Cell, type PeerSet, cellMatches, isEmpty, restrict, samePeers } from "./cells";
 import type { FleetIndex } from "./fleetIndex";
 import type { Grant } from "./grants";
 import { FULL } from "./grants";
-import { intersect, sameIntervals, subtract, union } from "./intervals";
+import { intersect, sameIntervals, subtract, unionMerged } from "./intervals";
 
 /** Groups with more members than this are named as a group when all members are peers. */
 export const MEMBER_LIST_BOUND = 8;
@@ -52,21 +52,24 @@ interface Group {
 function trafficGroups(cells: readonly { cell: Cell; peers: PeerSet }[]): Group[] {
   if (cells.length === 0) return [];
   // "all": one peer set S that every cell allows (as much of it as its family permits).
-  const s: PeerSet = { 4: union(cells.map((c) => c.peers[4])), 6: union(cells.map((c) => c.peers[6])) };
-  if (!isEmpty(s) && cells.every((c) => peerKey(c.peers) === peerKey(restrict(s, c.cell)))) {
+  // Cheap test first: "all" needs every cell non-empty (an ICMP cell may be empty in the other family only).
+  const candidate = cells.every((c) => !isEmpty(c.peers));
+  const s: PeerSet | undefined = candidate ? { 4: unionMerged(cells.map((c) => c.peers[4])), 6: unionMerged(cells.map((c) => c.peers[6])) } : undefined;
+  if (s && cells.every((c) => samePeers(c.peers, restrict(s, c.cell)))) {
     return [{ label: "all", cells: cells.map((c) => c.cell), peers: s }];
   }
   const out: Group[] = [];
   const protocols = [...new Set(cells.map((c) => c.cell.protocol))];
   for (const protocol of protocols) {
-    const mine = cells.filter((c) => c.cell.protocol === protocol);
-    const byKey = new Map<string, { cell: Cell; peers: PeerSet }[]>();
-    for (const c of mine) {
-      if (isEmpty(c.peers)) continue;
-      const k = peerKey(c.peers);
-      byKey.set(k, [...(byKey.get(k) ?? []), c]);
+    // Few distinct peer sets per protocol: group by equality, no keys.
+    const groups: { peers: PeerSet; cells: Cell[] }[] = [];
+    for (const c of cells) {
+      if (c.cell.protocol !== protocol || isEmpty(c.peers)) continue;
+      const g = groups.find((x) => samePeers(x.peers, c.peers));
+      if (g) g.cells.push(c.cell);
+      else groups.push({ peers: c.peers, cells: [c.cell] });
     }
-    for (const list of byKey.values()) out.push({ label: protocol, cells: list.map((c) => c.cell), peers: list[0]!.peers });
+    for (const g of groups) out.push({ label: protocol, cells: g.cells, peers: g.peers });
   }
   return out;
 }
@@ -88,9 +91,8 @@ const MAX_ENUMERATED = 65536n;
 function entities(index: FleetIndex, self: string, peers: PeerSet, grants: readonly Grant[]): Entity[] {
   if (sameIntervals(peers[4], FULL[4]) && sameIntervals(peers[6], FULL[6])) return [{ text: "any", peers }];
   const out: Entity[] = [];
-  const singles: Record<Family, Interval[]> = { 4: [], 6: [] };
   const cidrPart: PeerSet = { 4: [], 6: [] };
-  for (const f of [4, 6] as const) cidrPart[f] = intersect(peers[f], union(grants.map((g) => g.cidrs[f])));
+  for (const f of [4, 6] as const) cidrPart[f] = intersect(peers[f], unionMerged(grants.map((g) => g.cidrs[f])));
   // Most of both families, but for a few holes: "any except 198.51.100.0/24".
   const holes: PeerSet = { 4: subtract(FULL[4], cidrPart[4]), 6: subtract(FULL[6], cidrPart[6]) };
   const count = (p: PeerSet) => p[4].length + p[6].length;
@@ -99,12 +101,11 @@ function entities(index: FleetIndex, self: string, peers: PeerSet, grants: reado
     const text = ([4, 6] as const).flatMap((f) => holes[f].map((iv) => intervalToNftElement(f, iv))).join(", ");
     out.push({ text: `any except ${text}`, peers: cidrPart });
   }
+  // The rest are peer-group members: whole big groups first, then one by one.
+  const rest: PeerSet = { 4: [], 6: [] };
   for (const f of [4, 6] as const) {
     if (!anyExcept) for (const iv of cidrPart[f]) out.push({ text: intervalToNftElement(f, iv), peers: { ...none(), [f]: [iv] } });
-    for (const iv of subtract(peers[f], cidrPart[f])) {
-      if (iv.hi - iv.lo >= MAX_ENUMERATED) out.push({ text: intervalToNftElement(f, iv), peers: { ...none(), [f]: [iv] } });
-      else for (let v = iv.lo; v <= iv.hi; v++) singles[f].push({ lo: v, hi: v });
-    }
+    rest[f] = subtract(peers[f], cidrPart[f]);
   }
   const hint = new Set(grants.flatMap((g) => g.groups));
   for (const g of [...hint].sort()) {
@@ -113,10 +114,17 @@ function entities(index: FleetIndex, self: string, peers: PeerSet, grants: reado
     // The host itself is never its own peer (loopback).
     const own = (f: Family) => (index.host(self)?.addresses ?? []).filter((a) => a.family === f).map((a) => ({ lo: a.value, hi: a.value }));
     const addrs: PeerSet = { 4: subtract(index.memberAddresses(g, 4), own(4)), 6: subtract(index.memberAddresses(g, 6), own(6)) };
-    const inSingles = (f: Family) => subtract(addrs[f], singles[f]).length === 0;
-    if (isEmpty(addrs) || !inSingles(4) || !inSingles(6)) continue;
+    const inRest = (f: Family) => subtract(addrs[f], rest[f]).length === 0;
+    if (isEmpty(addrs) || !inRest(4) || !inRest(6)) continue;
     out.push({ text: `sg ${g} (${members.length} hosts)`, peers: addrs });
-    for (const f of [4, 6] as const) singles[f] = subtract(singles[f], addrs[f]);
+    for (const f of [4, 6] as const) rest[f] = subtract(rest[f], addrs[f]);
+  }
+  const singles: Record<Family, Interval[]> = { 4: [], 6: [] };
+  for (const f of [4, 6] as const) {
+    for (const iv of rest[f]) {
+      if (iv.hi - iv.lo >= MAX_ENUMERATED) out.push({ text: intervalToNftElement(f, iv), peers: { ...none(), [f]: [iv] } });
+      else for (let v = iv.lo; v <= iv.hi; v++) singles[f].push({ lo: v, hi: v });
+    }
   }
   const hosts = new Map<string, PeerSet>();
   for (const f of [4, 6] as const) {

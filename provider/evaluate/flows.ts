@@ -10,7 +10,7 @@ import { type Cell, type PeerSet, cellsFor, isEmpty, peersOf } from "./cells";
 import type { FleetIndex } from "./fleetIndex";
 import { type FlowLine, flowLines } from "./flowLines";
 import { type Grant, type HostGrants, everything, hostGrants } from "./grants";
-import { subtract } from "./intervals";
+import { sameIntervals, subtract } from "./intervals";
 
 const DIRECTIONS: readonly Direction[] = ["ingress", "egress"];
 
@@ -40,7 +40,10 @@ export interface HostFlowDiff {
   removed: FlowLine[];
 }
 
-const minus = (a: PeerSet, b: PeerSet): PeerSet => ({ 4: subtract(a[4], b[4]), 6: subtract(a[6], b[6]) });
+const minus = (a: PeerSet, b: PeerSet): PeerSet => ({
+  4: sameIntervals(a[4], b[4]) ? [] : subtract(a[4], b[4]),
+  6: sameIntervals(a[6], b[6]) ? [] : subtract(a[6], b[6]),
+});
 
 function directionDiff(oldIndex: FleetIndex, newIndex: FleetIndex, host: string, d: Direction, olds: readonly Grant[], news: readonly Grant[]) {
   const cells: Cell[] = cellsFor([...olds, ...news]);

@@ -8,7 +8,7 @@ import type { NormalisedHost, NormalisedRule } from "../declaration/fleetModel";
 import type { PortRange } from "../declaration/ports";
 import type { Direction } from "../compiler/nftNames";
 import type { FleetIndex } from "./fleetIndex";
-import { subtract, union } from "./intervals";
+import { subtract, union, unionMerged } from "./intervals";
 
 export interface Grant {
   direction: Direction;
@@ -45,7 +45,7 @@ export function hostGrants(index: FleetIndex, host: NormalisedHost): HostGrants 
   }
   const own = (f: Family): Interval[] => union([host.addresses.filter((a) => a.family === f).map((a) => ({ lo: a.value, hi: a.value }))]);
   // The host itself is no peer of its own group (that traffic is loopback).
-  const members = (rule: NormalisedRule, f: Family) => subtract(union(rule.groups.map((g) => index.memberAddresses(g, f))), own(f));
+  const members = (rule: NormalisedRule, f: Family) => subtract(unionMerged(rule.groups.map((g) => index.memberAddresses(g, f))), own(f));
   const fromRules = (direction: Direction): Grant[] =>
     index.rulesOf(host, direction).map(({ group, rule }) => {
       const cidrs = { 4: rule.mergedCidrs[4].intervals, 6: rule.mergedCidrs[6].intervals };
@@ -55,7 +55,7 @@ export function hostGrants(index: FleetIndex, host: NormalisedHost): HostGrants 
         ...(rule.ports ? { ports: rule.ports } : {}),
         ...(rule.icmpType !== undefined ? { icmpType: rule.icmpType } : {}),
         ...(rule.icmpCode !== undefined ? { icmpCode: rule.icmpCode } : {}),
-        peers: rule.groups.length === 0 ? cidrs : { 4: union([cidrs[4], members(rule, 4)]), 6: union([cidrs[6], members(rule, 6)]) },
+        peers: rule.groups.length === 0 ? cidrs : { 4: unionMerged([cidrs[4], members(rule, 4)]), 6: unionMerged([cidrs[6], members(rule, 6)]) },
         cidrs,
         groups: rule.groups,
         origin: ruleOrigin(group, rule),

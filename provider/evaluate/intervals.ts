@@ -40,7 +40,36 @@ export function subtract(a: readonly Interval[], b: readonly Interval[]): Interv
   return out;
 }
 
+/** Union of any intervals (sorted here). */
 export const union = (lists: readonly (readonly Interval[])[]): Interval[] => mergeIntervals(lists.flat());
 
+/** Union of two merged lists, in one pass; the result is merged. */
+function merge2(a: readonly Interval[], b: readonly Interval[]): Interval[] {
+  if (a.length === 0) return b as Interval[];
+  if (b.length === 0) return a as Interval[];
+  const out: Interval[] = [];
+  let i = 0;
+  let j = 0;
+  let cur: Interval | undefined;
+  while (i < a.length || j < b.length) {
+    const next = j >= b.length || (i < a.length && a[i]!.lo <= b[j]!.lo) ? a[i++]! : b[j++]!;
+    if (cur && next.lo <= cur.hi + 1n) {
+      if (next.hi > cur.hi) cur = { lo: cur.lo, hi: next.hi };
+    } else {
+      if (cur) out.push(cur);
+      cur = next;
+    }
+  }
+  if (cur) out.push(cur);
+  return out;
+}
+
+/** Union of merged lists (hot paths: no sort); the result is merged, and may be one of the inputs. */
+export function unionMerged(lists: readonly (readonly Interval[])[]): Interval[] {
+  let acc: Interval[] = [];
+  for (const l of lists) acc = merge2(acc, l);
+  return acc;
+}
+
 export const sameIntervals = (a: readonly Interval[], b: readonly Interval[]): boolean =>
-  a.length === b.length && a.every((x, i) => x.lo === b[i]!.lo && x.hi === b[i]!.hi);
+  a === b || (a.length === b.length && a.every((x, i) => x === b[i] || (x.lo === b[i]!.lo && x.hi === b[i]!.hi)));

@@ -7,6 +7,8 @@ import { fleetFlowDiff, hostFlows } from "../../provider/evaluate/flows";
 import { flowDiffMarkdown } from "../../provider/evaluate/flowSummary";
 import { validateFleet } from "../../provider/declaration/validate";
 import { sampleDeclaration } from "../../examples/web-db/sample";
+import { compileFleet } from "../../provider/compiler/compile";
+import { requireDist } from "../support/dist";
 
 const sample = (extraWeb: string[] = []) => sampleDeclaration(extraWeb) as unknown as FleetDeclaration;
 const diff = (a: FleetDeclaration, b: FleetDeclaration) =>
@@ -37,6 +39,17 @@ describe("flow listing (the Attachment's flows input)", () => {
       "tcp/5432-5433 from db-2 (sg db)",
       "tcp/5432-5433 to db-2 (sg db)",
     ]);
+  });
+
+  it("the SDK's hostFlowTexts (once per compile batch) lists the same flows", () => {
+    // From dist (npm run build): it loads its modules with require(), as in the Pulumi program.
+    const { hostFlowTexts } = requireDist<typeof import("../../sdk/flows")>("sdk/flows.js");
+    const decl = sample(["spare"]);
+    const index = fleetIndexOf(decl);
+    const texts = hostFlowTexts(decl, decl.hosts.map((h) => h.name));
+    for (const h of decl.hosts) expect(texts[h.name]).toBe(hostFlows(index, h.name).join("\n"));
+    const invalid = { ...decl, securityGroups: [...decl.securityGroups, { name: "Bad Name" }] };
+    expect(hostFlowTexts(invalid, ["db-1"])["db-1"]).toBe("(invalid declaration)");
   });
 
   it("names a big group once when every member is a peer: lines stay proportional to the host's own rules", () => {

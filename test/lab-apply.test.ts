@@ -4,6 +4,7 @@
 // skipped. After each fault the host runs the old or the new ruleset: never a
 // mix, never none.
 import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -80,7 +81,8 @@ describe("apply to a fresh host", () => {
     expect(conf.slice(confBefore!.length)).toBe(`${INCLUDE}\n`);
 
     const live = await readLive(connectionTo(lab, "a1"), TABLE, {});
-    expect(live).toEqual({ hostKey: r.hostKey, exists: true, listing: r.listing, owner: A, persisted: true });
+    const bootSha256 = createHash("sha256").update(allowScript(A, 80)).digest("hex");
+    expect(live).toEqual({ hostKey: r.hostKey, exists: true, listing: r.listing, owner: A, persisted: true, bootSha256 });
   });
 
   it("re-applies (changed and unchanged) with one include line", async () => {

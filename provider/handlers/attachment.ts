@@ -21,6 +21,8 @@ export interface AttachmentProps {
   hash: string;
   /** Output: the host key seen on first use (or pinned). */
   hostKey?: string;
+  /** Output: the jump host's key seen on first use, "<host>:<port> <type> <base64>" (absent without a jump host). */
+  proxyHostKey?: string;
   /**
    * Output: this resource instance's identity, recorded on the host with each
    * confirmed apply. A replacement (new address or port, renamed Fleet, host
@@ -91,17 +93,24 @@ function newInstanceId(): string {
 }
 
 /** Apply (or, for a host attached to no group, remove) and return the outputs. */
-async function converge(p: AttachmentProps, expectedHostKey: string | undefined, instance: string): Promise<AttachmentProps> {
+/** Keys recorded on first use (trust on first use): from now on they must match. */
+interface KnownKeys {
+  hostKey?: string;
+  proxyHostKey?: string;
+}
+
+async function converge(p: AttachmentProps, known: KnownKeys, instance: string): Promise<AttachmentProps> {
   const { apply, listing } = lazy();
+  const keys = { expectedHostKey: p.connection.hostKey ?? known.hostKey, expectedProxyHostKey: known.proxyHostKey };
   try {
     if (attachedToNoGroup(p)) {
       const r = await apply.removeTable(p.connection, p.table, {
-        owner: p.owner, takeover: p.takeover, instance, expectedHostKey, displayName: p.hostName,
+        owner: p.owner, takeover: p.takeover, instance, ...keys, displayName: p.hostName,
       });
-      return { ...p, hostKey: r.hostKey, instance };
+      return { ...p, hostKey: r.hostKey, proxyHostKey: r.proxyHostKey, instance };
     }
     const r = await apply.applyAtomically(p.connection, p.table, p.script, {
-      owner: p.owner, takeover: p.takeover, instance, rollbackSeconds: p.rollbackSeconds, expectedHostKey, displayName: p.hostName,
+      owner: p.owner, takeover: p.takeover, instance, rollbackSeconds: p.rollbackSeconds, ...keys, displayName: p.hostName,
     });
     // Read back and compare with what was sent, through the tested normaliser.
     const sent = listing.normaliseNftListing(listing.tableDefinition(p.script));
@@ -109,7 +118,7 @@ async function converge(p: AttachmentProps, expectedHostKey: string | undefined,
     if (sent !== live) {
       throw new Error(`the table read back from the host differs from the script sent:\n${listing.describeDifference(sent, live)}`);
     }
-    return { ...p, hostKey: r.hostKey, instance };
+    return { ...p, hostKey: r.hostKey, proxyHostKey: r.proxyHostKey, instance };
   } catch (err) {
     throw hostFailure(p, err);
   }
@@ -147,7 +156,7 @@ export function attachmentHandlers() {
     },
 
     async create(inputs: AttachmentProps) {
-      const outs = await converge(inputs, inputs.connection.hostKey, newInstanceId());
+      const outs = await converge(inputs, {}, newInstanceId());
       return { id: attachmentId(outs), outs };
     },
 
@@ -155,9 +164,9 @@ export function attachmentHandlers() {
       // Only bookkeeping changed (connection settings such as a rotated key or
       // dialErrorLimit, rollbackSeconds, takeover, readable lines) and the host
       // would receive a byte-identical script: record it, contact nobody.
-      if (sameOnHost(olds, news)) return { outs: { ...news, hostKey: olds.hostKey, instance: olds.instance } };
+      if (sameOnHost(olds, news)) return { outs: { ...news, hostKey: olds.hostKey, proxyHostKey: olds.proxyHostKey, instance: olds.instance } };
       // Trust on first use: a key recorded earlier must match from now on.
-      const outs = await converge(news, news.connection.hostKey ?? olds.hostKey, olds.instance ?? newInstanceId());
+      const outs = await converge(news, olds, olds.instance ?? newInstanceId());
       return { outs };
     },
 
@@ -166,7 +175,7 @@ export function attachmentHandlers() {
       let live;
       try {
         live = await apply.readLive(props.connection, props.table, {
-          expectedHostKey: props.connection.hostKey ?? props.hostKey, displayName: props.hostName,
+          expectedHostKey: props.connection.hostKey ?? props.hostKey, expectedProxyHostKey: props.proxyHostKey, displayName: props.hostName,
         });
       } catch (err) {
         throw hostFailure(props, err);
@@ -191,7 +200,8 @@ export function attachmentHandlers() {
       const { apply } = lazy();
       try {
         await apply.removeTable(props.connection, props.table, {
-          owner: props.owner, takeover: props.takeover, instance: props.instance, expectedHostKey: props.connection.hostKey ?? props.hostKey, displayName: props.hostName,
+          owner: props.owner, takeover: props.takeover, instance: props.instance,
+          expectedHostKey: props.connection.hostKey ?? props.hostKey, expectedProxyHostKey: props.proxyHostKey, displayName: props.hostName,
         });
       } catch (err) {
         // Delete failing means the resource still exists.

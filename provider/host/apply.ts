@@ -34,14 +34,6 @@ export interface ApplyOptions {
   confirmTimeoutMs?: number;
   /** Host name for messages, e.g. "db-1". */
   displayName?: string;
-  /**
-   * TEST-ONLY fault injection (lab tests of DESIGN §4's guarantees); never set
-   * in production. "disconnect": drop the connection right after the ruleset
-   * was applied, without confirming, as if the provider were killed.
-   * "kill-shell": also SIGKILL the waiting remote shell first, so only the
-   * armed timer can restore the host.
-   */
-  faultAfterApply?: "disconnect" | "kill-shell";
   /** TEST-ONLY: destroy the connection after sending this fraction (0–1) of the program. */
   faultDuringSend?: number;
 }
@@ -132,19 +124,9 @@ export async function applyAtomically(
     }
     const listing = parseRemoteOutput(run.stdout, nonce).listing;
 
-    if (opts.faultAfterApply) {
-      if (opts.faultAfterApply === "kill-shell") {
-        const pid = parseRemoteOutput(run.stdout, nonce).values.pid;
-        if (pid && /^\d+$/.test(pid)) await killRemote(session, conn.sudo, pid);
-      }
-      session.destroy();
-      throw session.error(
-        "unreachable",
-        `test fault (${opts.faultAfterApply}): connection dropped after the apply and before the confirmation; the host restores its previous ruleset itself`,
-      );
-    }
-
     const probe = await session.probeFreshConnection(confirmMs);
+    // The connection or the remote shell went away meanwhile: not a lockout verdict.
+    if (run.end) throw failure(session, run, nonce, table, opts, "before");
     if (!probe.ok) {
       await run.write("ROLLBACK\n");
       run.endInput();
@@ -343,7 +325,13 @@ function failure(
   if (end?.signal) {
     return session.error(
       "apply",
-      `the remote nftsg shell was killed (${end.signal}) ${phase === "after" ? "after the ruleset was applied; its rollback timer restored the previous ruleset" : "before completing"}${detail}`,
+      `the remote nftsg shell was killed (${end.signal}) ${
+        out.events.includes("committed")
+          ? "after the host accepted the confirmation: the new ruleset is live; run `pulumi up` again to make sure it is persisted"
+          : out.events.includes("applied")
+            ? "after the ruleset was applied and before it was confirmed; its rollback timer restores the previous ruleset"
+            : "before completing"
+      }${detail}`,
     );
   }
   if (!end || end.connectionLost) {

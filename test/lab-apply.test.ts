@@ -4,6 +4,7 @@
 // skipped. After each fault the host runs the old or the new ruleset: never a
 // mix, never none.
 import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +13,7 @@ import { applyAtomically, HostError, readLive, removeTable, type ApplyOptions } 
 import { labUp, type Lab } from "./lab";
 import { acceptedLogins, connectionTo, countSshConnections, hostFile, liveRuleset, liveTable, nftsgFiles, pollUntil } from "./support/applyLab";
 import { allowScript, dropAllScript, lockoutScript, rejectedScript, sshOnlyFromScript, TABLE } from "./support/applyScripts";
+import { clearHold, cutSshConnections, holdLockoutProbe, killShell, waitArmed } from "./support/faults";
 
 const A = "org/project/stack-a";
 const B = "org/project/stack-b";
@@ -80,7 +82,8 @@ describe("apply to a fresh host", () => {
     expect(conf.slice(confBefore!.length)).toBe(`${INCLUDE}\n`);
 
     const live = await readLive(connectionTo(lab, "a1"), TABLE, {});
-    expect(live).toEqual({ hostKey: r.hostKey, exists: true, listing: r.listing, owner: A, persisted: true });
+    const bootSha256 = createHash("sha256").update(allowScript(A, 80)).digest("hex");
+    expect(live).toEqual({ hostKey: r.hostKey, exists: true, listing: r.listing, owner: A, persisted: true, bootSha256 });
   });
 
   it("re-applies (changed and unchanged) with one include line", async () => {
@@ -149,13 +152,31 @@ describe("faults during the apply: old or new, never a mix, never none", () => {
 
   const oldOrNew = (l: string) => l === oldListing || l === newListing;
 
+  /**
+   * Applies `script` to a2 and, once the host shows the rollback armed, cuts
+   * the connection from the host's side (test/support/faults.ts: no hook in
+   * the code under test); "kill-shell" first kills the waiting remote shell,
+   * so only the armed timer is left to restore the host.
+   */
+  async function applyWithFault(script: string, opts: Partial<ApplyOptions>, fault: "disconnect" | "kill-shell"): Promise<HostError> {
+    await holdLockoutProbe(lab, "a2");
+    try {
+      const kind = fault === "kill-shell" ? "apply" : "unreachable";
+      const pending = expectHostError(applyAtomically(connectionTo(lab, "a2"), TABLE, script, { owner: A, ...opts }), kind);
+      const token = await waitArmed(lab, "a2");
+      expect(token, "a2 never showed an armed rollback").toBeDefined();
+      if (fault === "kill-shell") await killShell(lab, "a2", token!);
+      else expect(await cutSshConnections(lab, "a2")).toBeGreaterThan(0);
+      return await pending;
+    } finally {
+      await clearHold(lab, "a2");
+    }
+  }
+
   for (const rep of [1, 2, 3]) {
     it(`provider killed between apply and confirm (connection dropped), run ${rep}`, async () => {
-      const e = await expectHostError(
-        applyAtomically(connectionTo(lab, "a2"), TABLE, NEW(), { owner: A, ...FAST, faultAfterApply: "disconnect" }),
-        "unreachable",
-      );
-      expect(e.message).toContain("test fault");
+      const e = await applyWithFault(NEW(), FAST, "disconnect");
+      expect(e.message).toMatch(/lost after the ruleset was applied and before it was confirmed/);
       const seen = await pollUntil(() => liveTable(lab, "a2"), (l) => l === oldListing, 3_000 + 2_000, 100);
       expect(seen.every(oldOrNew), JSON.stringify(seen)).toBe(true);
       expect(seen[seen.length - 1]).toBe(oldListing);
@@ -166,10 +187,7 @@ describe("faults during the apply: old or new, never a mix, never none", () => {
   for (const rep of [1, 2]) {
     it(`provider and remote shell both killed after apply: only the timer is left, run ${rep}`, async () => {
       const t0 = Date.now();
-      await expectHostError(
-        applyAtomically(connectionTo(lab, "a2"), TABLE, NEW(), { owner: A, ...FAST, faultAfterApply: "kill-shell" }),
-        "unreachable",
-      );
+      await applyWithFault(NEW(), FAST, "kill-shell");
       // The new ruleset stays until the timer fires (3 s after it was armed).
       const seen = await pollUntil(() => liveTable(lab, "a2"), (l) => l === oldListing, 3_000 + 3_000, 100);
       expect(seen.every(oldOrNew), JSON.stringify(seen)).toBe(true);
@@ -181,10 +199,7 @@ describe("faults during the apply: old or new, never a mix, never none", () => {
   }
 
   it("a new apply while an unconfirmed one is pending rolls that one back first", async () => {
-    await expectHostError(
-      applyAtomically(connectionTo(lab, "a2"), TABLE, NEW(), { owner: A, rollbackSeconds: 60, faultAfterApply: "kill-shell" }),
-      "unreachable",
-    );
+    await applyWithFault(NEW(), { rollbackSeconds: 60 }, "kill-shell");
     expect(await liveTable(lab, "a2")).toBe(newListing);
     // Its prev (OLD) is restored before this apply saves its own prev.
     await applyOk("a2", OLD());

@@ -9,6 +9,7 @@ import { labUp, type Lab } from "./lab";
 import { connectionTo, liveTable } from "./support/applyLab";
 import { allowScript, TABLE } from "./support/applyScripts";
 import { cutSshConnections } from "./support/faults";
+import { requireDist } from "./support/dist";
 
 const A = "org/project/stack-a";
 const HOSTS = ["t1", "t2", "t3"];
@@ -120,5 +121,71 @@ describe("a table nftsg did not create (item 3)", () => {
     expect(await listFilter()).toContain(`comment "${A}"`);
     await removeTable(connectionTo(lab, "t3"), "filter", { owner: A });
     expect((await lab.exec("t3", "nft list table inet filter")).code).not.toBe(0);
+  });
+});
+
+describe("the lockout probe logs in (item 5)", () => {
+  // sshd still sends its banner on a new connection, but nothing after it
+  // gets out: a stand-in for egress rules that break the login (LDAP, SSSD,
+  // PAM) while the banner still appears. Connections that existed before the
+  // apply (the running apply's own) carry no mark and are unaffected.
+  const bannerOnly = () =>
+    [
+      `table inet ${TABLE} {}`,
+      `delete table inet ${TABLE}`,
+      `table inet ${TABLE} {`,
+      `\tcomment "${A}"`,
+      "\tchain input {",
+      "\t\ttype filter hook input priority filter; policy accept;",
+      "\t\ttcp dport 22 ct state new ct mark set 2",
+      "\t}",
+      "\tchain output {",
+      "\t\ttype filter hook output priority filter; policy accept;",
+      "\t\ttcp sport 22 ct mark 2 ct reply packets > 2 drop",
+      "\t}",
+      "}",
+      "",
+    ].join("\n");
+
+  it("a ruleset under which sshd answers but no new login completes is rolled back as a lockout", async () => {
+    expect((await lab.exec("t2", "sysctl -qw net.netfilter.nf_conntrack_acct=1")).code).toBe(0);
+    await applyOk("t2", allowScript(A, 80));
+    const before = await liveTable(lab, "t2");
+    const e = await hostError(applyOk("t2", bannerOnly()));
+    expect(e.kind).toBe("lockout");
+    expect(e.message).toMatch(/a new SSH login, key exchange and authentication, failed/);
+    expect(await liveTable(lab, "t2")).toBe(before);
+  });
+});
+
+describe("jump host keys are recorded on first use and then enforced (item 6)", () => {
+  it("the Attachment records the jump host's key and refuses a changed one; a pinned key still wins", async () => {
+    // The handler loads its modules lazily with require(): use the built code.
+    const { attachmentHandlers } = requireDist<typeof import("../provider/handlers/attachment")>("provider/handlers/attachment.js");
+    const handlers = attachmentHandlers();
+    const jump = lab.host("t1");
+    const connection = connectionTo(lab, "t3", { proxy: { host: jump.ipv4, user: "root", privateKey: lab.privateKey } });
+    const props = {
+      fleet: "f", hostName: "t3", address: lab.host("t3").ipv4, port: 22, connection, table: TABLE, owner: `${A}/host=t3`,
+      takeover: true, rollbackSeconds: 10, rules: "", script: allowScript(`${A}/host=t3`, 80), hash: "h1",
+    };
+    const created = await handlers.create(props);
+    expect(created.outs.proxyHostKey).toBe(`${jump.ipv4}:22 ${jump.hostPublicKey}`);
+
+    // The jump host now presents another key (here: t2's recorded in its place).
+    const tampered = { ...created.outs, proxyHostKey: `${jump.ipv4}:22 ${lab.host("t2").hostPublicKey}` };
+    const next = { ...props, script: allowScript(`${A}/host=t3`, 81), hash: "h2" };
+    const before = await liveTable(lab, "t3");
+    await expect(handlers.update(created.id, tampered, next)).rejects.toThrow(/host key for .* changed.*jump host's key was recorded on first use/s);
+    await expect(handlers.read(created.id, tampered)).rejects.toThrow(/changed/);
+    expect(await liveTable(lab, "t3")).toBe(before);
+
+    // Recorded right: accepted; a pin of the real key overrides the record.
+    const updated = await handlers.update(created.id, created.outs, next);
+    expect(updated.outs.proxyHostKey).toBe(created.outs.proxyHostKey);
+    const pinned = { ...next, connection: { ...connection, proxy: { ...connection.proxy!, hostKey: jump.hostPublicKey } } };
+    await handlers.update(created.id, tampered, { ...pinned, script: allowScript(`${A}/host=t3`, 82), hash: "h3" });
+    expect(await liveTable(lab, "t3")).toContain("tcp dport 82 accept");
+    await handlers.delete(created.id, { ...updated.outs, ...pinned });
   });
 });

@@ -26,6 +26,8 @@ export interface AttachmentProps {
   hash: string;
   /** Output: the host key seen on first use (or pinned). */
   hostKey?: string;
+  /** Output: the jump host's key seen on first use, "<host>:<port> <type> <base64>" (absent without a jump host). */
+  proxyHostKey?: string;
   /**
    * Output: this resource instance's identity, recorded on the host with each
    * confirmed apply. A replacement (new address or port, renamed Fleet, host
@@ -60,11 +62,19 @@ function expand(p: AttachmentProps): Expanded {
   return { ...p, script: decodeScript(p.scriptGz ?? "") };
 }
 
+/** What an apply records beside the inputs. */
+interface ApplyOutputs {
+  hostKey: string | undefined;
+  proxyHostKey: string | undefined;
+  listingHash: string;
+  instance: string | undefined;
+}
+
 /** Outputs: the inputs without the script (state keeps it once, in the inputs). */
-function outputsOf(p: Expanded, hostKey: string | undefined, listingHash: string, instance: string | undefined): AttachmentProps {
+function outputsOf(p: Expanded, applied: ApplyOutputs): AttachmentProps {
   const { script: _script, scriptGz: _gz, ...rest } = p;
   // Format 1 state keeps its script in the outputs: nothing else holds it there.
-  return p.format === undefined ? { ...p, hostKey, listingHash, instance } : { ...rest, hostKey, listingHash, instance };
+  return p.format === undefined ? { ...p, ...applied } : { ...rest, ...applied };
 }
 
 /** The table as it must list on the host, normalised; "" for no table. */
@@ -148,17 +158,24 @@ function newInstanceId(): string {
 }
 
 /** Apply (or, for a host attached to no group, remove) and return the outputs. */
-async function converge(p: Expanded, expectedHostKey: string | undefined, instance: string): Promise<AttachmentProps> {
+/** Keys recorded on first use (trust on first use): from now on they must match. */
+interface KnownKeys {
+  hostKey?: string;
+  proxyHostKey?: string;
+}
+
+async function converge(p: Expanded, known: KnownKeys, instance: string): Promise<AttachmentProps> {
   const { apply, listing } = lazy();
+  const keys = { expectedHostKey: p.connection.hostKey ?? known.hostKey, expectedProxyHostKey: known.proxyHostKey };
   try {
     if (attachedToNoGroup(p)) {
       const r = await apply.removeTable(p.connection, p.table, {
-        owner: p.owner, takeover: p.takeover, instance, expectedHostKey, displayName: p.hostName,
+        owner: p.owner, takeover: p.takeover, instance, ...keys, displayName: p.hostName,
       });
-      return outputsOf(p, r.hostKey, sha256(""), instance);
+      return outputsOf(p, { hostKey: r.hostKey, proxyHostKey: r.proxyHostKey, listingHash: sha256(""), instance });
     }
     const r = await apply.applyAtomically(p.connection, p.table, p.script, {
-      owner: p.owner, takeover: p.takeover, instance, rollbackSeconds: p.rollbackSeconds, expectedHostKey, displayName: p.hostName,
+      owner: p.owner, takeover: p.takeover, instance, rollbackSeconds: p.rollbackSeconds, ...keys, displayName: p.hostName,
     });
     // Read back and compare with what was sent, through the tested normaliser.
     const sent = expectedListing(p.script);
@@ -166,7 +183,7 @@ async function converge(p: Expanded, expectedHostKey: string | undefined, instan
     if (sent !== live) {
       throw new Error(`the table read back from the host differs from the script sent:\n${listing.describeDifference(sent, live)}`);
     }
-    return outputsOf(p, r.hostKey, sha256(sent), instance);
+    return outputsOf(p, { hostKey: r.hostKey, proxyHostKey: r.proxyHostKey, listingHash: sha256(sent), instance });
   } catch (err) {
     throw hostFailure(p, err);
   }
@@ -204,7 +221,7 @@ export function attachmentHandlers() {
     },
 
     async create(inputs: AttachmentProps) {
-      const outs = await converge(expand(inputs), inputs.connection.hostKey, newInstanceId());
+      const outs = await converge(expand(inputs), {}, newInstanceId());
       return { id: attachmentId(outs), outs };
     },
 
@@ -214,10 +231,11 @@ export function attachmentHandlers() {
       // would receive a byte-identical script: record it, contact nobody.
       if (sameOnHost(olds, news)) {
         const expanded = expand(news);
-        return { outs: outputsOf(expanded, olds.hostKey, olds.listingHash ?? sha256(expectedListing(expanded.script)), olds.instance) };
+        const listingHash = olds.listingHash ?? sha256(expectedListing(expanded.script));
+        return { outs: outputsOf(expanded, { hostKey: olds.hostKey, proxyHostKey: olds.proxyHostKey, listingHash, instance: olds.instance }) };
       }
       // Trust on first use: a key recorded earlier must match from now on.
-      const outs = await converge(expand(news), news.connection.hostKey ?? olds.hostKey, olds.instance ?? newInstanceId());
+      const outs = await converge(expand(news), olds, olds.instance ?? newInstanceId());
       return { outs };
     },
 
@@ -226,7 +244,7 @@ export function attachmentHandlers() {
       let live;
       try {
         live = await apply.readLive(props.connection, props.table, {
-          expectedHostKey: props.connection.hostKey ?? props.hostKey, displayName: props.hostName,
+          expectedHostKey: props.connection.hostKey ?? props.hostKey, expectedProxyHostKey: props.proxyHostKey, displayName: props.hostName,
         });
       } catch (err) {
         throw hostFailure(props, err);
@@ -254,7 +272,8 @@ export function attachmentHandlers() {
       const { apply } = lazy();
       try {
         await apply.removeTable(props.connection, props.table, {
-          owner: props.owner, takeover: props.takeover, instance: props.instance, expectedHostKey: props.connection.hostKey ?? props.hostKey, displayName: props.hostName,
+          owner: props.owner, takeover: props.takeover, instance: props.instance,
+          expectedHostKey: props.connection.hostKey ?? props.hostKey, expectedProxyHostKey: props.proxyHostKey, displayName: props.hostName,
         });
       } catch (err) {
         // Delete failing means the resource still exists.

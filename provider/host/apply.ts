@@ -25,6 +25,8 @@ export interface ApplyOptions {
   instance?: string;
   /** The key recorded on first use; connection.hostKey (pinned) takes precedence. */
   expectedHostKey?: string;
+  /** The jump host's key recorded on first use (ApplyResult.proxyHostKey); connection.proxy.hostKey takes precedence. */
+  expectedProxyHostKey?: string;
   /**
    * Time budget for proving that a new connection to the SSH port still
    * works after the apply (two tries). Default: min(6 s, rollbackSeconds / 2).
@@ -32,14 +34,6 @@ export interface ApplyOptions {
   confirmTimeoutMs?: number;
   /** Host name for messages, e.g. "db-1". */
   displayName?: string;
-  /**
-   * TEST-ONLY fault injection (lab tests of DESIGN §4's guarantees); never set
-   * in production. "disconnect": drop the connection right after the ruleset
-   * was applied, without confirming, as if the provider were killed.
-   * "kill-shell": also SIGKILL the waiting remote shell first, so only the
-   * armed timer can restore the host.
-   */
-  faultAfterApply?: "disconnect" | "kill-shell";
   /** TEST-ONLY: destroy the connection after sending this fraction (0–1) of the program. */
   faultDuringSend?: number;
 }
@@ -47,6 +41,8 @@ export interface ApplyOptions {
 export interface ApplyResult {
   /** The host key as seen, "ssh-ed25519 AAAA..." (record it: trust on first use). */
   hostKey: string;
+  /** The jump host's key as seen, "<host>:<port> ssh-ed25519 AAAA..." (record it too), if there is a jump host. */
+  proxyHostKey?: string;
   /** `nft list table inet T` after the apply. */
   listing: string;
   /** Connections opened to the host: the SSH connection plus the fresh-connection probe(s). */
@@ -57,6 +53,7 @@ export interface ApplyResult {
 
 export interface LiveState {
   hostKey: string;
+  proxyHostKey?: string;
   exists: boolean;
   /** "" if the table is absent. */
   listing: string;
@@ -100,7 +97,9 @@ export async function applyAtomically(
   // The probe must finish well before the timer fires, or it would race it.
   const confirmMs = Math.min(opts.confirmTimeoutMs ?? MAX_CONFIRM_MS, (rollbackSeconds * 1000) / 2);
 
-  const session = await openSession(conn, { expectedHostKey: opts.expectedHostKey, displayName: opts.displayName });
+  const session = await openSession(conn, {
+    expectedHostKey: opts.expectedHostKey, expectedProxyHostKey: opts.expectedProxyHostKey, displayName: opts.displayName,
+  });
   try {
     const nonce = newNonce();
     const lockWaitSeconds = rollbackSeconds + 60;
@@ -125,19 +124,9 @@ export async function applyAtomically(
     }
     const listing = parseRemoteOutput(run.stdout, nonce).listing;
 
-    if (opts.faultAfterApply) {
-      if (opts.faultAfterApply === "kill-shell") {
-        const pid = parseRemoteOutput(run.stdout, nonce).values.pid;
-        if (pid && /^\d+$/.test(pid)) await killRemote(session, conn.sudo, pid);
-      }
-      session.destroy();
-      throw session.error(
-        "unreachable",
-        `test fault (${opts.faultAfterApply}): connection dropped after the apply and before the confirmation; the host restores its previous ruleset itself`,
-      );
-    }
-
     const probe = await session.probeFreshConnection(confirmMs);
+    // The connection or the remote shell went away meanwhile: not a lockout verdict.
+    if (run.end) throw failure(session, run, nonce, table, opts, "before");
     if (!probe.ok) {
       await run.write("ROLLBACK\n");
       run.endInput();
@@ -151,7 +140,7 @@ export async function applyAtomically(
           : `the host's rollback timer restores its previous ruleset within ${rollbackSeconds} s`;
       throw session.error(
         "lockout",
-        `applying this ruleset would have cut SSH access to ${conn.host}:${port} (a new connection got ${probe.reason}); ${how}. ` +
+        `applying this ruleset would have cut SSH access to ${conn.host}:${port} (a new SSH login, key exchange and authentication, failed: ${probe.reason}); ${how}. ` +
           "Allow the management SSH port (keep the failsafe on, or add a rule) and try again.",
       );
     }
@@ -162,7 +151,7 @@ export async function applyAtomically(
     if (!(await run.waitClosed(120_000))) session.destroy();
     const out = parseRemoteOutput(run.stdout, nonce);
     if (!out.events.includes("confirmed")) throw failure(session, run, nonce, table, opts, "after");
-    return { hostKey: session.hostKey, listing, connections: session.connections, roundTrips };
+    return { hostKey: session.hostKey, proxyHostKey: session.proxyHostKey, listing, connections: session.connections, roundTrips };
   } finally {
     session.close();
   }
@@ -171,7 +160,7 @@ export async function applyAtomically(
 export async function readLive(
   conn: ConnectionDeclaration,
   table: string,
-  opts: { expectedHostKey?: string; displayName?: string },
+  opts: { expectedHostKey?: string; expectedProxyHostKey?: string; displayName?: string },
 ): Promise<LiveState> {
   validateOrThrow(conn, table, opts.displayName);
   const session = await openSession(conn, opts);
@@ -181,6 +170,7 @@ export async function readLive(
     if (out.values.exists === undefined) throw failure(session, undefined, nonce, table, {}, "before", out);
     return {
       hostKey: session.hostKey,
+      proxyHostKey: session.proxyHostKey,
       exists: out.values.exists === "1",
       listing: out.listing,
       owner: out.values.owner || undefined,
@@ -201,8 +191,8 @@ export async function readLive(
 export async function removeTable(
   conn: ConnectionDeclaration,
   table: string,
-  opts: { owner: string; takeover?: boolean; instance?: string; expectedHostKey?: string; displayName?: string },
-): Promise<{ hostKey: string; notes: string[] }> {
+  opts: { owner: string; takeover?: boolean; instance?: string; expectedHostKey?: string; expectedProxyHostKey?: string; displayName?: string },
+): Promise<{ hostKey: string; proxyHostKey?: string; notes: string[] }> {
   validateOrThrow(conn, table, opts.displayName, opts.owner, opts.instance);
   const session = await openSession(conn, opts);
   try {
@@ -210,7 +200,7 @@ export async function removeTable(
     const program = removeProgram({ table, owner: opts.owner, takeover: opts.takeover, instance: opts.instance, nonce });
     const out = await runToEnd(session, conn, program, nonce, table, opts);
     if (!out.events.includes("removed")) throw failure(session, undefined, nonce, table, opts, "before", out);
-    return { hostKey: session.hostKey, notes: out.notes };
+    return { hostKey: session.hostKey, proxyHostKey: session.proxyHostKey, notes: out.notes };
   } finally {
     session.close();
   }
@@ -335,7 +325,13 @@ function failure(
   if (end?.signal) {
     return session.error(
       "apply",
-      `the remote nftsg shell was killed (${end.signal}) ${phase === "after" ? "after the ruleset was applied; its rollback timer restored the previous ruleset" : "before completing"}${detail}`,
+      `the remote nftsg shell was killed (${end.signal}) ${
+        out.events.includes("committed")
+          ? "after the host accepted the confirmation: the new ruleset is live; run `pulumi up` again to make sure it is persisted"
+          : out.events.includes("applied")
+            ? "after the ruleset was applied and before it was confirmed; its rollback timer restores the previous ruleset"
+            : "before completing"
+      }${detail}`,
     );
   }
   if (!end || end.connectionLost) {

@@ -1,6 +1,6 @@
 // SSH transport (ssh2): one connection per operation, channels multiplexed on
 // it, host key pinning / trust on first use, jump hosts, dial retries, and the
-// fresh-connection banner check that proves management access still works.
+// fresh-login probe that proves management access still works.
 import { Client, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from "ssh2";
 import type { ConnectionDeclaration } from "../declaration/declaration";
 import { HostError, hostLabel, type HostErrorKind } from "./errors";
@@ -14,11 +14,19 @@ import {
   type ParsedHostKey,
 } from "./hostKey";
 import { connectionSecrets } from "./redact";
-import { probeBanner, type BannerResult } from "./transportBanner";
+
+/** Outcome of the fresh-login probe. */
+export type ProbeResult = { ok: true } | { ok: false; reason: string };
 
 export interface SessionOptions {
   /** The key recorded on first use; connection.hostKey (pinned) takes precedence. */
   expectedHostKey?: string;
+  /**
+   * The jump host's key recorded on first use, as "<host>:<port> <type> <base64>"
+   * (SshSession.proxyHostKey); used while connection.proxy still names that
+   * host and port. connection.proxy.hostKey (pinned) takes precedence.
+   */
+  expectedProxyHostKey?: string;
   /** A name for messages, e.g. the fleet's host name "db-1". */
   displayName?: string;
   /** Upper bound on all dial attempts together (default 60 s). */
@@ -26,7 +34,7 @@ export interface SessionOptions {
 }
 
 /** Process-wide counters (benchmarks, and tests that count SSH connections in-process). */
-export const transportStats = { sshConnections: 0, bannerProbes: 0, execChannels: 0 };
+export const transportStats = { sshConnections: 0, loginProbes: 0, execChannels: 0 };
 
 const DEFAULT_PORT = 22;
 const DEFAULT_USER = "root";
@@ -51,6 +59,8 @@ export class SshSession {
     readonly secrets: readonly string[],
     private readonly client: Client,
     private readonly proxy: Client | undefined,
+    /** The jump host's key as seen, "<host>:<port> <type> <base64>" (record it: trust on first use). */
+    readonly proxyHostKey?: string,
   ) {}
 
   error(kind: HostErrorKind, message: string): HostError {
@@ -74,23 +84,54 @@ export class SshSession {
   }
 
   /**
-   * Proves that a NEW connection to the SSH port passes the host's firewall:
-   * a fresh TCP connection (through the jump host if any, never a channel of
-   * this connection, which rides its existing conntrack entry) that receives
-   * the sshd banner.
+   * Proves that a NEW SSH login still works after a change: a fresh TCP
+   * connection (through the jump host if any: a new forwardOut, never a
+   * channel of this connection, which rides its existing conntrack entry)
+   * that completes the key exchange with the same host key as this session
+   * (pinned or recorded) and authenticates. A banner alone is not enough:
+   * egress rules can break the login (LDAP, SSSD, PAM) while sshd still
+   * answers.
    */
-  async probeFreshConnection(totalMs: number, tries = 2): Promise<BannerResult> {
-    const port = this.conn.port ?? DEFAULT_PORT;
-    const perTry = Math.max(250, Math.floor(totalMs / tries));
-    let last: BannerResult = { ok: false, reason: "not tried" };
+  async probeFreshConnection(totalMs: number, tries = 2): Promise<ProbeResult> {
+    const perTry = Math.max(500, Math.floor(totalMs / tries));
+    const expected = parseHostKey(this.hostKey);
+    let last: ProbeResult = { ok: false, reason: "not tried" };
     for (let i = 0; i < tries; i++) {
       if (i > 0) await sleep(200);
       this.connections++;
-      transportStats.bannerProbes++;
-      last = await probeBanner(this.conn.host, port, perTry, this.proxy);
-      if (last.ok) return last;
+      transportStats.loginProbes++;
+      const outcome = await this.loginOnce(expected, perTry);
+      if (outcome.ok) {
+        outcome.client.end();
+        return { ok: true };
+      }
+      last = { ok: false, reason: outcome.kind === "hostkey" ? "a different host key" : outcome.message };
     }
     return last;
+  }
+
+  /** One fresh login within `ms`, the jump host's forwardOut included (it can hang on a dropped SYN). */
+  private loginOnce(expected: ParsedHostKey, ms: number): Promise<DialOutcome> {
+    const attempt = (async (): Promise<DialOutcome> => {
+      try {
+        const sock = this.proxy ? await forwardOut(this.proxy, this.conn.host, this.conn.port ?? DEFAULT_PORT) : undefined;
+        return await dialOnce(this.conn, expected, sock, ms);
+      } catch (e) {
+        return { ok: false, kind: "unreachable", retryable: true, message: (e as Error).message };
+      }
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<DialOutcome>((resolve) => {
+      timer = setTimeout(() => resolve({ ok: false, kind: "unreachable", retryable: true, message: `no SSH login within ${ms} ms` }), ms);
+    });
+    return Promise.race([attempt, timeout]).then((o) => {
+      clearTimeout(timer);
+      // A login that completes after the deadline is not needed any more.
+      void attempt.then((late) => {
+        if (late !== o && late.ok) late.client.end();
+      });
+      return o;
+    });
   }
 
   /** Orderly close of the connection(s). */
@@ -128,15 +169,18 @@ export async function openSession(conn: ConnectionDeclaration, opts: SessionOpti
 
   const deadline = Date.now() + (opts.maxDialMs ?? DEFAULT_MAX_DIAL_MS);
   let proxy: Client | undefined;
+  let proxyHostKey: string | undefined;
   if (conn.proxy) {
     const p = conn.proxy;
     const proxyLabel = `jump host ${hostLabel(p.host, p.port)}`;
-    const proxyExpected = p.hostKey ? parseProxyKey(p.hostKey, fail) : undefined;
-    proxy = (
-      await dialWithRetries(p, deadline, proxyExpected, "proxy", (kind, msg) => fail(kind, `via ${proxyLabel}: ${msg}`), () =>
-        Promise.resolve(undefined),
-      )
-    ).client;
+    const endpoint = `${p.host}:${p.port ?? DEFAULT_PORT}`;
+    const recorded = !p.hostKey ? recordedProxyKey(opts.expectedProxyHostKey, endpoint) : undefined;
+    const proxyExpected = p.hostKey ? parseProxyKey(p.hostKey, fail) : recorded ? parseProxyKey(recorded, fail) : undefined;
+    const dialed = await dialWithRetries(p, deadline, proxyExpected, p.hostKey ? "proxy" : "proxy-recorded", (kind, msg) => fail(kind, `via ${proxyLabel}: ${msg}`), () =>
+      Promise.resolve(undefined),
+    );
+    proxy = dialed.client;
+    proxyHostKey = `${endpoint} ${dialed.seenKey}`;
   }
 
   try {
@@ -144,11 +188,18 @@ export async function openSession(conn: ConnectionDeclaration, opts: SessionOpti
       proxy ? forwardOut(proxy, conn.host, conn.port ?? DEFAULT_PORT) : Promise.resolve(undefined),
     );
     transportStats.sshConnections++;
-    return new SshSession(conn, label, seenKey, secrets, client, proxy);
+    return new SshSession(conn, label, seenKey, secrets, client, proxy, proxyHostKey);
   } catch (e) {
     proxy?.end();
     throw e;
   }
+}
+
+/** The recorded jump host key if it was recorded for this endpoint ("host:port"), as "type base64". */
+function recordedProxyKey(recorded: string | undefined, endpoint: string): string | undefined {
+  if (!recorded) return undefined;
+  const space = recorded.indexOf(" ");
+  return space > 0 && recorded.slice(0, space) === endpoint ? recorded.slice(space + 1) : undefined;
 }
 
 function parseProxyKey(text: string, fail: (k: HostErrorKind, m: string) => HostError): ParsedHostKey {
@@ -195,7 +246,7 @@ async function dialWithRetries(
 }
 
 /** Where the expected key came from: pinned by the user, recorded on first use, or the jump host's pin. */
-type KeySource = "pinned" | "recorded" | "proxy";
+type KeySource = "pinned" | "recorded" | "proxy" | "proxy-recorded";
 
 function hostKeyMessage(host: string, expected: ParsedHostKey, seen: Buffer, source: KeySource): string {
   const exp = parsedFingerprint(expected);
@@ -205,6 +256,8 @@ function hostKeyMessage(host: string, expected: ParsedHostKey, seen: Buffer, sou
       ? "if the host was legitimately rebuilt, update the pinned connection.hostKey to the new key"
       : source === "proxy"
         ? "if the jump host was legitimately rebuilt, update connection.proxy.hostKey to the new key"
+        : source === "proxy-recorded"
+          ? "this jump host's key was recorded on first use; if it was legitimately rebuilt, pin its new key with connection.proxy.hostKey (verify it out of band first); otherwise this may be a man-in-the-middle"
         : "if the host was legitimately rebuilt, pin its new key with connection.hostKey (verify it out of band first); otherwise this may be a man-in-the-middle";
   return `host key for ${host} changed: expected ${exp}, got ${got} (${formatHostKey(seen).split(" ")[0]}); ${advice}. No command was run.`;
 }

@@ -1,7 +1,8 @@
-// The lockout check: a brand-new TCP connection to the management SSH port
-// that receives sshd's identification line ("SSH-2.0-..."). If the new
-// ruleset lets that through, new management connections pass; it costs one
-// TCP handshake and no authentication.
+// The lockout check nftsg used before issue 9 (kept here only for the probe
+// benchmark, bench/probe.ts): a brand-new TCP connection to the SSH port that
+// receives sshd's identification line ("SSH-2.0-..."). It costs one TCP
+// handshake and no authentication, and proves less than the login probe that
+// replaced it (provider/host/ssh.ts probeFreshConnection).
 import { connect } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Client } from "ssh2";

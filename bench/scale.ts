@@ -183,7 +183,7 @@ function attachmentOps(events: EngineEvent[]): { ops: Record<string, number>; to
  * `pulumi stack export` of the lab runs in the same benchmark.
  */
 function plannedStateBytes(events: EngineEvent[]): number {
-  const resources: unknown[] = [];
+  const resources: { type: string; inputs: Record<string, unknown>; outputs: Record<string, unknown>; [k: string]: unknown }[] = [];
   for (const e of events) {
     const m = e.resourcePreEvent?.metadata;
     if (!m || !m.new) continue;
@@ -195,7 +195,22 @@ function plannedStateBytes(events: EngineEvent[]): number {
     }
     resources.push({ urn: m.urn, custom: true, id: m.urn, type: m.type, inputs, outputs, parent: m.new.parent, provider: m.new.provider, dependencies: [] });
   }
+  if (process.env.NFTSG_SCALE_BREAKDOWN) log(`    planned state by field: ${stateBreakdown(resources)}`);
   return JSON.stringify({ version: 3, deployment: { manifest: {}, resources } }, null, 4).length;
+}
+
+/** Bytes by type and field (inputs + outputs), largest first: where the state goes. */
+function stateBreakdown(resources: { type: string; inputs: Record<string, unknown>; outputs: Record<string, unknown> }[]): string {
+  const bytes = new Map<string, number>();
+  for (const r of resources) {
+    for (const side of [r.inputs, r.outputs]) {
+      for (const [k, v] of Object.entries(side)) {
+        const key = `${r.type.split(":").pop()}.${k}`;
+        bytes.set(key, (bytes.get(key) ?? 0) + JSON.stringify(v ?? null).length);
+      }
+    }
+  }
+  return [...bytes].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => `${k} ${mb(v)} MB`).join(", ");
 }
 
 async function exportedStateBytes(s: ScaleStack): Promise<number> {

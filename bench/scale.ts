@@ -51,7 +51,8 @@ const mb = (bytes: number) => (bytes / 1e6).toFixed(2);
 
 /** A FleetArgs whose leaves are plain: the compiler's declaration. */
 const plain = (args: FleetArgs) => args as unknown as FleetDeclaration;
-const ownersOf = (d: FleetDeclaration) => Object.fromEntries(d.hosts.map((h) => [h.name, `org/nftsg-scale/bench/host=${h.name}`]));
+/** The owners the SDK records for this benchmark's stack (the file backend's organization is "organization"). */
+const ownersOf = (d: FleetDeclaration) => Object.fromEntries(d.hosts.map((h) => [h.name, `organization/nftsg-scale/bench/host=${h.name}`]));
 
 async function timed<T>(f: () => Promise<T> | T): Promise<{ ms: number; value: T }> {
   const t0 = performance.now();
@@ -280,9 +281,10 @@ interface LabRow {
   plannedState: number;
 }
 
-async function labRow(n: number): Promise<LabRow> {
-  // n fleet hosts plus one spare that joins the all-to-all group later.
-  const lab = await labUp({ hosts: n + 1 });
+async function labRow(labSize: number): Promise<LabRow> {
+  // n fleet hosts plus one spare that joins the all-to-all group later: labSize lab hosts in all (a lab holds at most 200).
+  const n = labSize - 1;
+  const lab = await labUp({ hosts: labSize });
   const s = await scaleStack(`lab${n}`);
   try {
     const labHosts = lab.hosts.slice(0, n + 1);
@@ -303,6 +305,7 @@ async function labRow(n: number): Promise<LabRow> {
 
     s.setArgs(fleet(false));
     const firstUp = await measure(up);
+    log(`  lab ${labSize}: first up ${sec(firstUp.ms)} s`);
     const planned = await measure((onEvent) => s.stack.preview({ parallel: PARALLEL, onEvent }));
 
     await Promise.all(labHosts.map((h) => installSshCounter(lab, h.name)));
@@ -310,6 +313,7 @@ async function labRow(n: number): Promise<LabRow> {
     const noopUp = await measure(up);
     const counts = await Promise.all(labHosts.map((h) => sshConnectionCount(lab, h.name)));
     const noopSsh = counts.reduce((a, b) => a + b, 0);
+    log(`  lab ${labSize}: no-op preview ${sec(noopPreview.ms)} s, no-op up ${sec(noopUp.ms)} s, ${noopSsh} SSH connections`);
 
     s.setArgs(fleet(true));
     const changeUp = await measure(up);
@@ -317,6 +321,7 @@ async function labRow(n: number): Promise<LabRow> {
     // Every member of the pool (the spare included), not the bastions.
     const changeExpected = hosts.map((h) => h.name).filter((h) => !h.startsWith("bastion")).sort();
     const stateBytes = await exportedStateBytes(s);
+    log(`  lab ${labSize}: membership change up ${sec(changeUp.ms)} s, ${touched.length} Attachments updated; state ${mb(stateBytes)} MB`);
 
     // The bare loop: the same scripts, same hosts, same parallelism.
     const compiled = compileFleet(plain(fleet(true)), { owners: ownersOf(plain(fleet(true))) });
@@ -324,6 +329,7 @@ async function labRow(n: number): Promise<LabRow> {
     const loopAll = await sshLoop(lab, scripts, PARALLEL);
     const changedScripts = scripts.filter(([labHost]) => touched.map(labName).includes(labHost));
     const loopChanged = await sshLoop(lab, changedScripts, PARALLEL);
+    log(`  lab ${labSize}: ssh loop all ${sec(loopAll)} s, changed ${sec(loopChanged)} s`);
 
     await s.stack.destroy({ parallel: PARALLEL, signal: AbortSignal.timeout(PULUMI_TIMEOUT_MS) });
     return {
@@ -370,11 +376,11 @@ async function main(): Promise<void> {
         ` compile x${(b.compile.onceMs / a.compile.onceMs).toFixed(2)} (exponent ${exponent(a.compile.onceMs, b.compile.onceMs, 200, 1000)})`);
     }
   }
-  for (const n of LAB_SIZES) {
-    const r = await labRow(n);
+  for (const labSize of LAB_SIZES) {
+    const r = await labRow(labSize);
     const exact = JSON.stringify(r.changeTouched) === JSON.stringify(r.changeExpected);
     log(
-      `lab N=${n} (+1 spare), --parallel ${PARALLEL}: first up ${sec(r.firstUp.ms)} s (ssh loop, all hosts: ${sec(r.loopAll)} s);` +
+      `lab N=${r.n + 1} (${r.n} + 1 spare), --parallel ${PARALLEL}: first up ${sec(r.firstUp.ms)} s (ssh loop, all hosts: ${sec(r.loopAll)} s);` +
         ` no-op up ${sec(r.noopUp.ms)} s with ${r.noopSsh} SSH connections (no-op preview ${sec(r.noopPreview.ms)} s, ratio ${(r.noopUp.ms / r.noopPreview.ms).toFixed(2)});` +
         ` spare joins the all-to-all group: up ${sec(r.changeUp.ms)} s touching ${r.changeTouched.length} Attachments (${exact ? "exactly every member" : `UNEXPECTED: ${r.changeTouched.join(",")}`}),` +
         ` ssh loop to those hosts ${sec(r.loopChanged)} s (ratio ${(r.changeUp.ms / r.loopChanged).toFixed(2)});` +

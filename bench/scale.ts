@@ -51,7 +51,8 @@ const mb = (bytes: number) => (bytes / 1e6).toFixed(2);
 
 /** A FleetArgs whose leaves are plain: the compiler's declaration. */
 const plain = (args: FleetArgs) => args as unknown as FleetDeclaration;
-const ownersOf = (d: FleetDeclaration) => Object.fromEntries(d.hosts.map((h) => [h.name, `org/nftsg-scale/bench/host=${h.name}`]));
+/** The owners the SDK records for this benchmark's stack (the file backend's organization is "organization"). */
+const ownersOf = (d: FleetDeclaration) => Object.fromEntries(d.hosts.map((h) => [h.name, `organization/nftsg-scale/bench/host=${h.name}`]));
 
 async function timed<T>(f: () => Promise<T> | T): Promise<{ ms: number; value: T }> {
   const t0 = performance.now();
@@ -183,7 +184,7 @@ function attachmentOps(events: EngineEvent[]): { ops: Record<string, number>; to
  * `pulumi stack export` of the lab runs in the same benchmark.
  */
 function plannedStateBytes(events: EngineEvent[]): number {
-  const resources: unknown[] = [];
+  const resources: { type: string; inputs: Record<string, unknown>; outputs: Record<string, unknown>; [k: string]: unknown }[] = [];
   for (const e of events) {
     const m = e.resourcePreEvent?.metadata;
     if (!m || !m.new) continue;
@@ -195,7 +196,22 @@ function plannedStateBytes(events: EngineEvent[]): number {
     }
     resources.push({ urn: m.urn, custom: true, id: m.urn, type: m.type, inputs, outputs, parent: m.new.parent, provider: m.new.provider, dependencies: [] });
   }
+  if (process.env.NFTSG_SCALE_BREAKDOWN) log(`    planned state by field: ${stateBreakdown(resources)}`);
   return JSON.stringify({ version: 3, deployment: { manifest: {}, resources } }, null, 4).length;
+}
+
+/** Bytes by type and field (inputs + outputs), largest first: where the state goes. */
+function stateBreakdown(resources: { type: string; inputs: Record<string, unknown>; outputs: Record<string, unknown> }[]): string {
+  const bytes = new Map<string, number>();
+  for (const r of resources) {
+    for (const side of [r.inputs, r.outputs]) {
+      for (const [k, v] of Object.entries(side)) {
+        const key = `${r.type.split(":").pop()}.${k}`;
+        bytes.set(key, (bytes.get(key) ?? 0) + JSON.stringify(v ?? null).length);
+      }
+    }
+  }
+  return [...bytes].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => `${k} ${mb(v)} MB`).join(", ");
 }
 
 async function exportedStateBytes(s: ScaleStack): Promise<number> {
@@ -265,9 +281,10 @@ interface LabRow {
   plannedState: number;
 }
 
-async function labRow(n: number): Promise<LabRow> {
-  // n fleet hosts plus one spare that joins the all-to-all group later.
-  const lab = await labUp({ hosts: n + 1 });
+async function labRow(labSize: number): Promise<LabRow> {
+  // n fleet hosts plus one spare that joins the all-to-all group later: labSize lab hosts in all (a lab holds at most 200).
+  const n = labSize - 1;
+  const lab = await labUp({ hosts: labSize });
   const s = await scaleStack(`lab${n}`);
   try {
     const labHosts = lab.hosts.slice(0, n + 1);
@@ -288,6 +305,7 @@ async function labRow(n: number): Promise<LabRow> {
 
     s.setArgs(fleet(false));
     const firstUp = await measure(up);
+    log(`  lab ${labSize}: first up ${sec(firstUp.ms)} s`);
     const planned = await measure((onEvent) => s.stack.preview({ parallel: PARALLEL, onEvent }));
 
     await Promise.all(labHosts.map((h) => installSshCounter(lab, h.name)));
@@ -295,6 +313,7 @@ async function labRow(n: number): Promise<LabRow> {
     const noopUp = await measure(up);
     const counts = await Promise.all(labHosts.map((h) => sshConnectionCount(lab, h.name)));
     const noopSsh = counts.reduce((a, b) => a + b, 0);
+    log(`  lab ${labSize}: no-op preview ${sec(noopPreview.ms)} s, no-op up ${sec(noopUp.ms)} s, ${noopSsh} SSH connections`);
 
     s.setArgs(fleet(true));
     const changeUp = await measure(up);
@@ -302,6 +321,7 @@ async function labRow(n: number): Promise<LabRow> {
     // Every member of the pool (the spare included), not the bastions.
     const changeExpected = hosts.map((h) => h.name).filter((h) => !h.startsWith("bastion")).sort();
     const stateBytes = await exportedStateBytes(s);
+    log(`  lab ${labSize}: membership change up ${sec(changeUp.ms)} s, ${touched.length} Attachments updated; state ${mb(stateBytes)} MB`);
 
     // The bare loop: the same scripts, same hosts, same parallelism.
     const compiled = compileFleet(plain(fleet(true)), { owners: ownersOf(plain(fleet(true))) });
@@ -309,6 +329,7 @@ async function labRow(n: number): Promise<LabRow> {
     const loopAll = await sshLoop(lab, scripts, PARALLEL);
     const changedScripts = scripts.filter(([labHost]) => touched.map(labName).includes(labHost));
     const loopChanged = await sshLoop(lab, changedScripts, PARALLEL);
+    log(`  lab ${labSize}: ssh loop all ${sec(loopAll)} s, changed ${sec(loopChanged)} s`);
 
     await s.stack.destroy({ parallel: PARALLEL, signal: AbortSignal.timeout(PULUMI_TIMEOUT_MS) });
     return {
@@ -355,11 +376,11 @@ async function main(): Promise<void> {
         ` compile x${(b.compile.onceMs / a.compile.onceMs).toFixed(2)} (exponent ${exponent(a.compile.onceMs, b.compile.onceMs, 200, 1000)})`);
     }
   }
-  for (const n of LAB_SIZES) {
-    const r = await labRow(n);
+  for (const labSize of LAB_SIZES) {
+    const r = await labRow(labSize);
     const exact = JSON.stringify(r.changeTouched) === JSON.stringify(r.changeExpected);
     log(
-      `lab N=${n} (+1 spare), --parallel ${PARALLEL}: first up ${sec(r.firstUp.ms)} s (ssh loop, all hosts: ${sec(r.loopAll)} s);` +
+      `lab N=${r.n + 1} (${r.n} + 1 spare), --parallel ${PARALLEL}: first up ${sec(r.firstUp.ms)} s (ssh loop, all hosts: ${sec(r.loopAll)} s);` +
         ` no-op up ${sec(r.noopUp.ms)} s with ${r.noopSsh} SSH connections (no-op preview ${sec(r.noopPreview.ms)} s, ratio ${(r.noopUp.ms / r.noopPreview.ms).toFixed(2)});` +
         ` spare joins the all-to-all group: up ${sec(r.changeUp.ms)} s touching ${r.changeTouched.length} Attachments (${exact ? "exactly every member" : `UNEXPECTED: ${r.changeTouched.join(",")}`}),` +
         ` ssh loop to those hosts ${sec(r.loopChanged)} s (ratio ${(r.changeUp.ms / r.loopChanged).toFixed(2)});` +

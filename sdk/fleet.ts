@@ -205,17 +205,20 @@ function compileHosts(
       members = pulumi.all(slice.peerMembers.map((m) => addressing.get(m.name)!));
       memberLists.set(slice.peerKey, members);
     }
-    const sliceValues = pulumi.all([
+    // The shared member list stays out of pulumi.all: an Output walks its
+    // whole value for unknowns, so one holding the list per host would cost
+    // members x hosts (quadratic for an all-to-all group).
+    const own = pulumi.all([
       options,
       pulumi.all(slice.ownGroups.map((g) => fullGroups.get(g.name)!)),
       pulumi.all(slice.peerGroups.map((g) => stubGroups.get(g.name)!)),
       addressing.get(hostName)!,
-      members,
     ]);
-    out.set(hostName, sliceValues.apply(async ([opts, ownGroups, peerGroups, self, peerMembers]) => {
+    const peers = members;
+    out.set(hostName, own.apply(([opts, ownGroups, peerGroups, self]) => peers.apply(async (peerMembers) => {
       const r = await shared.request(hostName, { options: opts, ownGroups, peerGroups, self, peerMembers });
       return attachmentContent(r);
-    }));
+    })));
   }
   return out;
 }

@@ -73,8 +73,10 @@ interface ApplyOutputs {
 /** Outputs: the inputs without the script (state keeps it once, in the inputs). */
 function outputsOf(p: Expanded, applied: ApplyOutputs): AttachmentProps {
   const { script: _script, scriptGz: _gz, ...rest } = p;
+  // Outputs cross the wire as a protobuf Struct, which has no `undefined`.
+  const recorded = Object.fromEntries(Object.entries(applied).filter(([, v]) => v !== undefined)) as Partial<ApplyOutputs>;
   // Format 1 state keeps its script in the outputs: nothing else holds it there.
-  return p.format === undefined ? { ...p, ...applied } : { ...rest, ...applied };
+  return p.format === undefined ? { ...p, ...recorded } : { ...rest, ...recorded };
 }
 
 /** The table as it must list on the host, normalised; "" for no table. */

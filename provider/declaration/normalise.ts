@@ -8,6 +8,7 @@ import type { NormalisedFleet, NormalisedGroup, NormalisedHost, NormalisedRule }
 import type { ParsedFleet, ParsedRule } from "./fleetSchema";
 import { DEFAULT_TABLE, type Direction } from "../compiler/nftNames";
 import { mergePortRanges, parsePortSpec, type PortRange } from "./ports";
+import { normaliseContainers } from "./containers";
 
 export const DEFAULT_SSH_PORT = 22;
 
@@ -129,6 +130,7 @@ export function normalise(p: ParsedFleet, parsePrefix: (text: string) => PrefixP
       ...(fs.cidrs ? { cidrs: parsePrefixes(fs.cidrs, parsePrefix) } : {}),
     },
     revokeEstablished: p.revokeEstablished !== false,
+    containers: normaliseContainers(p.containers),
     groups,
     hosts,
   };

@@ -103,6 +103,7 @@ function declarationForCheck(args: FleetArgs): pulumi.Output<unknown> {
     table: args.table,
     failsafe: args.failsafe,
     revokeEstablished: args.revokeEstablished,
+    containers: args.containers,
     securityGroups: args.securityGroups,
     hosts,
   }).apply(formatDeclaration);
@@ -151,6 +152,7 @@ function compileHostFromSlice(args: FleetArgs, table: string, hostName: string, 
     table,
     failsafe: args.failsafe,
     revokeEstablished: args.revokeEstablished,
+    containers: args.containers,
     securityGroups: [
       ...slice.ownGroups,
       ...slice.peerGroups.map((g) => ({ name: g.name, description: g.description })),

@@ -21,6 +21,9 @@ export interface AttachmentProps {
   hash: string;
   /** Output: the host key seen on first use (or pinned). */
   hostKey?: string;
+  /** Outputs at apply and refresh: other firewalls on the host (otherFirewalls.ts). */
+  otherFirewalls?: string[];
+  firewallWarnings?: string[];
 }
 
 /** Fields whose change means "apply again"; the rest are bookkeeping. */
@@ -44,6 +47,7 @@ function lazy() {
     apply: require("../host/apply") as typeof import("../host/apply"),
     listing: require("../compiler/nftListing") as typeof import("../compiler/nftListing"),
     redact: require("../host/redact") as typeof import("../host/redact"),
+    others: require("./otherFirewalls") as typeof import("./otherFirewalls"),
   };
 }
 
@@ -66,17 +70,17 @@ function testFaultAfterApply(): "disconnect" | "kill-shell" | undefined {
 
 /** Apply (or, for a host attached to no group, remove) and return the outputs. */
 async function converge(p: AttachmentProps, expectedHostKey: string | undefined): Promise<AttachmentProps> {
-  const { apply, listing } = lazy();
+  const { apply, listing, others } = lazy();
   try {
     if (attachedToNoGroup(p)) {
       const r = await apply.removeTable(p.connection, p.table, {
         owner: p.owner, takeover: p.takeover, expectedHostKey, displayName: p.hostName,
       });
-      return { ...p, hostKey: r.hostKey };
+      return { ...p, hostKey: r.hostKey, ...others.NO_REPORT };
     }
     const r = await apply.applyAtomically(p.connection, p.table, p.script, {
       owner: p.owner, takeover: p.takeover, rollbackSeconds: p.rollbackSeconds, expectedHostKey, displayName: p.hostName,
-      faultAfterApply: testFaultAfterApply(),
+      faultAfterApply: testFaultAfterApply(), readRuleset: true,
     });
     // Read back and compare with what was sent, through the tested normaliser.
     const sent = listing.normaliseNftListing(listing.tableDefinition(p.script));
@@ -84,7 +88,7 @@ async function converge(p: AttachmentProps, expectedHostKey: string | undefined)
     if (sent !== live) {
       throw new Error(`the table read back from the host differs from the script sent:\n${listing.describeDifference(sent, live)}`);
     }
-    return { ...p, hostKey: r.hostKey };
+    return { ...p, hostKey: r.hostKey, ...(await others.reportOtherFirewalls(p.hostName, p.table, r.ruleset)) };
   } catch (err) {
     throw hostFailure(p, err);
   }
@@ -136,15 +140,16 @@ export function attachmentHandlers() {
     },
 
     async read(id: string, props: AttachmentProps) {
-      const { apply, listing } = lazy();
+      const { apply, listing, others } = lazy();
       let live;
       try {
         live = await apply.readLive(props.connection, props.table, {
-          expectedHostKey: props.connection.hostKey ?? props.hostKey, displayName: props.hostName,
+          expectedHostKey: props.connection.hostKey ?? props.hostKey, displayName: props.hostName, readRuleset: !attachedToNoGroup(props),
         });
       } catch (err) {
         throw hostFailure(props, err);
       }
+      props = { ...props, ...(await others.reportOtherFirewalls(props.hostName, props.table, live.ruleset)) };
       const expected = attachedToNoGroup(props) ? "" : listing.normaliseNftListing(listing.tableDefinition(props.script));
       const actual = live.exists ? listing.normaliseNftListing(live.listing) : "";
       if (expected === actual) return { id, props, inputs: props };

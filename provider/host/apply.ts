@@ -10,6 +10,7 @@ import { RemoteRun, type RunEnd } from "./remoteRun";
 import { applyProgram, MAX_ROLLBACK_SECONDS, MIN_ROLLBACK_SECONDS, newNonce, readProgram, remoteCommand, removeProgram } from "./remoteScript";
 import { assertScriptScope } from "./remoteScriptScope";
 import { openSession, sleep, type SshSession } from "./ssh";
+import { tryReadRuleset, type RulesetRead } from "./otherTables";
 
 export { HostError } from "./errors";
 export type { HostErrorKind } from "./errors";
@@ -40,6 +41,8 @@ export interface ApplyOptions {
   faultAfterApply?: "disconnect" | "kill-shell";
   /** TEST-ONLY: destroy the connection after sending this fraction (0–1) of the program. */
   faultDuringSend?: number;
+  /** Also read the host's whole ruleset (`nft -j`) for the report of other firewalls. */
+  readRuleset?: boolean;
 }
 
 export interface ApplyResult {
@@ -51,6 +54,8 @@ export interface ApplyResult {
   connections: number;
   /** Request/response exchanges: the program up to "applied", then CONFIRM up to exit. */
   roundTrips: number;
+  /** With readRuleset: the host's ruleset as JSON, after the apply. */
+  ruleset?: RulesetRead;
 }
 
 export interface LiveState {
@@ -61,6 +66,8 @@ export interface LiveState {
   owner?: string;
   /** The table's file exists in /etc/nftsg and is loaded at boot. */
   persisted: boolean;
+  /** With readRuleset: the host's ruleset as JSON. */
+  ruleset?: RulesetRead;
 }
 
 const DEFAULT_ROLLBACK_SECONDS = 30;
@@ -155,7 +162,8 @@ export async function applyAtomically(
     await run.waitClosed(120_000);
     const out = parseRemoteOutput(run.stdout, nonce);
     if (!out.events.includes("confirmed")) throw failure(session, run, nonce, table, opts, "after");
-    return { hostKey: session.hostKey, listing, connections: session.connections, roundTrips };
+    const ruleset = opts.readRuleset ? await tryReadRuleset(session, conn.sudo) : undefined;
+    return { hostKey: session.hostKey, listing, connections: session.connections, roundTrips, ...(ruleset ? { ruleset } : {}) };
   } finally {
     session.close();
   }
@@ -164,7 +172,7 @@ export async function applyAtomically(
 export async function readLive(
   conn: ConnectionDeclaration,
   table: string,
-  opts: { expectedHostKey?: string; displayName?: string },
+  opts: { expectedHostKey?: string; displayName?: string; readRuleset?: boolean },
 ): Promise<LiveState> {
   validateOrThrow(conn, table, opts.displayName);
   const session = await openSession(conn, opts);
@@ -172,12 +180,14 @@ export async function readLive(
     const nonce = newNonce();
     const out = await runToEnd(session, conn, readProgram({ table, nonce }), nonce, table, {});
     if (out.values.exists === undefined) throw failure(session, undefined, nonce, table, {}, "before", out);
+    const ruleset = opts.readRuleset ? await tryReadRuleset(session, conn.sudo) : undefined;
     return {
       hostKey: session.hostKey,
       exists: out.values.exists === "1",
       listing: out.listing,
       owner: out.values.owner || undefined,
       persisted: out.values.persisted === "1",
+      ...(ruleset ? { ruleset } : {}),
     };
   } finally {
     session.close();

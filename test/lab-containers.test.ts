@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileFleet } from "../provider/compiler/compile";
 import type { FleetDeclaration, RuleDeclaration } from "../provider/declaration/declaration";
 import { expectedListing, normaliseNftListing } from "../provider/compiler/nftListing";
+import { analyseOtherFirewalls } from "../provider/compiler/coexistence";
 import { labUp, type Lab } from "./lab";
 import type { AgentClient } from "./lab/agent-client";
 import { dockerAvailable, startDocker, type DockerHost } from "./support/dockerLab";
@@ -161,6 +162,18 @@ describe("published container ports (real Docker)", () => {
     await apply(fleet({ published: ALLOW_PUBLISHED, egress: ALLOW_EGRESS }, { containers: { publishedPorts: false } }));
     const r = await reachability();
     expect([r["other-1 tcp"], r["runner udp"]]).toEqual([true, true]);
+  });
+
+  it("the report of other firewalls lists Docker's chains and finds nothing that contradicts ours", async () => {
+    await apply(fleet({ published: ALLOW_PUBLISHED, egress: ALLOW_EGRESS }));
+    const report = analyseOtherFirewalls((await lab.exec("docker-1", "nft -j list ruleset")).stdout, "nftsg");
+    expect(report.chains).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^ip filter FORWARD: filter hook forward priority filter \(0\) policy drop, \d+ rules \[docker\]$/),
+        expect.stringMatching(/^ip nat PREROUTING: nat hook prerouting priority dstnat \(-100\) policy accept, \d+ rules? \[docker\]$/),
+      ]),
+    );
+    expect(report.warnings).toEqual([]);
   });
 
   it("a dockerd restart (Docker rewrites its own rules) disturbs neither ruleset", async () => {

@@ -5,15 +5,17 @@
 import type { NormalisedFleet } from "./fleetModel";
 
 /**
- * The bridges that container and VM managers create for local guests by
- * default, as nft ifname patterns ("*" = any suffix): Docker's default
- * bridge and its user-defined networks (br-<id>), Podman (netavark and CNI),
- * the CNI bridge plugin, libvirt, LXC, LXD and Incus. Only devices that
- * connect guests *on this host*; overlay/tunnel devices that carry other
- * hosts' traffic (flannel.1, vxlan, wireguard) are deliberately absent.
+ * The devices that container and VM managers create for local guests by
+ * default, as nft ifname patterns ("*" = any suffix): Docker's default bridge
+ * and its user-defined networks (br-<id>), Podman (netavark and CNI), the CNI
+ * bridge plugin (flannel's cni0), Calico's per-pod veths (cali<id>), Weave's
+ * bridge, libvirt, LXC, LXD and Incus. Only devices that connect guests *on
+ * this host*; overlay and tunnel devices that carry other hosts' traffic
+ * (flannel.1, vxlan.calico, tunl0, wireguard) are deliberately absent.
  */
 export const CONTAINER_INTERFACES_DEFAULT: readonly string[] = [
   "br-*",
+  "cali*",
   "cni-podman*",
   "cni0",
   "docker0",
@@ -22,6 +24,7 @@ export const CONTAINER_INTERFACES_DEFAULT: readonly string[] = [
   "lxdbr*",
   "podman*",
   "virbr*",
+  "weave",
 ];
 
 /**

@@ -46,6 +46,8 @@ interface Rule {
   verdict: Verdict;
   /** The rule's comment, if any. */
   comment?: string;
+  /** Interface names/patterns of an `iifname ==` match. */
+  ifnames?: string[];
 }
 
 const WELL_KNOWN_TOOLS: readonly [string, RegExp, RegExp?][] = [
@@ -128,9 +130,12 @@ function parseMatch(rule: Rule, m: Json, sets: Map<string, unknown[]>): void {
   } else if (isObj(left) && isObj(left["meta"]) && (left["meta"] as Json)["key"] === "l4proto" && positive && typeof m["right"] === "string") {
     rule.proto = m["right"];
     return;
-  } else if (isObj(left) && isObj(left["meta"]) && ["iif", "iifname"].includes(String((left["meta"] as Json)["key"])) && positive && m["right"] === "lo") {
-    rule.neverNew = true;
-    return;
+  } else if (isObj(left) && isObj(left["meta"]) && ["iif", "iifname"].includes(String((left["meta"] as Json)["key"])) && positive) {
+    if (m["right"] === "lo") {
+      rule.neverNew = true;
+      return;
+    }
+    if ((left["meta"] as Json)["key"] === "iifname") rule.ifnames = asList(m["right"]).map(String);
   } else if (isObj(left) && isObj(left["ct"])) {
     const ct = left["ct"] as Json;
     const values = asList(m["right"]).map(String);
@@ -302,7 +307,7 @@ function describeChain(c: Chain, tools: readonly string[]): string {
  * forward hook other tools see the port after DNAT, and Docker's own chain
  * accepts exactly what it publishes.
  */
-export function analyseOtherFirewalls(rulesetJson: string, ownTable: string, ownFamily = "inet"): OtherFirewalls {
+export function analyseOtherFirewalls(rulesetJson: string, ownTable: string, ownFamily = "inet", host?: HostInterfaces): OtherFirewalls {
   const { chains, tables } = parseRuleset(rulesetJson);
   const lines: string[] = [];
   const warnings: string[] = [];
@@ -334,7 +339,63 @@ export function analyseOtherFirewalls(rulesetJson: string, ownTable: string, own
       );
     }
   }
+  if (host) warnings.push(...uplinkWarnings(own, host));
   return { chains: lines.sort(), warnings: [...new Set(warnings)].sort() };
+}
+
+/** The host's interfaces, for the check that no uplink is taken for a container bridge. */
+export interface HostInterfaces {
+  /** `ip -j addr show`. */
+  addresses: string;
+  /** `ip -j route show default` (and -6), one JSON array per line. */
+  routes: string;
+  /** The address nftsg connects to (connection.host). */
+  connectAddress?: string;
+}
+
+const matchesPattern = (name: string, pattern: string) =>
+  pattern.endsWith("*") ? name.startsWith(pattern.slice(0, -1)) : name === pattern;
+
+function parseJsonArray(text: string): unknown[] {
+  try {
+    const v: unknown = JSON.parse(text);
+    return Array.isArray(v) ? v : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * An interface that carries the default route or the address nftsg connects
+ * to, but matches a container interface pattern: everything arriving there
+ * would be accepted as local container traffic.
+ */
+function uplinkWarnings(own: Chain | undefined, host: HostInterfaces): string[] {
+  const patterns = own?.rules.find((r) => r.comment === "local containers")?.ifnames ?? [];
+  if (patterns.length === 0) return [];
+  const uplinks = new Map<string, string[]>(); // interface -> why it is an uplink
+  const note = (dev: unknown, why: string) => {
+    if (typeof dev !== "string") return;
+    uplinks.set(dev, [...(uplinks.get(dev) ?? []), why]);
+  };
+  for (const line of host.routes.split("\n")) for (const r of parseJsonArray(line)) if (isObj(r)) note(r["dev"], "the default route");
+  for (const link of parseJsonArray(host.addresses)) {
+    if (!isObj(link) || !Array.isArray(link["addr_info"])) continue;
+    for (const a of link["addr_info"] as unknown[]) {
+      if (isObj(a) && a["local"] === host.connectAddress) note(link["ifname"], `${host.connectAddress}, the address nftsg connects to`);
+    }
+  }
+  const out: string[] = [];
+  for (const [dev, why] of uplinks) {
+    const pattern = patterns.find((p) => matchesPattern(dev, p));
+    if (!pattern) continue;
+    out.push(
+      `interface ${dev} carries ${[...new Set(why)].join(" and ")} but matches the container interface pattern "${pattern}": ` +
+        `everything arriving on it is accepted as local container traffic, so the security groups do not protect it; ` +
+        `set containers.interfaces to this host's container bridges only`,
+    );
+  }
+  return out;
 }
 
 /** Accept rules for new connections in a base chain and the chains it jumps to. */

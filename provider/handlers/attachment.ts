@@ -88,7 +88,7 @@ async function converge(p: AttachmentProps, expectedHostKey: string | undefined)
     if (sent !== live) {
       throw new Error(`the table read back from the host differs from the script sent:\n${listing.describeDifference(sent, live)}`);
     }
-    return { ...p, hostKey: r.hostKey, ...(await others.reportOtherFirewalls(p.hostName, p.table, r.ruleset)) };
+    return { ...p, hostKey: r.hostKey, ...(await others.reportOtherFirewalls(p.hostName, p.table, r.ruleset, p.address)) };
   } catch (err) {
     throw hostFailure(p, err);
   }
@@ -149,7 +149,7 @@ export function attachmentHandlers() {
       } catch (err) {
         throw hostFailure(props, err);
       }
-      props = { ...props, ...(await others.reportOtherFirewalls(props.hostName, props.table, live.ruleset)) };
+      props = { ...props, ...(await others.reportOtherFirewalls(props.hostName, props.table, live.ruleset, props.address)) };
       const expected = attachedToNoGroup(props) ? "" : listing.normaliseNftListing(listing.tableDefinition(props.script));
       const actual = live.exists ? listing.normaliseNftListing(live.listing) : "";
       if (expected === actual) return { id, props, inputs: props };

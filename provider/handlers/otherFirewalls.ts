@@ -14,7 +14,12 @@ export interface OtherFirewallsOutputs {
 
 export const NO_REPORT: OtherFirewallsOutputs = { otherFirewalls: [], firewallWarnings: [] };
 
-export async function reportOtherFirewalls(hostName: string, table: string, read: RulesetRead | undefined): Promise<OtherFirewallsOutputs> {
+export async function reportOtherFirewalls(
+  hostName: string,
+  table: string,
+  read: RulesetRead | undefined,
+  connectAddress?: string,
+): Promise<OtherFirewallsOutputs> {
   if (read === undefined) return NO_REPORT;
   let report: OtherFirewallsOutputs;
   if ("error" in read) {
@@ -22,7 +27,7 @@ export async function reportOtherFirewalls(hostName: string, table: string, read
   } else {
     const { analyseOtherFirewalls } = require("../compiler/coexistence") as typeof import("../compiler/coexistence");
     try {
-      const r = analyseOtherFirewalls(read.json, table);
+      const r = analyseOtherFirewalls(read.json, table, "inet", { addresses: read.addresses, routes: read.routes, connectAddress });
       report = { otherFirewalls: r.chains, firewallWarnings: r.warnings };
     } catch (e) {
       report = { otherFirewalls: [], firewallWarnings: [`could not analyse the host's other tables: ${(e as Error).message}`] };

@@ -8,11 +8,38 @@ import type { SshSession } from "./ssh";
 export const MAX_RULESET_BYTES = 32 * 1024 * 1024;
 const TIMEOUT_MS = 30_000;
 
-const COMMAND = "PATH=/usr/local/sbin:/usr/sbin:/sbin:$PATH LC_ALL=C nft -j list ruleset";
+/** Separates the ruleset from the interface listing (neither contains it). */
+export const SECTION_MARK = "@@nftsg-section@@";
 
-/** `nft -j list ruleset` on the host; throws a short message on failure. */
-export async function readRulesetJson(session: SshSession, sudo: boolean | undefined): Promise<string> {
-  const ch = await session.exec(sudo ? `sudo -n sh -c '${COMMAND}'` : COMMAND);
+// The ruleset, then (best effort) the interfaces with their addresses and the
+// default routes: a container-interface pattern that matches an uplink makes
+// everything arriving there "local", which the report must say loudly.
+const COMMAND =
+  `PATH=/usr/local/sbin:/usr/sbin:/sbin:$PATH LC_ALL=C; export PATH LC_ALL; nft -j list ruleset || exit 1; ` +
+  `echo ${SECTION_MARK}; ip -j addr show 2>/dev/null; echo ${SECTION_MARK}; ip -j route show default 2>/dev/null; ip -j -6 route show default 2>/dev/null; true`;
+
+/** What the read returns: the three sections, as printed. */
+export interface HostTables {
+  /** `nft -j list ruleset`. */
+  json: string;
+  /** `ip -j addr show` ("" if unavailable). */
+  addresses: string;
+  /** `ip -j route show default`, IPv4 then IPv6 (JSON arrays, one per line; "" if unavailable). */
+  routes: string;
+}
+
+export function splitSections(text: string): HostTables {
+  const [json = "", addresses = "", routes = ""] = text.split(`\n${SECTION_MARK}\n`);
+  return { json, addresses: addresses.trim(), routes: routes.trim() };
+}
+
+/** The ruleset and interfaces of the host; throws a short message on failure. */
+export async function readHostTables(session: SshSession, sudo: boolean | undefined): Promise<HostTables> {
+  return splitSections(await readOutput(session, sudo));
+}
+
+async function readOutput(session: SshSession, sudo: boolean | undefined): Promise<string> {
+  const ch = await session.exec(sudo ? `sudo -n sh -c '${COMMAND}'` : `sh -c '${COMMAND}'`);
   return new Promise((resolve, reject) => {
     const out: Buffer[] = [];
     let size = 0;
@@ -47,11 +74,11 @@ export async function readRulesetJson(session: SshSession, sudo: boolean | undef
 }
 
 /** The ruleset, or why it could not be read (never fatal: the report is advice). */
-export type RulesetRead = { json: string } | { error: string };
+export type RulesetRead = HostTables | { error: string };
 
 export async function tryReadRuleset(session: SshSession, sudo: boolean | undefined): Promise<RulesetRead> {
   try {
-    return { json: await readRulesetJson(session, sudo) };
+    return await readHostTables(session, sudo);
   } catch (e) {
     return { error: (e as Error).message };
   }

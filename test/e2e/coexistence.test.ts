@@ -79,4 +79,16 @@ describe("another firewall on the host", () => {
     expect(await dbOutputs()).toMatchObject({ otherFirewalls: [], firewallWarnings: [] });
     expect(await lab.probe("web-1", lab.host("db-1").ipv4, { proto: "tcp", port: 5432, timeoutMs: 1000 })).toBe(true);
   });
+
+  it("a container interface pattern that matches the host's uplink is a loud warning, not a silent hole", async () => {
+    // The lab hosts' uplink is nftsg0: declaring "nftsg*" a container bridge
+    // would accept everything arriving there.
+    fs_.setArgs({ ...declaration(), containers: { interfaces: ["docker0", "nftsg*"] } });
+    const printed: string[] = [];
+    const up = await fs_.stack.up({ onOutput: (s) => printed.push(s) });
+    expect(up.summary.result).toBe("succeeded");
+    const warning = `nftsg: host db-1: interface nftsg0 carries ${lab.host("db-1").ipv4}, the address nftsg connects to but matches the container interface pattern "nftsg*"`;
+    expect(printed.join("")).toContain(`warning: ${warning}`);
+    expect((await dbOutputs()).firewallWarnings?.[0]).toMatch(/^interface nftsg0 carries .* set containers\.interfaces to this host's container bridges only$/);
+  });
 });

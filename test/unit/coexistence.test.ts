@@ -118,4 +118,31 @@ describe("other firewalls on the host (real nft rulesets)", () => {
       "inet wall input drops udp/6000-6010",
     ]);
   });
+
+  const link = (ifname: string, ...addrs: string[]) => ({ ifname, addr_info: addrs.map((local) => ({ local })) });
+  it.each<[string, unknown[], unknown[], RegExp[]]>([
+    [
+      "an uplink named like a Docker network (OpenWrt's br-lan) carries the default route",
+      [link("br-lan", "198.18.0.21"), link("docker0", "172.17.0.1")],
+      [{ dst: "default", gateway: "198.18.0.1", dev: "br-lan" }],
+      [/^interface br-lan carries the default route and 198\.18\.0\.21, the address nftsg connects to but matches the container interface pattern "br-\*": everything arriving on it is accepted/],
+    ],
+    [
+      "the address nftsg connects to is on a matching interface",
+      [link("eth0", "192.0.2.5"), link("virbr0", "198.18.0.21")],
+      [{ dst: "default", gateway: "192.0.2.1", dev: "eth0" }],
+      [/^interface virbr0 carries 198\.18\.0\.21, the address nftsg connects to but matches the container interface pattern "virbr\*"/],
+    ],
+    ["uplink eth0 and container bridges elsewhere: nothing to say", [link("eth0", "198.18.0.21"), link("docker0", "172.17.0.1"), link("br-0a1b2c3d4e5f", "172.18.0.1")], [{ dst: "default", dev: "eth0" }], []],
+  ])("%s", (_name, addresses, routes, want) => {
+    inNs("nft", ["flush", "ruleset"]);
+    inNs("nft", ["-f", "-"], OURS);
+    const report = analyseOtherFirewalls(inNs("nft", ["-j", "list", "ruleset"]), "nftsg", "inet", {
+      addresses: JSON.stringify(addresses),
+      routes: `${JSON.stringify(routes)}\n[]`,
+      connectAddress: "198.18.0.21",
+    });
+    expect(report.warnings, report.warnings.join("\n")).toHaveLength(want.length);
+    want.forEach((w, i) => expect(report.warnings[i]).toMatch(w));
+  });
 });

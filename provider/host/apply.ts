@@ -124,6 +124,8 @@ export async function applyAtomically(
       throw failure(session, run, nonce, table, opts, "before");
     }
     const listing = parseRemoteOutput(run.stdout, nonce).listing;
+    // Read-only, on its own channel, while the confirmation runs (never rejects).
+    const rulesetRead = opts.readRuleset ? tryReadRuleset(session, conn.sudo) : undefined;
 
     if (opts.faultAfterApply) {
       if (opts.faultAfterApply === "kill-shell") {
@@ -162,7 +164,7 @@ export async function applyAtomically(
     await run.waitClosed(120_000);
     const out = parseRemoteOutput(run.stdout, nonce);
     if (!out.events.includes("confirmed")) throw failure(session, run, nonce, table, opts, "after");
-    const ruleset = opts.readRuleset ? await tryReadRuleset(session, conn.sudo) : undefined;
+    const ruleset = await rulesetRead;
     return { hostKey: session.hostKey, listing, connections: session.connections, roundTrips, ...(ruleset ? { ruleset } : {}) };
   } finally {
     session.close();
@@ -178,9 +180,11 @@ export async function readLive(
   const session = await openSession(conn, opts);
   try {
     const nonce = newNonce();
+    // Read-only, on its own channel, beside the read program (never rejects).
+    const rulesetRead = opts.readRuleset ? tryReadRuleset(session, conn.sudo) : undefined;
     const out = await runToEnd(session, conn, readProgram({ table, nonce }), nonce, table, {});
     if (out.values.exists === undefined) throw failure(session, undefined, nonce, table, {}, "before", out);
-    const ruleset = opts.readRuleset ? await tryReadRuleset(session, conn.sudo) : undefined;
+    const ruleset = await rulesetRead;
     return {
       hostKey: session.hostKey,
       exists: out.values.exists === "1",

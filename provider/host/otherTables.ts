@@ -56,6 +56,7 @@ async function readOutput(session: SshSession, sudo: boolean | undefined): Promi
       ch.close();
       finish(new Error(`nft -j list ruleset did not finish within ${TIMEOUT_MS / 1000} s`));
     }, TIMEOUT_MS);
+    timer.unref(); // a read abandoned with its connection must not hold the process
     ch.on("data", (d: Buffer) => {
       size += d.length;
       if (size > MAX_RULESET_BYTES) {

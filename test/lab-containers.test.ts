@@ -164,6 +164,12 @@ describe("published container ports (real Docker)", () => {
     expect([r["other-1 tcp"], r["runner udp"]]).toEqual([true, true]);
   });
 
+  it("nftsg never breaks Docker's networking: with open egress the container's egress is open; a container reaches a published port through its host's address", async () => {
+    await apply(fleet({ published: ALLOW_PUBLISHED }));
+    expect(await reachability()).toEqual({ ...PROTECTED, "container egress other port": true });
+    expect(await probeFrom(app, lab.host("docker-1").ipv4, "tcp", PUBLISHED_TCP)).toBe(true);
+  });
+
   it("the report of other firewalls lists Docker's chains and finds nothing that contradicts ours", async () => {
     await apply(fleet({ published: ALLOW_PUBLISHED, egress: ALLOW_EGRESS }));
     const report = analyseOtherFirewalls((await lab.exec("docker-1", "nft -j list ruleset")).stdout, "nftsg");

@@ -50,14 +50,14 @@ interface Rule {
   ifnames?: string[];
 }
 
-const WELL_KNOWN_TOOLS: readonly [string, RegExp, RegExp?][] = [
-  // [tool, chain name pattern, table name pattern]
-  ["docker", /^DOCKER/],
-  ["firewalld", /^$/, /^firewalld$/],
-  ["ufw", /^ufw6?-/],
-  ["libvirt", /^LIBVIRT_/, /^libvirt/],
-  ["kube-proxy", /^KUBE-/, /^kube-proxy$/],
-  ["fail2ban", /^f2b-/, /^f2b-table$/],
+/** How the usual tools name their tables and chains. */
+const WELL_KNOWN_TOOLS: readonly { tool: string; chain?: RegExp; table?: RegExp }[] = [
+  { tool: "docker", chain: /^DOCKER/ },
+  { tool: "firewalld", table: /^firewalld$/ },
+  { tool: "ufw", chain: /^ufw6?-/ },
+  { tool: "libvirt", chain: /^LIBVIRT_/, table: /^libvirt/ },
+  { tool: "kube-proxy", chain: /^KUBE-/, table: /^kube-proxy$/ },
+  { tool: "fail2ban", chain: /^f2b-/, table: /^f2b-table$/ },
 ];
 
 const PRIORITY_NAMES: Record<number, string> = { [-300]: "raw", [-150]: "mangle", [-100]: "dstnat", 0: "filter", 50: "security", 100: "srcnat" };
@@ -201,16 +201,18 @@ function parseRuleset(json: string): { chains: Map<string, Chain>; tables: Map<s
 }
 
 function toolsOf(table: string, chainNames: readonly string[]): string[] {
-  const tools = WELL_KNOWN_TOOLS.filter(([, chainRe, tableRe]) => tableRe?.test(table) || chainNames.some((n) => chainRe.source !== "^$" && chainRe.test(n)));
-  return tools.map(([t]) => t);
+  return WELL_KNOWN_TOOLS.filter((t) => t.table?.test(table) || (t.chain && chainNames.some((n) => t.chain!.test(n)))).map((t) => t.tool);
 }
 
-/** A new connection to one of the ports our table accepts. */
+/** A new connection to one of the ports our table accepts (tcp, udp or sctp). */
 interface Probe {
-  proto?: string;
+  proto: string;
   span: [number, number];
   why: string;
 }
+
+/** Families whose input hook sees IP traffic (arp, bridge and netdev chains are listed, not analysed). */
+const IP_FAMILIES = new Set(["ip", "ip6", "inet"]);
 
 const ALL_PORTS: [number, number] = [1, 65535];
 const PORT_PROTOCOLS = new Set(["tcp", "udp", "sctp"]);
@@ -218,10 +220,9 @@ const PORT_PROTOCOLS = new Set(["tcp", "udp", "sctp"]);
 /** Where a rule's match stands for a probe: "no" match, "yes" for every such packet, "some" of them. */
 function matches(rule: Rule, probe: Probe): "no" | "yes" | "some" {
   if (rule.neverNew) return "no";
-  if (rule.proto !== undefined && probe.proto !== undefined && rule.proto !== probe.proto) return "no";
-  let full = !rule.conditional && (rule.proto === undefined || probe.proto !== undefined);
+  if (rule.proto !== undefined && rule.proto !== probe.proto) return "no";
+  let full = !rule.conditional;
   if (rule.ports) {
-    if (probe.proto !== undefined && !PORT_PROTOCOLS.has(probe.proto)) return "no";
     const [lo, hi] = probe.span;
     if (!rule.ports.some(([a, b]) => a <= hi && b >= lo)) return "no";
     if (!rule.ports.some(([a, b]) => a <= lo && b >= hi)) full = false;
@@ -293,7 +294,7 @@ function probesOf(own: Chain | undefined): Probe[] {
 }
 
 const formatSpan = ([a, b]: [number, number]) => (a === b ? `${a}` : a === 1 && b === 65535 ? "all ports" : `${a}-${b}`);
-const formatProbe = (p: Probe) => `${p.proto ?? "traffic"}${p.proto && PORT_PROTOCOLS.has(p.proto) ? `/${formatSpan(p.span)}` : ""}`;
+const formatProbe = (p: Probe) => `${p.proto}/${formatSpan(p.span)}`;
 
 function describeChain(c: Chain, tools: readonly string[]): string {
   const prio = c.prio === undefined ? "?" : PRIORITY_NAMES[c.prio] ? `${PRIORITY_NAMES[c.prio]} (${c.prio})` : String(c.prio);
@@ -313,13 +314,17 @@ export function analyseOtherFirewalls(rulesetJson: string, ownTable: string, own
   const warnings: string[] = [];
   const own = chains.get(`${ownFamily} ${ownTable} ingress`);
   const probes = probesOf(own);
+  // An "all protocols" group rule admits every port (from its peers).
+  const ownAllProtocols = (own?.rules ?? []).some(
+    (r) => r.verdict.kind === "accept" && !r.neverNew && r.proto === undefined && !r.ports && r.comment !== undefined && !BASELINE_COMMENTS.has(r.comment),
+  );
   const ownPorts = (proto: string | undefined, span: [number, number]) =>
-    probes.some((p) => (p.proto === undefined || p.proto === proto) && p.span[0] <= span[0] && p.span[1] >= span[1]);
+    ownAllProtocols || probes.some((p) => p.proto === proto && p.span[0] <= span[0] && p.span[1] >= span[1]);
   for (const c of [...chains.values()].sort((a, b) => `${a.family} ${a.table} ${a.name}`.localeCompare(`${b.family} ${b.table} ${b.name}`))) {
     if (c.hook === undefined || (c.family === ownFamily && c.table === ownTable)) continue;
     const tools = toolsOf(c.table, tables.get(`${c.family} ${c.table}`) ?? []);
     lines.push(describeChain(c, tools));
-    if (c.hook !== "input" || (c.type ?? "filter") !== "filter") continue;
+    if (c.hook !== "input" || (c.type ?? "filter") !== "filter" || !IP_FAMILIES.has(c.family)) continue;
     const who = `${c.family} ${c.table} ${c.name}${tools.length ? ` (${tools.join(", ")})` : ""}`;
     for (const probe of probes) {
       const w = walk(chains, c, probe, 0);

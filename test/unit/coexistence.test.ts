@@ -105,6 +105,14 @@ describe("other firewalls on the host (real nft rulesets)", () => {
     for (const w of want.warnings) expect(report.warnings.some((l) => w.test(l)), `${w} in\n${report.warnings.join("\n")}`).toBe(true);
   });
 
+  it("an all-protocols group rule admits every port: another tool's accept is no contradiction", () => {
+    inNs("nft", ["flush", "ruleset"]);
+    const all: FleetDeclaration = { ...decl, securityGroups: [{ name: "web" }, { name: "db", ingress: [{ protocol: "all", securityGroups: ["web"] }] }] };
+    inNs("nft", ["-f", "-"], compileFleet(all)["db-1"]!.script);
+    inNs("nft", ["-f", "-"], EXTRA_PORT);
+    expect(analyseOtherFirewalls(inNs("nft", ["-j", "list", "ruleset"]), "nftsg").warnings).toEqual([]);
+  });
+
   it("our own table is never reported, and the baseline is not a permission", () => {
     inNs("nft", ["flush", "ruleset"]);
     inNs("nft", ["-f", "-"], OURS);

@@ -113,6 +113,7 @@ function declarationForCheck(args: FleetArgs): pulumi.Output<unknown> {
     table: args.table,
     failsafe: args.failsafe,
     revokeEstablished: args.revokeEstablished,
+    containers: args.containers,
     securityGroups: args.securityGroups,
     hosts,
     tests: args.tests,
@@ -187,7 +188,7 @@ function compileHosts(
   addressing: Map<string, pulumi.Output<HostDeclaration>>,
   ownerOf: (host: string) => string,
 ): Map<string, pulumi.Output<AttachmentContent>> {
-  const options = pulumi.output({ table, failsafe: args.failsafe, revokeEstablished: args.revokeEstablished }) as pulumi.Output<FleetOptions>;
+  const options = pulumi.output({ table, failsafe: args.failsafe, revokeEstablished: args.revokeEstablished, containers: args.containers }) as pulumi.Output<FleetOptions>;
   const fullGroups = new Map(groups.map((g) => [g.name, pulumi.output(g) as pulumi.Output<SecurityGroupDeclaration>]));
   const stubGroups = new Map(groups.map((g) => [g.name, pulumi.output({ name: g.name, description: g.description })]));
   const memberLists = new Map<string, pulumi.Output<HostDeclaration[]>>();

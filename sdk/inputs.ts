@@ -51,6 +51,16 @@ export interface FleetArgs {
   failsafe?: { ssh?: pulumi.Input<boolean>; cidrs?: pulumi.Input<string>[] | pulumi.Input<pulumi.Input<string>[]>; port?: pulumi.Input<number> };
   /** Default true: connections the new ruleset no longer allows stop at once (false: AWS-style, only new connections). */
   revokeEstablished?: boolean;
+  /**
+   * Hosts running containers or VMs (default: published ports follow the
+   * ingress rules, container egress follows restricted egress, the usual
+   * container bridges are local). See docs/containers.md.
+   */
+  containers?: {
+    publishedPorts?: pulumi.Input<boolean>;
+    egress?: pulumi.Input<boolean>;
+    interfaces?: pulumi.Input<string>[] | pulumi.Input<pulumi.Input<string>[]>;
+  };
   securityGroups: SecurityGroupArgs[];
   hosts: HostArgs[];
   /** Take over tables another stack owns on these hosts (default false). */

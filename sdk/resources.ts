@@ -42,12 +42,16 @@ export class Attachment extends pulumi.dynamic.Resource {
   declare readonly hash: pulumi.Output<string>;
   /** The host's SSH key as first seen (trust on first use) or pinned. */
   declare readonly hostKey: pulumi.Output<string>;
+  /** Base chains of other tables on the host's hooks (docker, firewalld, ufw, ...), at the last apply or refresh. */
+  declare readonly otherFirewalls: pulumi.Output<string[]>;
+  /** Where those contradict this host's nftsg rules (also printed as warnings by `pulumi up`). */
+  declare readonly firewallWarnings: pulumi.Output<string[]>;
 
   constructor(name: string, args: AttachmentInputs, opts?: pulumi.CustomResourceOptions) {
     super(
       attachmentProvider,
       name,
-      { ...args, connection: pulumi.secret(args.connection), hostKey: undefined },
+      { ...args, connection: pulumi.secret(args.connection), hostKey: undefined, otherFirewalls: undefined, firewallWarnings: undefined },
       pulumi.mergeOptions(opts, { additionalSecretOutputs: ["connection"] }),
       MODULE,
       "Attachment",

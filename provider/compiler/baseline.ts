@@ -26,7 +26,7 @@ const ESSENTIAL_ICMPV6_RULE = `${ESSENTIAL_ICMPV6} accept comment ${quote("essen
  * a connection that the new ruleset no longer allows stops at once, while
  * replies still always pass (DESIGN §2: replies to accepted connections).
  */
-function statefulRules(revokeEstablished: boolean): string[] {
+export function statefulRules(revokeEstablished: boolean): string[] {
   return revokeEstablished
     ? [
         `ct state established ct direction reply accept comment ${quote("stateful: replies")}`,
@@ -45,9 +45,10 @@ const DIRECTION = {
 /**
  * A filtering chain up to the failsafe and the group rules (ingress, or
  * egress when the host's groups restrict it): the same on every host of a
- * fleet. Default policy drop.
+ * fleet. Default policy drop. `local`: statements that accept traffic of
+ * local interfaces other than loopback (after the invalid drop).
  */
-export function chainHead(direction: "ingress" | "egress", revokeEstablished: boolean): string {
+export function chainHead(direction: "ingress" | "egress", revokeEstablished: boolean, local: readonly string[] = []): string {
   const d = DIRECTION[direction];
   return indentStatements([
     `type filter hook ${d.hook} priority filter; policy drop;`,
@@ -58,6 +59,7 @@ export function chainHead(direction: "ingress" | "egress", revokeEstablished: bo
     INVALID_RULE,
     `meta nfproto ipv4 udp ${d.dhcp4} accept comment ${quote(`dhcp client ${d.dhcp}`)}`,
     `meta nfproto ipv6 udp ${d.dhcp6} accept comment ${quote(`dhcpv6 client ${d.dhcp}`)}`,
+    ...local,
   ]);
 }
 

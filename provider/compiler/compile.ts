@@ -35,6 +35,7 @@ import { type SetKeyType, quote, renderSet } from "./nftRender";
 import { icmpCodeSymbol, icmpTypeSymbol } from "./nftSymbols";
 import { BASELINE_LINES, chainHead, EGRESS_OPEN_HEAD, indentStatements, statefulLines } from "./baseline";
 import { dedupe, mergeSorted, sortedUnique } from "./sortedLists";
+import { containerChains, containerLines, containerLocalStatements, publishedPortMatch } from "./containers";
 import { formatPortRange } from "../declaration/ports";
 import { FleetValidationError, validateFleet } from "../declaration/validate";
 
@@ -88,6 +89,8 @@ interface GroupChunk {
   /** Chain statements, already indented and newline-terminated. */
   ingress: string;
   egress: string;
+  /** The ingress statements for published container ports (containers.ts). */
+  published: string;
   /** Names of the sets the statements use, sorted, unique. */
   sets: string[];
   /** Human-readable lines, sorted, unique. */
@@ -209,18 +212,20 @@ class Compiler {
     return name;
   }
 
-  private protocolMatch(r: NormalisedRule, sets: string[]): string {
+  /** `published`: match the port a client connected to before DNAT (containers.ts). */
+  private protocolMatch(r: NormalisedRule, sets: string[], published = false): string {
     switch (r.protocol) {
       case "tcp":
       case "udp":
       case "sctp": {
         if (!r.ports) return `meta l4proto ${r.protocol}`;
-        if (r.ports.length === 1) return `${r.protocol} dport ${formatPortRange(r.ports[0]!)}`;
+        const dport = published ? publishedPortMatch(r.protocol) : `${r.protocol} dport`;
+        if (r.ports.length === 1) return `${dport} ${formatPortRange(r.ports[0]!)}`;
         const name = nftName({ kind: "ports", ranges: r.ports });
         const elements = r.ports.map(formatPortRange);
         this.addSet(name, `ports|${elements.join(",")}`, "inet_service", elements);
         sets.push(name);
-        return `${r.protocol} dport @${name}`;
+        return `${dport} @${name}`;
       }
       case "icmp":
       case "icmpv6": {
@@ -273,6 +278,8 @@ class Compiler {
     if (cached) return cached;
     const g = this.groups.get(name)!;
     const statements: Record<Direction, string[]> = { ingress: [], egress: [] };
+    const published: string[] = [];
+    const withPublished = this.fleet.containers.publishedPorts;
     const sets: string[] = [];
     const lines: string[] = [];
     const peers: string[] = [];
@@ -286,12 +293,17 @@ class Compiler {
         const proto = this.protocolMatch(r, sets);
         const addr = `${ADDR_EXPR[family]} ${r.direction === "ingress" ? "saddr" : "daddr"} @${peers}`;
         statements[r.direction].push(`${addr}${proto ? ` ${proto}` : ""} accept comment ${comment}`);
+        if (withPublished && r.direction === "ingress") {
+          const pub = this.protocolMatch(r, sets, true);
+          published.push(`${addr}${pub ? ` ${pub}` : ""} accept comment ${comment}`);
+        }
       }
       for (const l of this.ruleLines(g, r)) lines.push(l);
     }
     const chunk: GroupChunk = {
       ingress: indentStatements(dedupe(statements.ingress)),
       egress: indentStatements(dedupe(statements.egress)),
+      published: indentStatements(dedupe(published)),
       sets: sortedUnique(sets),
       lines: sortedUnique(lines),
       hasEgressRules: g.egress.length > 0,
@@ -389,7 +401,8 @@ class Compiler {
     const failsafeRules = this.failsafe(host, hostSets, hostLines);
 
     const revoke = this.fleet.revokeEstablished;
-    hostLines.push(...BASELINE_LINES.ingress, ...statefulLines(revoke, "ingress"));
+    const containers = this.fleet.containers;
+    hostLines.push(...BASELINE_LINES.ingress, ...statefulLines(revoke, "ingress"), ...containerLines(containers, egressRestricted));
     if (egressRestricted) {
       hostLines.push(...BASELINE_LINES.egressRestricted, ...statefulLines(revoke, "egress"));
       if (failsafeRules.egress.length > 0) hostLines.push(`egress tcp from port ${host.sshPort} [failsafe ssh: server side]`);
@@ -408,16 +421,29 @@ class Compiler {
     for (const name of mergeSorted([sortedUnique(hostSets), ...chunks.map((c) => c.sets)])) {
       parts.push(this.sets.get(name)!.block, "\n\n");
     }
-    parts.push(`\tchain ${nftName({ kind: "chain", direction: "ingress" })} {\n`, chainHead("ingress", revoke), indentStatements(failsafeRules.ingress));
+    parts.push(
+      `\tchain ${nftName({ kind: "chain", direction: "ingress" })} {\n`,
+      chainHead("ingress", revoke, containerLocalStatements(containers, "ingress")),
+      indentStatements(failsafeRules.ingress),
+    );
     for (const c of chunks) parts.push(c.ingress);
     parts.push("\t}\n\n", `\tchain ${nftName({ kind: "chain", direction: "egress" })} {\n`);
     if (egressRestricted) {
-      parts.push(chainHead("egress", revoke), indentStatements(failsafeRules.egress));
+      parts.push(chainHead("egress", revoke, containerLocalStatements(containers, "egress")), indentStatements(failsafeRules.egress));
       for (const c of chunks) parts.push(c.egress);
     } else {
       parts.push(EGRESS_OPEN_HEAD);
     }
-    parts.push("\t}\n}\n");
+    parts.push(
+      "\t}\n",
+      containerChains({
+        containers,
+        revokeEstablished: revoke,
+        published: chunks.map((c) => c.published),
+        egress: egressRestricted ? chunks.map((c) => c.egress) : null,
+      }),
+      "}\n",
+    );
 
     if (this.options.lineStyle === "groups") {
       const peers = mergeSorted(chunks.map((c) => c.peers));

@@ -69,10 +69,37 @@ export interface FailsafeDeclaration {
   port?: number;
 }
 
+/**
+ * Hosts that run containers or VMs (Docker, Podman, libvirt): what nftsg does
+ * with their forwarded traffic (docs/containers.md).
+ */
+export interface ContainersDeclaration {
+  /**
+   * Default true: connections from outside to one of the host's ports that
+   * the host destination-NATs to a local container or VM (`docker run -p`)
+   * are filtered by the host's ingress rules, matched on the published port.
+   */
+  publishedPorts?: boolean;
+  /**
+   * Default true: when the host's groups restrict egress, its containers'
+   * traffic leaving the host is restricted by the same egress rules (as a
+   * cloud egress rule applies to everything on the VM).
+   */
+  egress?: boolean;
+  /**
+   * Interfaces of local container/VM networks (nft ifname patterns, "*" only
+   * at the end): traffic between the host and these is local, like loopback;
+   * traffic from them to elsewhere is container egress. Default
+   * CONTAINER_INTERFACES_DEFAULT; [] = none.
+   */
+  interfaces?: string[];
+}
+
 export interface FleetDeclaration {
   /** nftables table name, family inet (default "nftsg"). */
   table?: string;
   failsafe?: FailsafeDeclaration;
+  containers?: ContainersDeclaration;
   /**
    * Default true: a connection that the new ruleset no longer allows stops at
    * once, because packets of established connections in their original

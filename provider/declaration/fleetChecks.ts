@@ -9,6 +9,7 @@ import { type PrefixParse, parsePrefix as parsePrefixText } from "./cidr";
 import type { ValidationIssue } from "./fleetModel";
 import { arrayAt, isObj, newCheckContext } from "./checks/context";
 import { checkFailsafe, checkTable } from "./checks/options";
+import { checkContainers } from "./checks/containers";
 import { checkGroupNames } from "./checks/groups";
 import { checkRules } from "./checks/rules";
 import { checkDuplicateAddresses, checkHosts, checkPeerMemberAddresses } from "./checks/hosts";
@@ -26,6 +27,7 @@ export function semanticIssues(decl: unknown, parsePrefix: (text: string) => Pre
   const hosts = arrayAt(decl, "hosts");
   checkTable(ctx, decl);
   checkFailsafe(ctx, decl);
+  checkContainers(ctx, decl);
   checkGroupNames(ctx, groups);
   checkRules(ctx, groups);
   checkHosts(ctx, hosts);

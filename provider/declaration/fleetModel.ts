@@ -64,6 +64,13 @@ export interface NormalisedFleet {
   };
   /** Re-check established connections' original-direction packets (see FleetDeclaration). */
   revokeEstablished: boolean;
+  /** Forwarded traffic of local containers (see ContainersDeclaration); defaults applied. */
+  containers: {
+    publishedPorts: boolean;
+    egress: boolean;
+    /** Sorted, unique. */
+    interfaces: string[];
+  };
   /** Sorted by name. */
   groups: NormalisedGroup[];
   /** Sorted by name. */

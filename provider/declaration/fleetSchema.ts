@@ -98,6 +98,15 @@ export const fleetSchema = z
         .strict(),
     ),
     revokeEstablished: optional(z.boolean()),
+    containers: optional(
+      z
+        .object({
+          publishedPorts: optional(z.boolean()),
+          egress: optional(z.boolean()),
+          interfaces: optional(z.array(z.string())),
+        })
+        .strict(),
+    ),
     securityGroups: z.array(groupSchema),
     hosts: z.array(hostSchema),
     tests: optional(z.array(policyTestSchema)),
@@ -217,6 +226,7 @@ function knownKeysAt(path: readonly (string | number)[]): string[] {
   const last = p[p.length - 1];
   if (path.length === 0) return Object.keys(fleetSchema.shape);
   if (last === "failsafe") return ["ssh", "cidrs"];
+  if (last === "containers") return ["publishedPorts", "egress", "interfaces"];
   if (last === "ingress" || last === "egress") return Object.keys(ruleSchema.shape);
   if (last === "securityGroups" && p.length === 1) return Object.keys(groupSchema.shape);
   if (last === "hosts") return Object.keys(hostSchema.shape);

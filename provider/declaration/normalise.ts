@@ -9,6 +9,7 @@ import type { NormalisedFleet, NormalisedGroup, NormalisedHost, NormalisedPolicy
 import type { ParsedFleet, ParsedPolicyTest, ParsedRule } from "./fleetSchema";
 import { DEFAULT_TABLE, type Direction } from "../compiler/nftNames";
 import { mergePortRanges, parsePortSpec, type PortRange } from "./ports";
+import { normaliseContainers } from "./containers";
 
 export const DEFAULT_SSH_PORT = 22;
 
@@ -132,6 +133,7 @@ export function normalise(p: ParsedFleet, parsePrefix: (text: string) => PrefixP
       ...(fs.cidrs ? { cidrs: parsePrefixes(fs.cidrs, parsePrefix) } : {}),
     },
     revokeEstablished: p.revokeEstablished !== false,
+    containers: normaliseContainers(p.containers),
     groups,
     hosts,
     ...(p.tests && p.tests.length > 0 ? { tests: p.tests.map(normalisePolicyTest) } : {}),

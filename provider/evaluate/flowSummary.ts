@@ -3,11 +3,14 @@
 // the rules responsible.
 import type { NormalisedFleet } from "../declaration/fleetModel";
 import { DEFAULT_TABLE } from "../compiler/nftNames";
+import { normaliseContainers } from "../declaration/containers";
 import { type FleetIndex, indexFleet } from "./fleetIndex";
 import { type HostFlowDiff, fleetFlowDiff } from "./flows";
 
 /** A fleet with no hosts: the "before" of a new stack, the "after" of a destroyed one. */
-export const EMPTY_FLEET: NormalisedFleet = { table: DEFAULT_TABLE, failsafe: { ssh: true }, revokeEstablished: true, groups: [], hosts: [] };
+export const EMPTY_FLEET: NormalisedFleet = {
+  table: DEFAULT_TABLE, failsafe: { ssh: true }, revokeEstablished: true, containers: normaliseContainers(undefined), groups: [], hosts: [],
+};
 
 export type FleetVersion = NormalisedFleet | "unknown";
 

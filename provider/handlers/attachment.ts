@@ -38,6 +38,9 @@ export interface AttachmentProps {
   instance?: string;
   /** Output: sha256 of the table as it must list on the host ("" for no table); drift is checked against it. */
   listingHash?: string;
+  /** Outputs at apply and refresh: other firewalls on the host (otherFirewalls.ts). */
+  otherFirewalls?: string[];
+  firewallWarnings?: string[];
 }
 
 /** An Attachment with its script at hand, as the apply path needs it. */
@@ -68,6 +71,8 @@ interface ApplyOutputs {
   proxyHostKey: string | undefined;
   listingHash: string;
   instance: string | undefined;
+  otherFirewalls?: string[];
+  firewallWarnings?: string[];
 }
 
 /** Outputs: the inputs without the script (state keeps it once, in the inputs). */
@@ -109,6 +114,7 @@ function lazy() {
     apply: require("../host/apply") as typeof import("../host/apply"),
     listing: require("../compiler/nftListing") as typeof import("../compiler/nftListing"),
     redact: require("../host/redact") as typeof import("../host/redact"),
+    others: require("./otherFirewalls") as typeof import("./otherFirewalls"),
   };
 }
 
@@ -167,17 +173,17 @@ interface KnownKeys {
 }
 
 async function converge(p: Expanded, known: KnownKeys, instance: string): Promise<AttachmentProps> {
-  const { apply, listing } = lazy();
+  const { apply, listing, others } = lazy();
   const keys = { expectedHostKey: p.connection.hostKey ?? known.hostKey, expectedProxyHostKey: known.proxyHostKey };
   try {
     if (attachedToNoGroup(p)) {
       const r = await apply.removeTable(p.connection, p.table, {
         owner: p.owner, takeover: p.takeover, instance, ...keys, displayName: p.hostName,
       });
-      return outputsOf(p, { hostKey: r.hostKey, proxyHostKey: r.proxyHostKey, listingHash: sha256(""), instance });
+      return outputsOf(p, { hostKey: r.hostKey, proxyHostKey: r.proxyHostKey, listingHash: sha256(""), instance, ...others.NO_REPORT });
     }
     const r = await apply.applyAtomically(p.connection, p.table, p.script, {
-      owner: p.owner, takeover: p.takeover, instance, rollbackSeconds: p.rollbackSeconds, ...keys, displayName: p.hostName,
+      owner: p.owner, takeover: p.takeover, instance, rollbackSeconds: p.rollbackSeconds, ...keys, displayName: p.hostName, readRuleset: true,
     });
     // Read back and compare with what was sent, through the tested normaliser.
     const sent = expectedListing(p.script);
@@ -185,7 +191,8 @@ async function converge(p: Expanded, known: KnownKeys, instance: string): Promis
     if (sent !== live) {
       throw new Error(`the table read back from the host differs from the script sent:\n${listing.describeDifference(sent, live)}`);
     }
-    return outputsOf(p, { hostKey: r.hostKey, proxyHostKey: r.proxyHostKey, listingHash: sha256(sent), instance });
+    const report = await others.reportOtherFirewalls(p.hostName, p.table, r.ruleset, p.address);
+    return outputsOf(p, { hostKey: r.hostKey, proxyHostKey: r.proxyHostKey, listingHash: sha256(sent), instance, ...report });
   } catch (err) {
     throw hostFailure(p, err);
   }
@@ -242,15 +249,17 @@ export function attachmentHandlers() {
     },
 
     async read(id: string, props: AttachmentProps) {
-      const { apply, listing } = lazy();
+      const { apply, listing, others } = lazy();
       let live;
       try {
         live = await apply.readLive(props.connection, props.table, {
           expectedHostKey: props.connection.hostKey ?? props.hostKey, expectedProxyHostKey: props.proxyHostKey, displayName: props.hostName,
+          readRuleset: !bootExpectation(props).noTable,
         });
       } catch (err) {
         throw hostFailure(props, err);
       }
+      props = { ...props, ...(await others.reportOtherFirewalls(props.hostName, props.table, live.ruleset, props.address)) };
       const expected = props.listingHash ?? sha256(expectedListing(expand(props).script));
       const actual = live.exists ? listing.normaliseNftListing(live.listing) : "";
       const bootFacts = bootExpectation(props);

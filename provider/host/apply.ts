@@ -10,6 +10,7 @@ import { RemoteRun, type RunEnd } from "./remoteRun";
 import { applyProgram, MAX_ROLLBACK_SECONDS, MIN_ROLLBACK_SECONDS, newNonce, readProgram, remoteCommand, removeProgram } from "./remoteScript";
 import { assertScriptScope } from "./remoteScriptScope";
 import { openSession, sleep, type SshSession } from "./ssh";
+import { tryReadRuleset, type RulesetRead } from "./otherTables";
 
 export { HostError } from "./errors";
 export type { HostErrorKind } from "./errors";
@@ -36,6 +37,8 @@ export interface ApplyOptions {
   displayName?: string;
   /** TEST-ONLY: destroy the connection after sending this fraction (0–1) of the program. */
   faultDuringSend?: number;
+  /** Also read the host's whole ruleset (`nft -j`) for the report of other firewalls. */
+  readRuleset?: boolean;
 }
 
 export interface ApplyResult {
@@ -49,6 +52,8 @@ export interface ApplyResult {
   connections: number;
   /** Request/response exchanges: the program up to "applied", then CONFIRM up to exit. */
   roundTrips: number;
+  /** With readRuleset: the host's ruleset as JSON, after the apply. */
+  ruleset?: RulesetRead;
 }
 
 export interface LiveState {
@@ -64,6 +69,8 @@ export interface LiveState {
   persisted: boolean;
   /** sha256 (hex) of /etc/nftsg/<table>.nft, the file boot loads; undefined if absent (or no sha256sum). */
   bootSha256?: string;
+  /** With readRuleset: the host's ruleset as JSON. */
+  ruleset?: RulesetRead;
 }
 
 const DEFAULT_ROLLBACK_SECONDS = 30;
@@ -123,6 +130,8 @@ export async function applyAtomically(
       throw failure(session, run, nonce, table, opts, "before");
     }
     const listing = parseRemoteOutput(run.stdout, nonce).listing;
+    // Read-only, on its own channel, while the confirmation runs (never rejects).
+    const rulesetRead = opts.readRuleset ? tryReadRuleset(session, conn.sudo) : undefined;
 
     const probe = await session.probeFreshConnection(confirmMs);
     // The connection or the remote shell went away meanwhile: not a lockout verdict.
@@ -151,7 +160,8 @@ export async function applyAtomically(
     if (!(await run.waitClosed(120_000))) session.destroy();
     const out = parseRemoteOutput(run.stdout, nonce);
     if (!out.events.includes("confirmed")) throw failure(session, run, nonce, table, opts, "after");
-    return { hostKey: session.hostKey, proxyHostKey: session.proxyHostKey, listing, connections: session.connections, roundTrips };
+    const ruleset = await rulesetRead;
+    return { hostKey: session.hostKey, proxyHostKey: session.proxyHostKey, listing, connections: session.connections, roundTrips, ...(ruleset ? { ruleset } : {}) };
   } finally {
     session.close();
   }
@@ -160,14 +170,17 @@ export async function applyAtomically(
 export async function readLive(
   conn: ConnectionDeclaration,
   table: string,
-  opts: { expectedHostKey?: string; expectedProxyHostKey?: string; displayName?: string },
+  opts: { expectedHostKey?: string; expectedProxyHostKey?: string; displayName?: string; readRuleset?: boolean },
 ): Promise<LiveState> {
   validateOrThrow(conn, table, opts.displayName);
   const session = await openSession(conn, opts);
   try {
     const nonce = newNonce();
+    // Read-only, on its own channel, beside the read program (never rejects).
+    const rulesetRead = opts.readRuleset ? tryReadRuleset(session, conn.sudo) : undefined;
     const out = await runToEnd(session, conn, readProgram({ table, nonce }), nonce, table, {});
     if (out.values.exists === undefined) throw failure(session, undefined, nonce, table, {}, "before", out);
+    const ruleset = await rulesetRead;
     return {
       hostKey: session.hostKey,
       proxyHostKey: session.proxyHostKey,
@@ -177,6 +190,7 @@ export async function readLive(
       instance: out.values.instance || undefined,
       persisted: out.values.persisted === "1",
       bootSha256: out.values.boot_sha256 || undefined,
+      ...(ruleset ? { ruleset } : {}),
     };
   } finally {
     session.close();

@@ -125,5 +125,8 @@ export const GOLDEN_FLEETS: readonly GoldenFleet[] = [
   // AWS-style stateful handling: established connections are never re-checked.
   { name: "mesh-keep", decl: { ...mesh, revokeEstablished: false } },
   { name: "edges", decl: edges },
+  // Container paths: own interfaces, container egress left open; and switched off entirely.
+  { name: "mesh-containers", decl: { ...mesh, containers: { interfaces: ["virbr0", "docker0", "br-*"], egress: false } } },
+  { name: "edges-no-containers", decl: { ...edges, containers: { publishedPorts: false, interfaces: [] } } },
   { name: "random", decl: generateFleet({ seed: 5, hosts: 6, groups: 4, rules: 24, cidrs: 90 }), owner: "org/random/s5" },
 ];

@@ -115,5 +115,11 @@ export const badCases: [string, (d: Any) => void, string, string][] = [
   ["description with a newline", (d) => (webRule(d).description = "line one\nline two"), `${R}.description`, "contains control characters"],
   ["description too long", (d) => (web(d).description = "x".repeat(300)), "securityGroups[0].description", "is too long; at most 256 characters"],
   ["declaration that is not an object", (d) => Object.keys(d).forEach((k) => delete d[k]), "hosts", "is required"],
+  ["misspelt containers option", (d) => (d.containers = { publishedPort: false }), "containers.publishedPort", 'unknown field "publishedPort"; did you mean "publishedPorts"?'],
+  ["container interface with a space", (d) => (d.containers = { interfaces: ["docker0", "br 1"] }), "containers.interfaces[1]", 'interface "br 1" is not a valid interface name or pattern'],
+  ["container interface too long", (d) => (d.containers = { interfaces: ["a-very-long-bridge0"] }), "containers.interfaces[0]", "use 1-15 characters"],
+  ["container interface pattern that matches everything", (d) => (d.containers = { interfaces: ["*"] }), "containers.interfaces[0]", 'optionally ending in "*" for a prefix'],
+  ["container egress without container interfaces", (d) => (d.containers = { egress: true, interfaces: [] }), "containers.egress", "cannot restrict container egress without container interfaces"],
+  ["containers.publishedPorts not a boolean", (d) => (d.containers = { publishedPorts: "no" }), "containers.publishedPorts", "expected boolean, got string"],
 ];
 

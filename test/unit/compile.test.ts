@@ -89,7 +89,7 @@ describe("per-host rulesets", () => {
 
   it("puts stateful, loopback, essential ICMPv6, invalid, DHCP and failsafe before the group rules", () => {
     const rules = chain(out["web-1"]!.script, "ingress");
-    expect(rules.slice(1, 9).map((r) => r.replace(/ comment .*$/, ""))).toEqual([
+    expect(rules.slice(1, 10).map((r) => r.replace(/ comment .*$/, ""))).toEqual([
       // Default revokeEstablished: only replies pass unchecked.
       "ct state established ct direction reply accept",
       "ct state related accept",
@@ -98,6 +98,8 @@ describe("per-host rulesets", () => {
       "ct state invalid drop",
       "meta nfproto ipv4 udp sport 67 udp dport 68 accept",
       "meta nfproto ipv6 udp sport 547 udp dport 546 accept",
+      // Default containers.interfaces: the host's own container bridges are local (containers.ts).
+      'iifname { "br-*", "cali*", "cni-podman*", "cni0", "docker0", "incusbr*", "lxcbr*", "lxdbr*", "podman*", "virbr*", "weave" } accept',
       "tcp dport 22 accept",
     ]);
   });
@@ -187,6 +189,7 @@ describe("semantics", () => {
       "ct state invalid drop",
       "meta nfproto ipv4 udp sport 68 udp dport 67 accept",
       "meta nfproto ipv6 udp sport 546 udp dport 547 accept",
+      'oifname { "br-*", "cali*", "cni-podman*", "cni0", "docker0", "incusbr*", "lxcbr*", "lxdbr*", "podman*", "virbr*", "weave" } accept',
       // The failsafe's server side: survives a session conntrack picked up mid-stream.
       "tcp sport 22 accept",
     ]);

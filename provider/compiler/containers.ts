@@ -1,0 +1,120 @@
+// The container paths of a host's ruleset (docs/containers.md): what a cloud
+// security group does to everything that reaches or leaves the VM, applied
+// to the traffic a host forwards for its own containers and VMs.
+//
+// - Published ports: a connection from outside to one of the host's ports
+//   that the host destination-NATs to a local container (`docker run -p`)
+//   never crosses the input hook; it is forwarded. `ct status dnat` marks it,
+//   and `ct original proto-dst` is the port the client connected to, so the
+//   host's ingress rules apply in a forward chain matched on that port.
+// - Container egress: traffic from a container interface to anywhere but
+//   another container interface, when the host's groups restrict egress.
+// - Local: traffic between the host and its container interfaces is accepted
+//   in both directions, like loopback (DNS on the bridge, libvirt's DHCP).
+//
+// Everything else forwarded (routing, container-to-container) is left to
+// other tables: the forward chain's policy is accept.
+
+import type { NormalisedFleet } from "../declaration/fleetModel";
+import { indentStatements, statefulRules } from "./baseline";
+import { quote } from "./nftRender";
+
+export type Containers = NormalisedFleet["containers"];
+
+/** Chain names (fixed: the table holds one of each). */
+export const CONTAINER_CHAINS = { forward: "forward", published: "published", egress: "container_egress" } as const;
+
+/** nft's anonymous set of interface names and patterns, as nft lists it. */
+function ifaceSet(interfaces: readonly string[]): string {
+  return `{ ${interfaces.map((i) => `"${i}"`).join(", ")} }`;
+}
+
+/**
+ * The statement that treats the container interfaces as local in the input
+ * (ingress) or output (restricted egress) chain; none without interfaces.
+ */
+export function containerLocalStatements(c: Containers, direction: "ingress" | "egress"): string[] {
+  if (c.interfaces.length === 0) return [];
+  const key = direction === "ingress" ? "iifname" : "oifname";
+  return [`${key} ${ifaceSet(c.interfaces)} accept comment ${quote("local containers")}`];
+}
+
+/**
+ * The match of a rule's port for a published connection: the port the client
+ * connected to, before DNAT rewrote it to the container's port.
+ */
+export function publishedPortMatch(protocol: string): string {
+  return `meta l4proto ${protocol} ct original proto-dst`;
+}
+
+export interface ContainerChainInput {
+  containers: Containers;
+  revokeEstablished: boolean;
+  /** The host's ingress rule statements with publishedPortMatch (indented, newline-terminated). */
+  published: readonly string[];
+  /** The host's egress rule statements when its groups restrict egress, else null. */
+  egress: readonly string[] | null;
+}
+
+/** Which of the two forwarded paths this host filters. */
+function filteredPaths(input: ContainerChainInput): { published: boolean; egress: boolean } {
+  const c = input.containers;
+  return { published: c.publishedPorts, egress: c.egress && input.egress !== null && c.interfaces.length > 0 };
+}
+
+const INVALID = `ct state invalid drop comment ${quote("stateful: invalid packets")}`;
+
+function subChain(name: string, rules: readonly string[], what: string): string[] {
+  return [
+    `\n\tchain ${name} {\n`,
+    indentStatements([INVALID]),
+    ...rules,
+    indentStatements([`drop comment ${quote(`${what}: everything else`)}`]),
+    "\t}\n",
+  ];
+}
+
+/** The forward chain and the chains it jumps to, for the table body ("" when none). */
+export function containerChains(input: ContainerChainInput): string {
+  const paths = filteredPaths(input);
+  if (!paths.published && !paths.egress) return "";
+  const ifaces = input.containers.interfaces.length > 0 ? ifaceSet(input.containers.interfaces) : null;
+  const jumps: string[] = [];
+  if (paths.published) {
+    // From outside only: a container reaching a sibling's published port
+    // through the host's address is container <-> host traffic (local).
+    const outside = ifaces ? ` iifname != ${ifaces}` : "";
+    jumps.push(`ct status dnat${outside} jump ${CONTAINER_CHAINS.published} comment ${quote("published ports: DNAT to local containers")}`);
+  }
+  if (paths.egress) {
+    jumps.push(`iifname ${ifaces} oifname != ${ifaces} jump ${CONTAINER_CHAINS.egress} comment ${quote("container egress")}`);
+  }
+  const parts: string[] = [
+    `\n\tchain ${CONTAINER_CHAINS.forward} {\n`,
+    indentStatements(["type filter hook forward priority filter; policy accept;", ...statefulRules(input.revokeEstablished), ...jumps]),
+    "\t}\n",
+  ];
+  if (paths.published) parts.push(...subChain(CONTAINER_CHAINS.published, input.published, "published ports"));
+  if (paths.egress) parts.push(...subChain(CONTAINER_CHAINS.egress, input.egress ?? [], "container egress"));
+  return parts.join("");
+}
+
+/** The readable lines of the container paths. */
+export function containerLines(c: Containers, egressRestricted: boolean): string[] {
+  const lines: string[] = [];
+  const ifaces = c.interfaces.join(", ");
+  if (c.interfaces.length > 0) {
+    lines.push(`ingress accept from local container interfaces ${ifaces} [containers]`);
+    if (egressRestricted) lines.push(`egress accept to local container interfaces ${ifaces} [containers]`);
+  }
+  lines.push(
+    c.publishedPorts
+      ? "forward published ports (DNAT to local containers) follow the ingress rules, matched on the published port [containers]"
+      : "forward published ports not filtered [containers.publishedPorts: false]",
+  );
+  if (!egressRestricted) lines.push("forward container egress all to any [default: no egress rules]");
+  else if (!c.egress) lines.push("forward container egress not filtered [containers.egress: false]");
+  else if (c.interfaces.length === 0) lines.push("forward container egress not filtered [containers.interfaces: none]");
+  else lines.push("forward container egress follows the egress rules [containers]");
+  return lines;
+}

@@ -31,7 +31,7 @@ function fleets(shape: Shape): Record<string, FleetArgs> {
     out[name] = {
       table: shape.table,
       failsafe: { ssh: shape.failsafe ?? true },
-      rollbackSeconds: 10,
+      rollbackSeconds: 20,
       securityGroups: [{ name: "web", ingress: [{ protocol: "tcp", ports: PORT, cidrs: [`${lab.runnerIpv4}/32`] }] }],
       hosts: hosts.map((h) => ({
         name: h,

@@ -88,6 +88,11 @@ function persistenceProblem(script: string, live: { persisted: boolean; bootSha2
   return undefined;
 }
 
+/** Outputs without undefined values: the engine's property serialisation rejects them. */
+function outputs(p: AttachmentProps): AttachmentProps {
+  return Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)) as unknown as AttachmentProps;
+}
+
 function newInstanceId(): string {
   return randomBytes(16).toString("hex");
 }
@@ -107,7 +112,7 @@ async function converge(p: AttachmentProps, known: KnownKeys, instance: string):
       const r = await apply.removeTable(p.connection, p.table, {
         owner: p.owner, takeover: p.takeover, instance, ...keys, displayName: p.hostName,
       });
-      return { ...p, hostKey: r.hostKey, proxyHostKey: r.proxyHostKey, instance };
+      return outputs({ ...p, hostKey: r.hostKey, proxyHostKey: r.proxyHostKey, instance });
     }
     const r = await apply.applyAtomically(p.connection, p.table, p.script, {
       owner: p.owner, takeover: p.takeover, instance, rollbackSeconds: p.rollbackSeconds, ...keys, displayName: p.hostName,
@@ -118,7 +123,7 @@ async function converge(p: AttachmentProps, known: KnownKeys, instance: string):
     if (sent !== live) {
       throw new Error(`the table read back from the host differs from the script sent:\n${listing.describeDifference(sent, live)}`);
     }
-    return { ...p, hostKey: r.hostKey, proxyHostKey: r.proxyHostKey, instance };
+    return outputs({ ...p, hostKey: r.hostKey, proxyHostKey: r.proxyHostKey, instance });
   } catch (err) {
     throw hostFailure(p, err);
   }
@@ -164,7 +169,9 @@ export function attachmentHandlers() {
       // Only bookkeeping changed (connection settings such as a rotated key or
       // dialErrorLimit, rollbackSeconds, takeover, readable lines) and the host
       // would receive a byte-identical script: record it, contact nobody.
-      if (sameOnHost(olds, news)) return { outs: { ...news, hostKey: olds.hostKey, proxyHostKey: olds.proxyHostKey, instance: olds.instance } };
+      if (sameOnHost(olds, news)) {
+        return { outs: outputs({ ...news, hostKey: olds.hostKey, proxyHostKey: olds.proxyHostKey, instance: olds.instance }) };
+      }
       // Trust on first use: a key recorded earlier must match from now on.
       const outs = await converge(news, olds, olds.instance ?? newInstanceId());
       return { outs };

@@ -140,7 +140,10 @@ export function randomFleet(lab: Lab, seed: number): FleetDeclaration {
       out.ports = ports.length === 1 ? (ports[0] as PortSpec) : ports;
     }
     if (protocol === "icmpv6" && chance(0.3)) out.icmpType = 128;
-    const cidrs = chance(0.6) ? some(cidrPool, 3) : [];
+    // icmp matches IPv4 peers only and icmpv6 IPv6 ones: a CIDR of the other
+    // family in the same rule is rejected by validation (issue 9).
+    const family = protocol === "icmp" ? (c: string) => !isV6(c) : protocol === "icmpv6" ? isV6 : () => true;
+    const cidrs = (chance(0.6) ? some(cidrPool, 3) : []).filter(family);
     const groups = chance(0.6) || cidrs.length === 0 ? some([...groupNames, self, self], 2) : [];
     // icmp needs an IPv4 peer and icmpv6 an IPv6 one (else the rule is rejected).
     if (protocol === "icmp" && !cidrs.some((c) => !isV6(c))) cidrs.push(pick(cidrPool.filter((c) => !isV6(c))));

@@ -189,3 +189,17 @@ describe("jump host keys are recorded on first use and then enforced (item 6)", 
     await handlers.delete(created.id, { ...updated.outs, ...pinned });
   });
 });
+
+describe("a failsafe port nothing listens on (item 8)", () => {
+  it("is refused before anything changes, pointing at failsafe.port", async () => {
+    const withFailsafe = (port: number) =>
+      allowScript(A, 80).replace('\t\ttcp dport 22 accept\n', `\t\ttcp dport ${port} accept comment "failsafe ssh"\n`);
+    expect(withFailsafe(2201)).toContain('tcp dport 2201 accept comment "failsafe ssh"');
+    await applyOk("t2", withFailsafe(22));
+    const before = await liveTable(lab, "t2");
+    const e = await hostError(applyOk("t2", withFailsafe(2201)));
+    expect(e.kind).toBe("preflight");
+    expect(e.message).toMatch(/failsafe opens tcp port 2201 for SSH, but nothing listens on that port.*set failsafe\.port/);
+    expect(await liveTable(lab, "t2")).toBe(before);
+  });
+});

@@ -78,10 +78,8 @@ interface ApplyOutputs {
 /** Outputs: the inputs without the script (state keeps it once, in the inputs). */
 function outputsOf(p: Expanded, applied: ApplyOutputs): AttachmentProps {
   const { script: _script, scriptGz: _gz, ...rest } = p;
-  // Outputs cross the wire as a protobuf Struct, which has no `undefined`.
-  const recorded = Object.fromEntries(Object.entries(applied).filter(([, v]) => v !== undefined)) as Partial<ApplyOutputs>;
   // Format 1 state keeps its script in the outputs: nothing else holds it there.
-  return p.format === undefined ? { ...p, ...recorded } : { ...rest, ...recorded };
+  return outputs(p.format === undefined ? { ...p, ...applied } : { ...rest, ...applied });
 }
 
 /** The table as it must list on the host, normalised; "" for no table. */
@@ -159,6 +157,11 @@ function persistenceProblem(expectedBootSha256: string, live: { persisted: boole
     return "the file loaded at boot differs from the applied ruleset";
   }
   return undefined;
+}
+
+/** Outputs without undefined values: the engine's property serialisation rejects them. */
+function outputs(p: AttachmentProps): AttachmentProps {
+  return Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)) as unknown as AttachmentProps;
 }
 
 function newInstanceId(): string {

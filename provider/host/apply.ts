@@ -110,7 +110,7 @@ export async function applyAtomically(
   try {
     const nonce = newNonce();
     const lockWaitSeconds = rollbackSeconds + 60;
-    const program = applyProgram({ table, owner: opts.owner, takeover: opts.takeover, instance: opts.instance, script, rollbackSeconds, lockWaitSeconds, nonce });
+    const program = applyProgram({ table, owner: opts.owner, takeover: opts.takeover, instance: opts.instance, failsafePort: failsafePortInScript(script), script, rollbackSeconds, lockWaitSeconds, nonce });
     const run = new RemoteRun(await session.exec(remoteCommand(conn.sudo)), nonce);
     let roundTrips = 1;
 
@@ -270,6 +270,12 @@ async function killRemote(session: SshSession, sudo: boolean | undefined, pid: s
     ch.on("close", () => resolve());
     ch.resume();
   });
+}
+
+/** The port the compiled failsafe rule opens (`tcp dport N accept comment "failsafe ssh"`), if any. */
+export function failsafePortInScript(script: string): number | undefined {
+  const m = /\btcp dport (\d{1,5}) accept comment "failsafe ssh"$/m.exec(script);
+  return m ? Number(m[1]) : undefined;
 }
 
 /**

@@ -128,6 +128,15 @@ check_owner() {
 # none recorded, e.g. applied by an older nftsg).
 live_instance() { head -n 1 "$INSTF" 2>/dev/null | tr -cd 'a-f0-9'; }
 
+# Whether a TCP socket of this network namespace listens on port $1 (state
+# 0A in /proc/net/tcp{,6}); true when that cannot be read, so it never blocks
+# on a host that hides /proc/net.
+port_listening() {
+  [ -r /proc/net/tcp ] || return 0
+  hex=$(printf '%04X' "$1")
+  cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v p=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == p { found = 1 } END { exit !found }'
+}
+
 # Which config file the distribution loads at boot without systemd.
 boot_conf() {
   for c in /etc/sysconfig/nftables.conf /etc/nftables.conf /etc/nftables.nft; do

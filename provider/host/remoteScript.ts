@@ -49,6 +49,8 @@ export interface ApplyProgramParams {
   takeover?: boolean;
   /** The resource instance applying: recorded on the host with the confirmed ruleset. */
   instance?: string;
+  /** The TCP port the script's failsafe opens for sshd: something must listen on it. */
+  failsafePort?: number;
   /** The complete `nft -f` script (table inet T {} / delete table inet T / definition). */
   script: string;
   rollbackSeconds: number;
@@ -131,6 +133,13 @@ resolve_stale
 # Ownership: refuse another stack's table before touching anything.
 read_table
 check_owner "$(live_owner "$CUR")"
+
+# The failsafe must open the port sshd really listens on here: behind a
+# port-forward, connection.port is not it (failsafe.port says which is).
+FAILSAFE_PORT=${p.failsafePort === undefined ? "" : Math.trunc(p.failsafePort)}
+if [ -n "$FAILSAFE_PORT" ] && ! port_listening "$FAILSAFE_PORT"; then
+  fail preflight "the ruleset's failsafe opens tcp port $FAILSAFE_PORT for SSH, but nothing listens on that port on this host (is connection.port a port-forward?): set failsafe.port to the port sshd listens on; nothing was changed"
+fi
 
 # The previous state, as a script that replaces whatever is there with it
 # ("table … {}" first, so "delete" works even if the table is absent then).

@@ -140,10 +140,10 @@ export function randomFleet(lab: Lab, seed: number): FleetDeclaration {
       out.ports = ports.length === 1 ? (ports[0] as PortSpec) : ports;
     }
     if (protocol === "icmpv6" && chance(0.3)) out.icmpType = 128;
-    // icmp takes only IPv4 CIDRs and icmpv6 only IPv6 ones (a CIDR of the
-    // other family is rejected), and needs at least one of its own family.
-    const family = (c: string) => (protocol === "icmp" ? !isV6(c) : protocol === "icmpv6" ? isV6(c) : true);
-    const cidrs = chance(0.6) ? some(cidrPool, 3).filter(family) : [];
+    // icmp matches IPv4 peers only and icmpv6 IPv6 ones: a CIDR of the other
+    // family in the same rule is rejected by validation (issue 9).
+    const family = protocol === "icmp" ? (c: string) => !isV6(c) : protocol === "icmpv6" ? isV6 : () => true;
+    const cidrs = (chance(0.6) ? some(cidrPool, 3) : []).filter(family);
     const groups = chance(0.6) || cidrs.length === 0 ? some([...groupNames, self, self], 2) : [];
     if (protocol === "icmp" && !cidrs.some((c) => !isV6(c))) cidrs.push(pick(cidrPool.filter((c) => !isV6(c))));
     if (protocol === "icmpv6" && !cidrs.some(isV6)) cidrs.push(pick(cidrPool.filter(isV6)));

@@ -4,7 +4,7 @@
 // query over two big groups costs two binary searches per pair instead of a
 // walk over every member list. evaluateSide (flow.ts) gives the same answer
 // with the rules named; the tests hold the two against each other.
-import { type Family, type Interval, intervalContains, prefixToInterval } from "../declaration/cidr";
+import { type Family, type Interval, intervalContains } from "../declaration/cidr";
 import type { NormalisedHost } from "../declaration/fleetModel";
 import type { Direction } from "../compiler/nftNames";
 import type { FleetIndex } from "./fleetIndex";
@@ -19,11 +19,8 @@ export function acceptSet(index: FleetIndex, self: NormalisedHost, direction: Di
   const rules = index.rulesOf(self, direction);
   if (direction === "egress" && rules.length === 0) return "all";
   const parts = rules.filter((r) => trafficMatches(r.rule, t)).map((r) => index.peerRange(r.rule, family));
-  const fs = index.fleet.failsafe;
-  if (direction === "ingress" && fs.ssh && t.protocol === "tcp" && t.port === self.sshPort) {
-    if (fs.cidrs === undefined) return "all";
-    parts.push(union([fs.cidrs.filter((p) => p.family === family).map(prefixToInterval)]));
-  }
+  const sources = direction === "ingress" && t.protocol === "tcp" && t.port === self.sshPort ? index.failsafeSources(family) : undefined;
+  if (sources) parts.push(sources);
   return parts.length === 1 ? parts[0]! : union(parts);
 }
 

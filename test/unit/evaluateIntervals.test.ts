@@ -4,7 +4,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type Interval, mergeIntervals } from "../../provider/declaration/cidr";
-import { intersect, subtract, union, unionMerged } from "../../provider/evaluate/intervals";
+import { covers, intersect, subtract, union, unionMerged } from "../../provider/evaluate/intervals";
 import { ruleImplies } from "../../provider/evaluate/lint";
 import { validateFleet } from "../../provider/declaration/validate";
 import type { RuleDeclaration } from "../../provider/declaration/declaration";
@@ -21,13 +21,14 @@ const members = (l: readonly Interval[]): number[] => {
 const canonical = (l: Interval[]) => expect(mergeIntervals(l)).toEqual(l);
 
 describe("interval arithmetic", () => {
-  it("intersect, subtract and unions are the set operations, and stay merged", () => {
+  it("intersect, subtract, unions and covers are the set operations, and stay merged", () => {
     fc.assert(
       fc.property(intervals, intervals, intervals, (a, b, c) => {
         const [A, B] = [new Set(members(a)), new Set(members(b))];
         expect(members(intersect(a, b))).toEqual([...A].filter((v) => B.has(v)));
         expect(members(subtract(a, b))).toEqual([...A].filter((v) => !B.has(v)));
         expect(members(unionMerged([a, b, c]))).toEqual(members(union([a, b, c])));
+        expect(covers(a, b)).toBe([...B].every((v) => A.has(v)));
         for (const r of [intersect(a, b), subtract(a, b), unionMerged([a, b, c])]) canonical(r);
       }),
     );

@@ -43,16 +43,6 @@ function sideCoverage(set: AcceptSet, peer: FlowEnd): Coverage {
   return covered.length === 0 ? "deny" : sameIntervals(covered, r) ? "allow" : "partial";
 }
 
-/** The coverage evaluateFlow would give, without naming rules. */
-export function quickCoverage(sets: ReturnType<typeof acceptSets>, from: FlowEnd, to: FlowEnd): Coverage {
-  if (from.host !== undefined && from.host === to.host) return "allow";
-  const e = from.host ? sideCoverage(sets(from.host, "egress", from.family), to) : "allow";
-  if (e === "deny") return "deny";
-  const i = to.host ? sideCoverage(sets(to.host, "ingress", to.family), from) : "allow";
-  if (i === "deny") return "deny";
-  return e === "allow" && i === "allow" ? "allow" : "partial";
-}
-
 const CODE: readonly Coverage[] = ["deny", "allow", "partial"];
 const codeOf = (c: Coverage): number => (c === "deny" ? 0 : c === "allow" ? 1 : 2);
 const profileKey = (h: NormalisedHost) => `${h.sshPort}|${h.groups.join(",")}`;

@@ -5,5 +5,5 @@ export type { FleetArgs, HostArgs, RuleArgs, SecurityGroupArgs, ConnectionArgs }
 export type * from "./provider/declaration/declaration";
 export { compileFleet } from "./provider/compiler/compile";
 export { validateFleet, FleetValidationError } from "./provider/declaration/validate";
-export { evaluate, EvaluationError, formatEvaluation } from "./provider/evaluate";
-export type { Evaluation, Query, Coverage, FlowResult, RuleRef, SideResult, Traffic } from "./provider/evaluate";
+export { evaluate, EvaluationError, fleetIndexOf, formatEvaluation, lintFleet, runPolicyTests } from "./provider/evaluate";
+export type { Evaluation, Query, Coverage, FlowResult, RuleRef, SideResult, Traffic, LintWarning, PolicyTestOutcome } from "./provider/evaluate";

@@ -82,12 +82,12 @@ afterAll(() => {
 });
 
 describe("npm pack", () => {
-  it("ships the SDK and the provider only", () => {
+  it("ships the SDK, the provider and the nftsg command only", () => {
     console.log(`pulumi-nftsg tarball: ${packed.files.length} files, ${packed.size} bytes packed, ${packed.unpackedSize} unpacked`);
-    const allowed = /^(package\.json|README\.md|LICENSE|dist\/index\.(js|d\.ts)|dist\/(sdk|provider)\/.+\.(js|d\.ts))$/;
+    const allowed = /^(package\.json|README\.md|LICENSE|dist\/index\.(js|d\.ts)|dist\/(sdk|provider|cli)\/.+\.(js|d\.ts))$/;
     expect(packed.files.filter((f) => !allowed.test(f))).toEqual([]);
     expect(packed.files.filter((f) => /\.test\./.test(f))).toEqual([]);
-    expect(packed.files).toEqual(expect.arrayContaining(["package.json", "dist/index.js", "dist/index.d.ts", "dist/provider/index.js", "dist/sdk/providers.js"]));
+    expect(packed.files).toEqual(expect.arrayContaining(["package.json", "dist/index.js", "dist/index.d.ts", "dist/provider/index.js", "dist/sdk/providers.js", "dist/cli/nftsg.js"]));
   });
 
   it("keeps @pulumi/pulumi a peer dependency", () => {

@@ -4,7 +4,7 @@
 // query over two big groups costs two binary searches per pair instead of a
 // walk over every member list. evaluateSide (flow.ts) gives the same answer
 // with the rules named; the tests hold the two against each other.
-import { type Family, type Interval, intervalContains, prefixToInterval } from "../declaration/cidr";
+import { type Family, type Interval, intervalContains } from "../declaration/cidr";
 import type { NormalisedHost } from "../declaration/fleetModel";
 import type { Direction } from "../compiler/nftNames";
 import type { FleetIndex } from "./fleetIndex";
@@ -19,11 +19,8 @@ export function acceptSet(index: FleetIndex, self: NormalisedHost, direction: Di
   const rules = index.rulesOf(self, direction);
   if (direction === "egress" && rules.length === 0) return "all";
   const parts = rules.filter((r) => trafficMatches(r.rule, t)).map((r) => index.peerRange(r.rule, family));
-  const fs = index.fleet.failsafe;
-  if (direction === "ingress" && fs.ssh && t.protocol === "tcp" && t.port === self.sshPort) {
-    if (fs.cidrs === undefined) return "all";
-    parts.push(union([fs.cidrs.filter((p) => p.family === family).map(prefixToInterval)]));
-  }
+  const sources = direction === "ingress" && t.protocol === "tcp" && t.port === self.sshPort ? index.failsafeSources(family) : undefined;
+  if (sources) parts.push(sources);
   return parts.length === 1 ? parts[0]! : union(parts);
 }
 
@@ -44,16 +41,6 @@ function sideCoverage(set: AcceptSet, peer: FlowEnd): Coverage {
   if (r.length === 1 && r[0]!.lo === r[0]!.hi) return intervalContains(set, r[0]!.lo) ? "allow" : "deny";
   const covered = intersect(r, set);
   return covered.length === 0 ? "deny" : sameIntervals(covered, r) ? "allow" : "partial";
-}
-
-/** The coverage evaluateFlow would give, without naming rules. */
-export function quickCoverage(sets: ReturnType<typeof acceptSets>, from: FlowEnd, to: FlowEnd): Coverage {
-  if (from.host !== undefined && from.host === to.host) return "allow";
-  const e = from.host ? sideCoverage(sets(from.host, "egress", from.family), to) : "allow";
-  if (e === "deny") return "deny";
-  const i = to.host ? sideCoverage(sets(to.host, "ingress", to.family), from) : "allow";
-  if (i === "deny") return "deny";
-  return e === "allow" && i === "allow" ? "allow" : "partial";
 }
 
 const CODE: readonly Coverage[] = ["deny", "allow", "partial"];

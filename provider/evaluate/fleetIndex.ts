@@ -1,7 +1,7 @@
 // What the evaluator looks up per query, computed once per fleet: hosts by
 // name and by address, each group's member addresses as merged intervals, and
 // each rule's peer addresses (its CIDRs and its peer groups' members).
-import { type Family, type Interval, addressToInterval, mergeIntervals } from "../declaration/cidr";
+import { type Family, type Interval, addressToInterval, mergeIntervals, prefixToInterval } from "../declaration/cidr";
 import type { NormalisedFleet, NormalisedGroup, NormalisedHost, NormalisedRule } from "../declaration/fleetModel";
 import type { Direction } from "../compiler/nftNames";
 import { union } from "./intervals";
@@ -18,6 +18,8 @@ export interface FleetIndex {
   memberAddresses(group: string, family: Family): Interval[];
   /** Every address a fleet host declares, per family (merged). */
   fleetAddresses(family: Family): Interval[];
+  /** Where the SSH failsafe accepts from (merged), or undefined when it is off. */
+  failsafeSources(family: Family): Interval[] | undefined;
   /** The rules of every group the host is attached to, with their group. */
   rulesOf(host: NormalisedHost, direction: Direction): readonly { group: string; rule: NormalisedRule }[];
   /** The addresses a rule matches as peer (CIDRs and current peer-group members). */
@@ -51,6 +53,10 @@ export function indexFleet(fleet: NormalisedFleet): FleetIndex {
   };
   const groupAddresses = cached((family, name) => addressesOf(members.get(name) ?? [], family));
   const allAddresses = cached((family) => addressesOf(fleet.hosts, family));
+  const everywhere = { 4: [{ lo: 0n, hi: (1n << 32n) - 1n }], 6: [{ lo: 0n, hi: (1n << 128n) - 1n }] };
+  const failsafe = cached((family) =>
+    fleet.failsafe.cidrs === undefined ? everywhere[family] : mergeIntervals(fleet.failsafe.cidrs.filter((p) => p.family === family).map(prefixToInterval)),
+  );
   const rulePeers = new Map<NormalisedRule, Partial<Record<Family, Interval[]>>>();
   const rulesByHost = new Map<string, { group: string; rule: NormalisedRule }[]>();
   return {
@@ -61,6 +67,7 @@ export function indexFleet(fleet: NormalisedFleet): FleetIndex {
     members: (group) => members.get(group) ?? [],
     memberAddresses: (group, family) => groupAddresses(family, group),
     fleetAddresses: (family) => allAddresses(family, ""),
+    failsafeSources: (family) => (fleet.failsafe.ssh ? failsafe(family, "") : undefined),
     rulesOf(host, direction) {
       const id = `${direction}\u0000${host.name}`;
       let rules = rulesByHost.get(id);

@@ -2,7 +2,7 @@
 // the other accepted by the source host's egress AND the destination host's
 // ingress? An end is a fleet host (one of its addresses) or a range of
 // addresses outside the fleet; for a range the answer may be "partial".
-import { type Family, type Interval, intervalToNftElement, prefixToInterval } from "../declaration/cidr";
+import { type Family, type Interval, intervalToNftElement } from "../declaration/cidr";
 import type { NormalisedHost, NormalisedRule } from "../declaration/fleetModel";
 import type { Direction } from "../compiler/nftNames";
 import type { FleetIndex } from "./fleetIndex";
@@ -92,8 +92,6 @@ export function trafficMatches(rule: NormalisedRule, t: Traffic): boolean {
   return port !== undefined && rule.ports.some((r) => port >= r.lo && port <= r.hi);
 }
 
-const fullRange = (family: Family): Interval[] => [{ lo: 0n, hi: (1n << (family === 4 ? 32n : 128n)) - 1n }];
-
 function coverage(covered: readonly Interval[], whole: readonly Interval[]): Coverage {
   if (covered.length === 0) return "deny";
   return sameIntervals(covered, whole) ? "allow" : "partial";
@@ -109,13 +107,8 @@ export function evaluateSide(index: FleetIndex, self: NormalisedHost, direction:
   }
   const all = index.rulesOf(self, direction);
   if (direction === "egress" && all.length === 0) return { ...base, coverage: "allow", reason: "egress-open" };
-  const fleet = index.fleet;
-  let failsafe: Interval[] = [];
-  if (direction === "ingress" && fleet.failsafe.ssh && t.protocol === "tcp" && t.port === self.sshPort) {
-    const cidrs = fleet.failsafe.cidrs;
-    const range = cidrs === undefined ? fullRange(peer.family) : union([cidrs.filter((p) => p.family === peer.family).map(prefixToInterval)]);
-    failsafe = intersect(peer.range, range);
-  }
+  const sources = direction === "ingress" && t.protocol === "tcp" && t.port === self.sshPort ? index.failsafeSources(peer.family) : undefined;
+  const failsafe = sources ? intersect(peer.range, sources) : [];
   const matched: { ref: RuleRef; covered: Interval[] }[] = [];
   for (const { group, rule } of all) {
     if (!trafficMatches(rule, t)) continue;

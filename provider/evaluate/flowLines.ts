@@ -10,7 +10,7 @@ import { type Cell, type PeerSet, cellMatches, isEmpty, restrict, samePeers } fr
 import type { FleetIndex } from "./fleetIndex";
 import type { Grant } from "./grants";
 import { FULL } from "./grants";
-import { intersect, sameIntervals, subtract, unionMerged } from "./intervals";
+import { covers, intersect, sameIntervals, subtract, unionMerged } from "./intervals";
 
 /** Groups with more members than this are named as a group when all members are peers. */
 export const MEMBER_LIST_BOUND = 8;
@@ -52,10 +52,9 @@ interface Group {
 function trafficGroups(cells: readonly { cell: Cell; peers: PeerSet }[]): Group[] {
   if (cells.length === 0) return [];
   // "all": one peer set S that every cell allows (as much of it as its family permits).
-  // Cheap test first: "all" needs every cell non-empty (an ICMP cell may be empty in the other family only).
-  const candidate = cells.every((c) => !isEmpty(c.peers));
-  const s: PeerSet | undefined = candidate ? { 4: unionMerged(cells.map((c) => c.peers[4])), 6: unionMerged(cells.map((c) => c.peers[6])) } : undefined;
-  if (s && cells.every((c) => samePeers(c.peers, restrict(s, c.cell)))) {
+  // "all": the peers of a non-ICMP cell, which every cell allows as far as its family permits.
+  const s = cells.find((c) => c.cell.protocol !== "icmp" && c.cell.protocol !== "icmpv6")?.peers;
+  if (s && !isEmpty(s) && cells.every((c) => samePeers(c.peers, restrict(s, c.cell)))) {
     return [{ label: "all", cells: cells.map((c) => c.cell), peers: s }];
   }
   const out: Group[] = [];
@@ -114,8 +113,7 @@ function entities(index: FleetIndex, self: string, peers: PeerSet, grants: reado
     // The host itself is never its own peer (loopback).
     const own = (f: Family) => (index.host(self)?.addresses ?? []).filter((a) => a.family === f).map((a) => ({ lo: a.value, hi: a.value }));
     const addrs: PeerSet = { 4: subtract(index.memberAddresses(g, 4), own(4)), 6: subtract(index.memberAddresses(g, 6), own(6)) };
-    const inRest = (f: Family) => subtract(addrs[f], rest[f]).length === 0;
-    if (isEmpty(addrs) || !inRest(4) || !inRest(6)) continue;
+    if (isEmpty(addrs) || !covers(rest[4], addrs[4]) || !covers(rest[6], addrs[6])) continue;
     out.push({ text: `sg ${g} (${members.length} hosts)`, peers: addrs });
     for (const f of [4, 6] as const) rest[f] = subtract(rest[f], addrs[f]);
   }

@@ -3,7 +3,7 @@
 // resolved (CIDRs and current peer-group members, minus the host itself:
 // that is loopback), the failsafe, and the defaults (no table: everything;
 // no egress rule: all egress). The flow listing and the flow diff work on these.
-import { type Family, type Interval, prefixToInterval } from "../declaration/cidr";
+import type { Family, Interval } from "../declaration/cidr";
 import type { NormalisedHost, NormalisedRule } from "../declaration/fleetModel";
 import type { PortRange } from "../declaration/ports";
 import type { Direction } from "../compiler/nftNames";
@@ -62,11 +62,9 @@ export function hostGrants(index: FleetIndex, host: NormalisedHost): HostGrants 
       };
     });
   const ingress = fromRules("ingress");
-  const fs = index.fleet.failsafe;
-  if (fs.ssh) {
-    const peers = fs.cidrs
-      ? { 4: union([fs.cidrs.filter((p) => p.family === 4).map(prefixToInterval)]), 6: union([fs.cidrs.filter((p) => p.family === 6).map(prefixToInterval)]) }
-      : FULL;
+  const sources = { 4: index.failsafeSources(4), 6: index.failsafeSources(6) };
+  if (sources[4] && sources[6]) {
+    const peers = { 4: sources[4], 6: sources[6] };
     ingress.push({ direction: "ingress", protocol: "tcp", ports: [{ lo: host.sshPort, hi: host.sshPort }], peers, cidrs: peers, groups: [], origin: "failsafe ssh" });
   }
   const egress = fromRules("egress");

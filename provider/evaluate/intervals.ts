@@ -20,13 +20,18 @@ export function intersect(a: readonly Interval[], b: readonly Interval[]): Inter
   return out;
 }
 
-/** a \ b, both merged; the result is merged. */
+/** a \ b, both merged; the result is merged (untouched intervals of a are reused). */
 export function subtract(a: readonly Interval[], b: readonly Interval[]): Interval[] {
+  if (b.length === 0) return a as Interval[];
   const out: Interval[] = [];
   let j = 0;
   for (const x of a) {
+    while (j < b.length && b[j]!.hi < x.lo) j++;
+    if (j >= b.length || b[j]!.lo > x.hi) {
+      out.push(x);
+      continue;
+    }
     let lo = x.lo;
-    while (j < b.length && b[j]!.hi < lo) j++;
     let k = j;
     while (k < b.length && b[k]!.lo <= x.hi) {
       const y = b[k]!;
@@ -38,6 +43,16 @@ export function subtract(a: readonly Interval[], b: readonly Interval[]): Interv
     if (lo <= x.hi) out.push({ lo, hi: x.hi });
   }
   return out;
+}
+
+/** Is every address of `inner` in `outer` (both merged)? */
+export function covers(outer: readonly Interval[], inner: readonly Interval[]): boolean {
+  let j = 0;
+  for (const x of inner) {
+    while (j < outer.length && outer[j]!.hi < x.lo) j++;
+    if (j >= outer.length || outer[j]!.lo > x.lo || outer[j]!.hi < x.hi) return false;
+  }
+  return true;
 }
 
 /** Union of any intervals (sorted here). */

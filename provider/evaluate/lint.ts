@@ -9,6 +9,7 @@ import type { NormalisedFleet, NormalisedRule } from "../declaration/fleetModel"
 import type { FleetIndex } from "./fleetIndex";
 import { indexFleet } from "./fleetIndex";
 import { subtract } from "./intervals";
+import { FULL } from "./grants";
 import { ruleText } from "./ruleText";
 
 export interface LintWarning {
@@ -53,9 +54,8 @@ function adminPorts(r: NormalisedRule): number[] {
   return [...ADMIN_PORTS.keys()].filter((p) => r.ports === undefined || r.ports.some((x) => x.lo <= p && p <= x.hi));
 }
 
-const WORLD = { 4: 0xffffffffn, 6: (1n << 128n) - 1n } as const;
 const worldOpen = (r: NormalisedRule): string[] =>
-  ([4, 6] as const).flatMap((f) => (r.mergedCidrs[f].intervals.some((iv) => iv.lo === 0n && iv.hi === WORLD[f]) ? [f === 4 ? "0.0.0.0/0" : "::/0"] : []));
+  ([4, 6] as const).flatMap((f) => (r.mergedCidrs[f].intervals.some((iv) => iv.lo === 0n && iv.hi === FULL[f][0]!.hi) ? [f === 4 ? "0.0.0.0/0" : "::/0"] : []));
 
 const portNames = (ports: number[]) => ports.map((p) => `${p} (${ADMIN_PORTS.get(p)})`).join(", ");
 

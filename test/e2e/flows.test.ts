@@ -68,6 +68,8 @@ describe("flow-level preview through the real CLI", () => {
     await configure(["spare"]);
     const out = await pulumi(withConfig(["preview", "--diff"]));
     // The flows input is a multi-line string: the CLI shows it as a line diff.
+    // Printed for the record (the README shows this part).
+    console.log(out.split("\n").filter((l) => /Attachment|flows|from spare/.test(l)).join("\n"));
     const added = out.split("\n").filter((l) => /^\s*\+\s.*tcp\/5432 from spare \(sg web\)/.test(l));
     expect(added.length, out).toBe(1);
     expect(out).toMatch(/nftsg:Attachment: \(update\)[\s\S]*web-db-db-1/);

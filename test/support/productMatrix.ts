@@ -7,7 +7,7 @@
 import { parseAddress } from "../../provider/declaration/cidr";
 import type { FleetDeclaration } from "../../provider/declaration/declaration";
 import { evaluateFlow, fleetIndexOf, type FleetIndex, type FlowEnd, type FlowResult, type Traffic } from "../../provider/evaluate";
-import { acceptSets, quickCoverage } from "../../provider/evaluate/acceptSets";
+import { coverageOfCode, pairCode, pairTable } from "../../provider/evaluate/acceptSets";
 import { RUNNER_NAME, type Plan, type Probe } from "./matrix";
 
 function end(index: FleetIndex, name: string, address: string): FlowEnd {
@@ -24,7 +24,8 @@ function traffic(p: Probe): Traffic {
 
 /**
  * The detailed evaluation of each probe. It must agree with the fast path
- * (accept sets) that `evaluate` decides verdicts with; a disagreement throws.
+ * (accept sets, pair table) that `evaluate` decides verdicts with; a
+ * disagreement throws.
  */
 export function productMatrix(decl: FleetDeclaration, plan: Plan): FlowResult[] {
   const index = fleetIndexOf(decl);
@@ -32,7 +33,7 @@ export function productMatrix(decl: FleetDeclaration, plan: Plan): FlowResult[] 
     const t = traffic(p);
     const [from, to] = [end(index, p.from, p.fromAddress), end(index, p.to, p.toAddress)];
     const detailed = evaluateFlow(index, from, to, t);
-    const quick = quickCoverage(acceptSets(index, t), from, to);
+    const quick = coverageOfCode(pairCode(pairTable(index, [from], [to], t), [from], [to], 0, 0));
     if (quick !== detailed.coverage) throw new Error(`fast path ${quick} vs detailed ${detailed.coverage} for ${JSON.stringify(p)}`);
     return detailed;
   });

@@ -82,7 +82,7 @@ export class Fleet extends pulumi.ComponentResource {
         rollbackSeconds: args.rollbackSeconds ?? DEFAULT_ROLLBACK_SECONDS,
         format: content.apply((c) => c.format),
         rules: content.apply((c) => c.rules),
-        scriptGz: content.apply((c) => c.scriptGz),
+        scriptBrotli: content.apply((c) => c.scriptBrotli),
         hash: content.apply((c) => c.hash),
       }, { parent: this, dependsOn: [this.model] });
     }
@@ -162,7 +162,7 @@ interface AttachmentContent {
   format: number;
   /** Readable lines: one per rule in group terms, one per peer group. */
   rules: string;
-  scriptGz: string;
+  scriptBrotli: string;
   hash: string;
 }
 
@@ -219,7 +219,7 @@ function attachmentContent(r: HostRuleset | Error): AttachmentContent {
     if (r.name !== "FleetValidationError") throw r;
     // The model's check reports the problems with their paths; every
     // Attachment depends on it, so this placeholder is never applied.
-    return { format: ATTACHMENT_FORMAT, rules: "(invalid declaration)", scriptGz: "", hash: "invalid" };
+    return { format: ATTACHMENT_FORMAT, rules: "(invalid declaration)", scriptBrotli: "", hash: "invalid" };
   }
-  return { format: ATTACHMENT_FORMAT, rules: r.lines.join("\n"), scriptGz: encodeScript(r.script), hash: r.hash };
+  return { format: ATTACHMENT_FORMAT, rules: r.lines.join("\n"), scriptBrotli: encodeScript(r.script), hash: r.hash };
 }

@@ -66,7 +66,7 @@ interface CompileFigures {
   onceMs: number;
   sliceMs?: number;
   scriptBytes: number;
-  gzBase64Bytes: number;
+  compressedBytes: number;
   linesPerAddressBytes: number;
   linesGroupsBytes: number;
 }
@@ -105,7 +105,7 @@ function compileFigures(decl: FleetDeclaration, n: number, allToAll: boolean): C
     }
     sliceMs = performance.now() - t0;
   }
-  return { onceMs: once.ms, sliceMs, scriptBytes, gzBase64Bytes: once.gz, linesPerAddressBytes, linesGroupsBytes };
+  return { onceMs: once.ms, sliceMs, scriptBytes, compressedBytes: once.gz, linesPerAddressBytes, linesGroupsBytes };
 }
 
 // --------------------------------------------------------------- stacks
@@ -191,7 +191,7 @@ function plannedStateBytes(events: EngineEvent[]): number {
     const inputs = m.new.inputs ?? {};
     let outputs: Record<string, unknown> = inputs;
     if (m.type.endsWith("nftsg:Attachment")) {
-      const { scriptGz: _gz, ...rest } = inputs as Record<string, unknown>;
+      const { scriptBrotli: _gz, ...rest } = inputs as Record<string, unknown>;
       outputs = { ...rest, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOz5S4fEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLE00", listingHash: "0".repeat(64) };
     }
     resources.push({ urn: m.urn, custom: true, id: m.urn, type: m.type, inputs, outputs, parent: m.new.parent, provider: m.new.provider, dependencies: [] });
@@ -363,7 +363,7 @@ async function main(): Promise<void> {
         `${allToAll ? "all-to-all" : "tiers only"} N=${n}: compile once ${sec(c.onceMs)} s` +
           (c.sliceMs !== undefined ? ` (per-host slices ${sec(c.sliceMs)} s)` : "") +
           `; preview ${sec(r.preview.ms)} s, program peak RSS ${r.preview.programMb.toFixed(0)} MB, provider ${r.preview.providerMb.toFixed(0)} MB;` +
-          ` planned state ${mb(r.plannedState)} MB; scripts ${mb(c.scriptBytes)} MB plain / ${mb(c.gzBase64Bytes)} MB gzip+base64;` +
+          ` planned state ${mb(r.plannedState)} MB; scripts ${mb(c.scriptBytes)} MB plain / ${mb(c.compressedBytes)} MB brotli+base64;` +
           ` rule lines ${mb(c.linesPerAddressBytes)} MB per address / ${mb(c.linesGroupsBytes)} MB in group terms`,
       );
     }

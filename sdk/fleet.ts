@@ -86,7 +86,7 @@ export class Fleet extends pulumi.ComponentResource {
         rollbackSeconds: args.rollbackSeconds ?? DEFAULT_ROLLBACK_SECONDS,
         format: content.apply((c) => c.format),
         rules: content.apply((c) => c.rules),
-        scriptGz: content.apply((c) => c.scriptGz),
+        scriptBrotli: content.apply((c) => c.scriptBrotli),
         flows: content.apply((c) => c.flows),
         hash: content.apply((c) => c.hash),
       }, { parent: this, dependsOn: [this.model] });
@@ -169,7 +169,7 @@ interface AttachmentContent {
   format: number;
   /** Readable lines: one per rule in group terms, one per peer group. */
   rules: string;
-  scriptGz: string;
+  scriptBrotli: string;
   hash: string;
   /** What the host allows, one flow per line (sdk/flows.ts); display only. */
   flows: string;
@@ -230,7 +230,7 @@ function attachmentContent(r: (HostRuleset & { flows?: string }) | Error): Attac
     if (r.name !== "FleetValidationError") throw r;
     // The model's check reports the problems with their paths; every
     // Attachment depends on it, so this placeholder is never applied.
-    return { format: ATTACHMENT_FORMAT, rules: "(invalid declaration)", scriptGz: "", hash: "invalid", flows: "(invalid declaration)" };
+    return { format: ATTACHMENT_FORMAT, rules: "(invalid declaration)", scriptBrotli: "", hash: "invalid", flows: "(invalid declaration)" };
   }
-  return { format: ATTACHMENT_FORMAT, rules: r.lines.join("\n"), scriptGz: encodeScript(r.script), hash: r.hash, flows: r.flows ?? "" };
+  return { format: ATTACHMENT_FORMAT, rules: r.lines.join("\n"), scriptBrotli: encodeScript(r.script), hash: r.hash, flows: r.flows ?? "" };
 }

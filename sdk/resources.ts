@@ -25,8 +25,8 @@ export interface AttachmentInputs {
    * peer group with its member count and digest): what `preview --diff` shows.
    */
   rules: pulumi.Input<string>;
-  /** The complete nft script for this host, gzip + base64; "" for a host attached to no group (it keeps no table). */
-  scriptGz: pulumi.Input<string>;
+  /** The complete nft script for this host, brotli + base64; "" for a host attached to no group (it keeps no table). */
+  scriptBrotli: pulumi.Input<string>;
   /** sha256 of the script. */
   hash: pulumi.Input<string>;
   /** What the host allows, one flow per line in terms of groups, hosts and CIDRs (sdk/flows.ts); display only. */

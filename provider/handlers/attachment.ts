@@ -19,8 +19,8 @@ export interface AttachmentProps {
   /** Input format (scriptEncoding.ts); absent in state written before format 2. */
   format?: number;
   rules: string;
-  /** Format 2 input: the script, gzip + base64 (never echoed in outputs). */
-  scriptGz?: string;
+  /** Format 2 input: the script, brotli + base64 (never echoed in outputs). */
+  scriptBrotli?: string;
   /** Format 1 input, and the drift record written by read. */
   script?: string;
   hash: string;
@@ -62,7 +62,7 @@ function attachedToNoGroup(p: Expanded): boolean {
 function expand(p: AttachmentProps): Expanded {
   if (p.script !== undefined) return p as Expanded;
   const { decodeScript } = require("./scriptEncoding") as typeof import("./scriptEncoding");
-  return { ...p, script: decodeScript(p.scriptGz ?? "") };
+  return { ...p, script: decodeScript(p.scriptBrotli ?? "") };
 }
 
 /** What an apply records beside the inputs. */
@@ -77,7 +77,7 @@ interface ApplyOutputs {
 
 /** Outputs: the inputs without the script (state keeps it once, in the inputs). */
 function outputsOf(p: Expanded, applied: ApplyOutputs): AttachmentProps {
-  const { script: _script, scriptGz: _gz, ...rest } = p;
+  const { script: _script, scriptBrotli: _gz, ...rest } = p;
   // Format 1 state keeps its script in the outputs: nothing else holds it there.
   return outputs(p.format === undefined ? { ...p, ...applied } : { ...rest, ...applied });
 }
@@ -98,7 +98,7 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
  * readable lines are compared only within one format.
  */
 function contentChanged(olds: AttachmentProps, news: AttachmentProps): boolean {
-  if ([news.hash, news.scriptGz, news.script, news.rules, news.format].includes(UNKNOWN)) return true;
+  if ([news.hash, news.scriptBrotli, news.script, news.rules, news.format].includes(UNKNOWN)) return true;
   if (olds.hash !== news.hash) return true;
   return olds.format === news.format && olds.rules !== news.rules;
 }
@@ -271,7 +271,7 @@ export function attachmentHandlers() {
       // Drift: record what is really there, so the next `up` sees a change
       // and restores the declared ruleset (and its boot loading).
       const what = expected !== sha256(actual) ? (live.exists ? "" : ": the table is missing") : `: ${boot}`;
-      const { scriptGz: _gz, ...rest } = props;
+      const { scriptBrotli: _gz, ...rest } = props;
       const drifted: AttachmentProps = {
         ...rest,
         listingHash: expected,

@@ -68,7 +68,7 @@ describe("preview with unknown values", () => {
     for (const e of events) {
       const m = e.resourcePreEvent?.metadata;
       if (!m || !m.type.endsWith("nftsg:Attachment")) continue;
-      attachments.set(m.urn.split("::").pop()!, { op: m.op, script: m.new?.inputs?.scriptGz, rules: m.new?.inputs?.rules });
+      attachments.set(m.urn.split("::").pop()!, { op: m.op, script: m.new?.inputs?.scriptBrotli, rules: m.new?.inputs?.rules });
     }
     // db-1 allows postgres from web, and web gains a member whose address is unknown.
     expect(attachments.get("lab-db-1")?.op).toBe("update");

@@ -133,7 +133,7 @@ describe("upgrade from Attachment format 1", () => {
     expect(attachmentOps(events)).toEqual(["same:lab-web-1", "update:lab-db-1", "update:lab-web-2"]);
     const db = (await attachmentsInState()).get("lab-db-1")!;
     expect(db.inputs?.format).toBe(2);
-    expect(db.outputs?.scriptGz).toBeUndefined();
+    expect(db.outputs?.scriptBrotli).toBeUndefined();
     expect(db.outputs?.script).toBeUndefined();
     expect(String(db.outputs?.rules)).toMatch(/peer sg web: 1 member, 2 addresses/);
     const live = await lab.exec("db-1", "nft list table inet nftsg");

@@ -36,7 +36,7 @@ function formatOne(d: FleetDeclaration): AttachmentProps {
 /** Inputs as this version sends them. */
 function formatTwo(d: FleetDeclaration): AttachmentProps {
   const r = compileFleet(d, { owners: { "db-1": owner }, lineStyle: "groups" })["db-1"]!;
-  return { ...base, format: ATTACHMENT_FORMAT, rules: r.lines.join("\n"), scriptGz: encodeScript(r.script), hash: r.hash };
+  return { ...base, format: ATTACHMENT_FORMAT, rules: r.lines.join("\n"), scriptBrotli: encodeScript(r.script), hash: r.hash };
 }
 
 function withNewWebMember(): FleetDeclaration {
@@ -51,7 +51,7 @@ describe("Attachment diff", () => {
     ["format 1 state, new peer member: update", formatOne(decl), formatTwo(withNewWebMember()), true, []],
     ["format 2, same: no change", formatTwo(decl), formatTwo(decl), false, []],
     ["format 2, new peer member: update", formatTwo(decl), formatTwo(withNewWebMember()), true, []],
-    ["format 2, script unknown at preview: update", formatTwo(decl), { ...formatTwo(decl), scriptGz: UNKNOWN, hash: UNKNOWN, rules: UNKNOWN }, true, []],
+    ["format 2, script unknown at preview: update", formatTwo(decl), { ...formatTwo(decl), scriptBrotli: UNKNOWN, hash: UNKNOWN, rules: UNKNOWN }, true, []],
     ["format 2, same script, other rule lines: update", formatTwo(decl), { ...formatTwo(decl), rules: "changed" }, true, []],
     ["format 1 state, new owner: update", formatOne(decl), { ...formatTwo(decl), owner: "x/y/z" }, true, []],
     ["format 1 state, new address: replace", formatOne(decl), { ...formatTwo(decl), address: "198.18.0.99" }, true, ["address"]],

@@ -8,7 +8,7 @@ import { labUp, type Lab } from "../lab";
 import { readTree, repoRoot } from "../support/engine";
 import { installedExample, succeeded as ok, type ProjectCli } from "../support/cli";
 
-const NAMES = ["web-1", "db-1", "spare"];
+const NAMES = ["bastion", "web-1", "db-1", "spare"];
 let lab: Lab;
 let remove: (() => void) | undefined;
 let project: string;

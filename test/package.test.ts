@@ -84,10 +84,27 @@ afterAll(() => {
 describe("npm pack", () => {
   it("ships the SDK, the provider and the nftsg command only", () => {
     console.log(`pulumi-nftsg tarball: ${packed.files.length} files, ${packed.size} bytes packed, ${packed.unpackedSize} unpacked`);
-    const allowed = /^(package\.json|README\.md|LICENSE|dist\/index\.(js|d\.ts)|dist\/(sdk|provider|cli)\/.+\.(js|d\.ts))$/;
+    const allowed = /^(package\.json|README\.md|LICENSE|dist\/index\.(js|d\.ts)|dist\/(sdk|provider)\/.+\.(js|d\.ts)|dist\/cli\/.+\.js)$/;
     expect(packed.files.filter((f) => !allowed.test(f))).toEqual([]);
     expect(packed.files.filter((f) => /\.test\./.test(f))).toEqual([]);
     expect(packed.files).toEqual(expect.arrayContaining(["package.json", "dist/index.js", "dist/index.d.ts", "dist/provider/index.js", "dist/sdk/providers.js", "dist/cli/nftsg.js"]));
+  });
+
+  it("ships every file its files require, and its bin", () => {
+    const root = path.join(consumer, "node_modules/pulumi-nftsg");
+    const shipped = new Set(packed.files);
+    const missing: string[] = [];
+    for (const file of packed.files.filter((f) => f.endsWith(".js"))) {
+      const text = fs.readFileSync(path.join(root, file), "utf8");
+      for (const m of text.matchAll(/require\("(\.{1,2}\/[^"]*)"\)/g)) {
+        const target = path.posix.join(path.posix.dirname(file), m[1]);
+        if (![target, `${target}.js`, `${target}/index.js`].some((t) => shipped.has(t))) missing.push(`${file} requires ${m[1]}`);
+      }
+    }
+    const manifest = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { bin?: string | Record<string, string> };
+    const bins = typeof manifest.bin === "string" ? [manifest.bin] : Object.values(manifest.bin ?? {});
+    for (const bin of bins) if (!shipped.has(path.posix.normalize(bin))) missing.push(`bin ${bin}`);
+    expect(missing).toEqual([]);
   });
 
   it("keeps @pulumi/pulumi a peer dependency", () => {

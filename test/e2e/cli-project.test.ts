@@ -8,9 +8,9 @@ import { labUp, type Lab } from "../lab";
 import { readTree, repoRoot } from "../support/engine";
 import { installedExample, succeeded as ok, type ProjectCli } from "../support/cli";
 
-const NAMES = ["web-1", "db-1", "spare"];
+const NAMES = ["bastion", "web-1", "db-1", "spare"];
 let lab: Lab;
-let base: string;
+let remove: (() => void) | undefined;
 let project: string;
 let cli: ProjectCli;
 let before: Record<string, string>;
@@ -41,7 +41,7 @@ function section(output: string, name: string): string[] {
 beforeAll(async () => {
   lab = await labUp({ hosts: NAMES.length, hostNames: NAMES });
   before = await rulesets();
-  ({ base, project, cli } = await installedExample("web-db"));
+  ({ project, cli, remove } = await installedExample("web-db"));
 }, 300_000); // lab, npm pack and an offline npm ci on a shared machine
 
 afterAll(async () => {
@@ -49,7 +49,7 @@ afterAll(async () => {
   if (cli && process.env.NFTSG_CLI_TRANSCRIPT) fs.writeFileSync(process.env.NFTSG_CLI_TRANSCRIPT, cli.transcript());
   if (cli && !destroyed) await cli.pulumi(["destroy", "--yes"]).catch(() => undefined);
   await lab?.down();
-  if (base) fs.rmSync(base, { recursive: true, force: true });
+  remove?.();
 });
 
 describe("pulumi CLI in a project directory (examples/web-db with the packed package)", () => {

@@ -1,12 +1,11 @@
 // examples/quickstart exactly as its README says, against two lab hosts:
 // the packed package installed, the CLI run as a subprocess.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import * as fs from "node:fs";
 import { labUp, type Lab } from "../lab";
 import { installedExample, succeeded as ok, type ProjectCli } from "../support/cli";
 
 let lab: Lab;
-let base: string;
+let remove: (() => void) | undefined;
 let cli: ProjectCli;
 let before: string[];
 let destroyed = false;
@@ -16,7 +15,7 @@ const rulesets = () => Promise.all(["web", "db"].map(async (h) => (await lab.exe
 beforeAll(async () => {
   lab = await labUp({ hosts: 2, hostNames: ["web", "db"] });
   before = await rulesets();
-  ({ base, cli } = await installedExample("quickstart"));
+  ({ cli, remove } = await installedExample("quickstart"));
   await lab.listen("web", "tcp", [80, 8080]);
   await lab.listen("db", "tcp", [5432]);
 }, 300_000); // lab, npm pack and an offline npm ci on a shared machine
@@ -24,7 +23,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (cli && !destroyed) await cli.pulumi(["destroy", "--yes"]).catch(() => undefined);
   await lab?.down();
-  if (base) fs.rmSync(base, { recursive: true, force: true });
+  remove?.();
 });
 
 describe("examples/quickstart with two hosts", () => {

@@ -78,10 +78,12 @@ export function projectCli(dir: string, label: string): ProjectCli {
 }
 
 export interface InstalledExample {
-  /** Temporary directory holding the tarball and the project; remove it when done. */
+  /** Temporary directory holding the tarball and the project. */
   base: string;
   project: string;
   cli: ProjectCli;
+  /** Removes the project, the backend and PULUMI_HOME. */
+  remove(): void;
 }
 
 /** A copy of examples/<name> in a temporary directory with the packed package installed, and a shell for it. */
@@ -90,7 +92,11 @@ export async function installedExample(name: string): Promise<InstalledExample> 
   const project = path.join(base, name);
   copyExample(name, project);
   await installPacked(project, await packPackage(base));
-  return { base, project, cli: projectCli(project, name) };
+  const cli = projectCli(project, name);
+  const remove = () => {
+    for (const dir of [base, path.dirname(cli.stateDir)]) fs.rmSync(dir, { recursive: true, force: true });
+  };
+  return { base, project, cli, remove };
 }
 
 /** The command's output, after checking it exited 0 (the output is the failure message otherwise). */

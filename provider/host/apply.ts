@@ -35,8 +35,6 @@ export interface ApplyOptions {
   confirmTimeoutMs?: number;
   /** Host name for messages, e.g. "db-1". */
   displayName?: string;
-  /** TEST-ONLY: destroy the connection after sending this fraction (0–1) of the program. */
-  faultDuringSend?: number;
   /** Also read the host's whole ruleset (`nft -j`) for the report of other firewalls. */
   readRuleset?: boolean;
 }
@@ -113,14 +111,6 @@ export async function applyAtomically(
     const program = applyProgram({ table, owner: opts.owner, takeover: opts.takeover, instance: opts.instance, failsafePort: failsafePortInScript(script), script, rollbackSeconds, lockWaitSeconds, nonce });
     const run = new RemoteRun(await session.exec(remoteCommand(conn.sudo)), nonce);
     let roundTrips = 1;
-
-    if (opts.faultDuringSend !== undefined) {
-      const cut = Math.floor(program.length * Math.min(Math.max(opts.faultDuringSend, 0), 0.999));
-      await run.write(program.slice(0, cut));
-      await sleep(300); // let the partial program reach the host before the cut
-      session.destroy();
-      throw session.error("unreachable", `test fault: connection cut after sending ${cut} of ${program.length} bytes of the program; the host is unchanged`);
-    }
 
     await run.write(program);
     // Up to "applied": lock wait + checks + the transaction itself.

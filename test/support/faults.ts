@@ -10,6 +10,11 @@
 // sits armed for the probe's whole time budget.
 import { readdirSync, readFileSync } from "node:fs";
 import type { Lab } from "../lab";
+import type { ConnectionDeclaration } from "../../provider/declaration/declaration";
+import { failsafePortInScript } from "../../provider/host/apply";
+import { applyProgram, newNonce, remoteCommand } from "../../provider/host/remoteScript";
+import { RemoteRun } from "../../provider/host/remoteRun";
+import { openSession, sleep } from "../../provider/host/ssh";
 
 const FAULT_TABLE = "inet nftsglabfault";
 const POLL_MS = 50;
@@ -127,4 +132,35 @@ export async function waitArmed(lab: Lab, host: string, table = "nftsg", timeout
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
   return undefined;
+}
+
+/**
+ * A provider whose connection is cut while it sends the apply program: the
+ * same program `applyAtomically` sends (built by the shipped `applyProgram`),
+ * over a real SSH session, but only its first `fraction` reaches the host
+ * before the connection is destroyed. The host must treat the partial
+ * program as a syntax error and change nothing.
+ */
+export async function sendPartialApplyProgram(
+  conn: ConnectionDeclaration,
+  table: string,
+  script: string,
+  opts: { owner: string; rollbackSeconds: number },
+  fraction: number,
+): Promise<{ sent: number; total: number }> {
+  const nonce = newNonce();
+  const program = applyProgram({
+    table, owner: opts.owner, script, rollbackSeconds: opts.rollbackSeconds, lockWaitSeconds: opts.rollbackSeconds + 60, nonce,
+    failsafePort: failsafePortInScript(script),
+  });
+  const session = await openSession(conn, {});
+  try {
+    const run = new RemoteRun(await session.exec(remoteCommand(conn.sudo)), nonce);
+    const sent = Math.floor(program.length * Math.min(Math.max(fraction, 0), 0.999));
+    await run.write(program.slice(0, sent));
+    await sleep(300); // let the partial program reach the host before the cut
+    return { sent, total: program.length };
+  } finally {
+    session.destroy();
+  }
 }

@@ -295,8 +295,15 @@ function connectionLostMessage(events: string[], phase: "before" | "after"): str
       "if the confirmation arrived, else its rollback restores the previous one; run `pulumi refresh` to see which"
     );
   }
-  return events.includes("applied")
-    ? "the SSH connection was lost after the ruleset was applied and before it was confirmed; the host restores its previous ruleset itself"
+  if (events.includes("applied")) {
+    return "the SSH connection was lost after the ruleset was applied and before it was confirmed; the host restores its previous ruleset itself";
+  }
+  // The rollback was armed: the ruleset may have been applied and cut this
+  // very session before its "applied" line got out (revokeEstablished
+  // re-checks established connections). Never claim the host is unchanged.
+  return events.includes("armed")
+    ? "the SSH connection was lost while the ruleset was being applied (a ruleset can cut the session that applies it); " +
+        "if it was applied, the host's armed rollback restores the previous ruleset by itself within rollbackSeconds; run `pulumi refresh` to see the result"
     : "the SSH connection was lost before the ruleset was applied; the host is unchanged";
 }
 

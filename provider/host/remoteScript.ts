@@ -176,6 +176,8 @@ elif command -v setsid >/dev/null 2>&1; then
 else
   ( trap '' HUP; exec /bin/sh "$FIRE" "$RUN" --sleep "$ROLLBACK_SECONDS" ) </dev/null >/dev/null 2>&1 9>&- &
 fi
+# From here the host may run the new ruleset, which can cut this very session.
+say armed
 
 # One kernel transaction: all or nothing.
 if ! err=$(nft -f "$NEW" 2>&1 >/dev/null); then

@@ -49,7 +49,15 @@ type Expanded = AttachmentProps & { script: string };
 /** Settings whose change means "apply again"; the ruleset itself is compared by hash (contentChanged). */
 const APPLY_FIELDS = ["owner", "takeover", "rollbackSeconds", "connection", "hostName", "fleet"] as const;
 /** Fields that point the resource at another firewall: replace. */
-const REPLACE_FIELDS = ["address", "port", "table"] as const;
+const REPLACE_FIELDS = ["table"] as const;
+/**
+ * Where the host is reached. A change is an update, not a replacement: the
+ * update knows the host key recorded on first use (a create would not, and
+ * would trust whatever key the address presents), so the same machine under
+ * a new address (IPv4 -> IPv6, a DNS name, a port-forward) passes and another
+ * machine is refused until its key is pinned.
+ */
+const ADDRESS_FIELDS = ["address", "port"] as const;
 
 const DRIFT_MARKER = "# nftsg: the live table differs from what nftsg applied";
 
@@ -224,7 +232,9 @@ export function attachmentHandlers() {
 
     async diff(_id: string, olds: AttachmentProps, news: AttachmentProps) {
       const replaces = REPLACE_FIELDS.filter((f) => news[f] === UNKNOWN || olds[f] !== news[f]);
-      const changed = contentChanged(olds, news) || APPLY_FIELDS.some((f) => news[f] === UNKNOWN || !isDeepStrictEqual(olds[f], news[f]));
+      const changed =
+        contentChanged(olds, news) ||
+        [...APPLY_FIELDS, ...ADDRESS_FIELDS].some((f) => news[f] === UNKNOWN || !isDeepStrictEqual(olds[f], news[f]));
       // Always create the replacement first: a new table name on the same
       // host runs beside the old one until the old is deleted, and two
       // tables only ever restrict (a packet must pass both); deleting first

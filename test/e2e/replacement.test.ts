@@ -90,8 +90,11 @@ describe("replacement never leaves a host without its firewall", () => {
     for (const h of HOSTS) await expectFirewalled(h);
   });
 
-  it("connection.host IPv4 -> IPv6 (replacement) keeps the table", async () => {
-    await up({ fleets: { lab: ["r1", "r2"] }, r1v6: true });
+  it("connection.host IPv4 -> IPv6 keeps the table (an update: the recorded host key is checked, never re-trusted)", async () => {
+    s.setFleets(fleets({ fleets: { lab: ["r1", "r2"] }, r1v6: true }));
+    const r = await s.stack.up();
+    expect(r.summary.result).toBe("succeeded");
+    expect(r.summary.resourceChanges?.replace ?? 0).toBe(0);
     for (const h of HOSTS) await expectFirewalled(h);
   });
 

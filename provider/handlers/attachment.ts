@@ -48,16 +48,17 @@ type Expanded = AttachmentProps & { script: string };
 
 /** Settings whose change means "apply again"; the ruleset itself is compared by hash (contentChanged). */
 const APPLY_FIELDS = ["owner", "takeover", "rollbackSeconds", "connection", "hostName", "fleet"] as const;
-/** Fields that point the resource at another firewall: replace. */
-const REPLACE_FIELDS = ["table"] as const;
 /**
- * Where the host is reached. A change is an update, not a replacement: the
- * update knows the host key recorded on first use (a create would not, and
- * would trust whatever key the address presents), so the same machine under
- * a new address (IPv4 -> IPv6, a DNS name, a port-forward) passes and another
- * machine is refused until its key is pinned.
+ * Where the firewall is: how the host is reached and the table's name. A
+ * change is an update, never a replacement: an update knows the host keys
+ * recorded on first use (a replacement's create would not, and would trust
+ * whatever key the address presents), so the same machine under a new
+ * address (IPv4 -> IPv6, a DNS name, a port-forward) passes and another
+ * machine is refused until its key is pinned. A new table name is applied
+ * and confirmed first; only then is the old table removed (two nftsg tables
+ * on one host only ever restrict).
  */
-const ADDRESS_FIELDS = ["address", "port"] as const;
+const LOCATION_FIELDS = ["address", "port", "table"] as const;
 
 const DRIFT_MARKER = "# nftsg: the live table differs from what nftsg applied";
 
@@ -209,6 +210,25 @@ async function converge(p: Expanded, known: KnownKeys, instance: string): Promis
   }
 }
 
+/**
+ * After a table rename: the new table is in place and confirmed; remove the
+ * old one (under the same owner and instance). If that fails the host keeps
+ * both tables, which only ever restricts, and the update fails loudly; the
+ * next `up` retries.
+ */
+async function removeRenamedTable(olds: AttachmentProps, news: AttachmentProps, outs: AttachmentProps): Promise<void> {
+  const { apply } = lazy();
+  try {
+    await apply.removeTable(news.connection, olds.table, {
+      owner: olds.owner, takeover: olds.takeover, instance: olds.instance,
+      expectedHostKey: news.connection.hostKey ?? outs.hostKey, expectedProxyHostKey: outs.proxyHostKey, displayName: news.hostName,
+    });
+  } catch (err) {
+    const e = hostFailure(news, err);
+    throw new Error(`table inet ${news.table} is applied, but the old table inet ${olds.table} could not be removed (the host runs both, which only restricts): ${e.message}`);
+  }
+}
+
 export function attachmentHandlers() {
   return {
     async check(_olds: AttachmentProps, news: AttachmentProps) {
@@ -231,15 +251,10 @@ export function attachmentHandlers() {
     },
 
     async diff(_id: string, olds: AttachmentProps, news: AttachmentProps) {
-      const replaces = REPLACE_FIELDS.filter((f) => news[f] === UNKNOWN || olds[f] !== news[f]);
       const changed =
         contentChanged(olds, news) ||
-        [...APPLY_FIELDS, ...ADDRESS_FIELDS].some((f) => news[f] === UNKNOWN || !isDeepStrictEqual(olds[f], news[f]));
-      // Always create the replacement first: a new table name on the same
-      // host runs beside the old one until the old is deleted, and two
-      // tables only ever restrict (a packet must pass both); deleting first
-      // would leave the host open if the create then failed.
-      return { changes: changed || replaces.length > 0, replaces, deleteBeforeReplace: false };
+        [...APPLY_FIELDS, ...LOCATION_FIELDS].some((f) => news[f] === UNKNOWN || !isDeepStrictEqual(olds[f], news[f]));
+      return { changes: changed, replaces: [], deleteBeforeReplace: false };
     },
 
     async create(inputs: AttachmentProps) {
@@ -258,6 +273,7 @@ export function attachmentHandlers() {
       }
       // Trust on first use: a key recorded earlier must match from now on.
       const outs = await converge(expand(news), olds, olds.instance ?? newInstanceId());
+      if (olds.table !== news.table && !bootExpectation(olds).noTable) await removeRenamedTable(olds, news, outs);
       return { outs };
     },
 

@@ -108,8 +108,11 @@ describe("replacement never leaves a host without its firewall", () => {
     for (const h of HOSTS) await expectFirewalled(h);
   });
 
-  it("renaming the table puts the new one in place and removes the old", async () => {
-    await up({ fleets: { edge: ["r1"], core: ["r2"] }, r1v6: true, table: "nftsgb" });
+  it("renaming the table puts the new one in place and removes the old (an update: the recorded host key is checked)", async () => {
+    s.setFleets(fleets({ fleets: { edge: ["r1"], core: ["r2"] }, r1v6: true, table: "nftsgb" }));
+    const r = await s.stack.up();
+    expect(r.summary.result).toBe("succeeded");
+    expect(r.summary.resourceChanges?.replace ?? 0).toBe(0);
     for (const h of HOSTS) {
       await expectFirewalled(h, "nftsgb");
       await expectNoTable(h, "nftsg");

@@ -58,7 +58,7 @@ describe("Attachment diff", () => {
     ["format 1 state, new address: update, not replace", formatOne(decl), { ...formatTwo(decl), address: "198.18.0.99" }, true, []],
     ["format 2, new port: update, not replace", formatTwo(decl), { ...formatTwo(decl), port: 2222 }, true, []],
     ["format 2, address unknown at preview: update", formatTwo(decl), { ...formatTwo(decl), address: UNKNOWN }, true, []],
-    ["format 2, new table: replace", formatTwo(decl), { ...formatTwo(decl), table: "nftsg2" }, true, ["table"]],
+    ["format 2, new table: update, not replace", formatTwo(decl), { ...formatTwo(decl), table: "nftsg2" }, true, []],
   ])("%s", async (_what, olds, news, changes, replaces) => {
     const d = await diff("id", olds, news);
     expect(d.changes).toBe(changes);

@@ -3,7 +3,7 @@
 // compiler never sees declaration order.
 
 import type { Address, Family, Interval, Prefix } from "./cidr";
-import type { Protocol } from "./declaration";
+import type { PolicyTestDeclaration, Protocol } from "./declaration";
 import type { Direction } from "../compiler/nftNames";
 import type { PortRange } from "./ports";
 
@@ -79,17 +79,9 @@ export interface NormalisedFleet {
   tests?: NormalisedPolicyTest[];
 }
 
-export interface NormalisedPolicyTest {
+export interface NormalisedPolicyTest extends PolicyTestDeclaration {
   /** Position in the declaration's `tests`, for messages ("tests[2]"). */
   index: number;
-  from: string;
-  to: string;
-  protocol: "tcp" | "udp" | "sctp" | "icmp" | "icmpv6" | "esp" | "ah" | "gre";
-  port?: number;
-  icmpType?: number;
-  icmpCode?: number;
-  expect: "allow" | "deny";
-  description?: string;
 }
 
 export interface ValidationIssue {

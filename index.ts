@@ -1,3 +1,4 @@
+export { type Traffic } from "./provider/vocabulary/traffic";
 // pulumi-nftsg: cloud-style security groups for any Linux fleet over SSH.
 export { Fleet } from "./sdk/fleet";
 export { Attachment, FleetModel, Rule, SecurityGroup } from "./sdk/resources";
@@ -6,4 +7,4 @@ export type * from "./provider/declaration/declaration";
 export { compileFleet } from "./provider/compiler/compile";
 export { validateFleet, FleetValidationError } from "./provider/declaration/validate";
 export { evaluate, EvaluationError, fleetIndexOf, formatEvaluation, lintFleet, runPolicyTests } from "./provider/evaluate";
-export type { Evaluation, Query, Coverage, FlowResult, RuleRef, SideResult, Traffic, LintWarning, PolicyTestOutcome } from "./provider/evaluate";
+export type { Evaluation, Query, Coverage, FlowResult, RuleRef, SideResult, LintWarning, PolicyTestOutcome } from "./provider/evaluate";

@@ -1,5 +1,5 @@
 // Command-line parsing for `nftsg`: plain argv in, a request out; no I/O.
-import { QUERY_PROTOCOLS } from "../provider/evaluate/traffic";
+import { QUERY_PROTOCOLS } from "../provider/vocabulary/traffic";
 import type { Query } from "../provider/evaluate";
 
 export class UsageError extends Error {}

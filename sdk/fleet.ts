@@ -13,9 +13,8 @@ import { fleetSlices } from "./slice";
 import { SharedCompile, type FleetOptions } from "./sharedCompile";
 import { announceUnknownPolicyTests } from "./policyTests";
 import { hostFlowTexts } from "./flows";
+import { DEFAULT_ROLLBACK_SECONDS, DEFAULT_SSH_PORT, DEFAULT_TABLE } from "../provider/vocabulary/defaults";
 
-const DEFAULT_TABLE = "nftsg";
-const DEFAULT_ROLLBACK_SECONDS = 30;
 const SECRET_FIELDS = ["password", "privateKey", "privateKeyPassword"] as const;
 /** First line of the FleetModel's declaration text (see formatDeclaration). */
 // It starts with "@", which can start neither JSON nor a YAML token: the CLI
@@ -78,7 +77,7 @@ export class Fleet extends pulumi.ComponentResource {
         fleet: name,
         hostName: h.name,
         address: pulumi.unsecret(connection.apply((c) => c.host)),
-        port: pulumi.unsecret(connection.apply((c) => c.port ?? 22)),
+        port: pulumi.unsecret(connection.apply((c) => c.port ?? DEFAULT_SSH_PORT)),
         connection: connection as pulumi.Output<never>,
         table,
         owner,

@@ -2,7 +2,8 @@
 // (provider/declaration/declaration.ts) with pulumi.Input at the leaves. Names and the
 // shape of lists stay plain, because they name resources.
 import * as pulumi from "@pulumi/pulumi";
-import type { PolicyTestDeclaration, PortSpec, Protocol } from "../provider/declaration/declaration";
+import type { PolicyTestDeclaration, PortSpec } from "../provider/declaration/declaration";
+import { type Protocol } from "../provider/vocabulary/protocols";
 
 export interface RuleArgs {
   protocol: pulumi.Input<Protocol>;

@@ -1,8 +1,9 @@
 // The dynamic resources nftsg registers, with their own type names
 // (pulumi-nodejs:dynamic/nftsg:<Type>). Only Attachment touches hosts.
 import * as pulumi from "@pulumi/pulumi";
-import type { ConnectionDeclaration, Protocol, PortSpec } from "../provider/declaration/declaration";
+import type { ConnectionDeclaration, PortSpec } from "../provider/declaration/declaration";
 import { attachmentProvider, modelProvider, ruleProvider, securityGroupProvider } from "./providers";
+import { type Protocol } from "../provider/vocabulary/protocols";
 
 const MODULE = "nftsg";
 

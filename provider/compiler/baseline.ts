@@ -2,7 +2,35 @@
 // stateful handling, loopback, the ICMPv6 and DHCP a host needs to stay on
 // the network, and the default policies (DESIGN §2). Order matters here.
 
-import { quote } from "./nftRender";
+import { quote } from "../nft/render";
+import { FAILSAFE_LABEL } from "../vocabulary/names";
+
+/**
+ * The comments of the statements nftsg adds to every ruleset (this file,
+ * containers.ts): never a group's permission. Group rule comments are
+ * "<group>: ..." and group names have no spaces, so none of these can be
+ * one; the other-firewalls analysis relies on that.
+ */
+export const BASELINE_COMMENT = {
+  replies: "stateful: replies",
+  related: "stateful: related traffic",
+  repliesAndRelated: "stateful: replies and related traffic",
+  invalid: "stateful: invalid packets",
+  loopback: "loopback",
+  essentialIcmpv6: "essential icmpv6: untracked by conntrack",
+  dhcpReplies: "dhcp client replies",
+  dhcpRequests: "dhcp client requests",
+  dhcpv6Replies: "dhcpv6 client replies",
+  dhcpv6Requests: "dhcpv6 client requests",
+  localContainers: "local containers",
+  published: "published ports: DNAT to local containers",
+  containerEgress: "container egress",
+} as const;
+
+export const BASELINE_COMMENTS: ReadonlySet<string> = new Set(Object.values(BASELINE_COMMENT));
+
+/** The failsafe's comments: a permission (management SSH), unlike the baseline. */
+export const FAILSAFE_COMMENT = { ingress: FAILSAFE_LABEL, serverSide: `${FAILSAFE_LABEL}: server side` } as const;
 
 /**
  * ICMPv6 that conntrack does not track (so neither "established" nor, on
@@ -17,7 +45,7 @@ export function indentStatements(statements: readonly string[]): string {
   return statements.length ? ["\t\t", statements.join("\n\t\t"), "\n"].join("") : "";
 }
 
-const ESSENTIAL_ICMPV6_RULE = `${ESSENTIAL_ICMPV6} accept comment ${quote("essential icmpv6: untracked by conntrack")}`;
+const ESSENTIAL_ICMPV6_RULE = `${ESSENTIAL_ICMPV6} accept comment ${quote(BASELINE_COMMENT.essentialIcmpv6)}`;
 
 /**
  * Stateful handling. Keeping established connections (AWS-style) accepts
@@ -29,17 +57,23 @@ const ESSENTIAL_ICMPV6_RULE = `${ESSENTIAL_ICMPV6} accept comment ${quote("essen
 export function statefulRules(revokeEstablished: boolean): string[] {
   return revokeEstablished
     ? [
-        `ct state established ct direction reply accept comment ${quote("stateful: replies")}`,
-        `ct state related accept comment ${quote("stateful: related traffic")}`,
+        `ct state established ct direction reply accept comment ${quote(BASELINE_COMMENT.replies)}`,
+        `ct state related accept comment ${quote(BASELINE_COMMENT.related)}`,
       ]
-    : [`ct state established,related accept comment ${quote("stateful: replies and related traffic")}`];
+    : [`ct state established,related accept comment ${quote(BASELINE_COMMENT.repliesAndRelated)}`];
 }
-const INVALID_RULE = `ct state invalid drop comment ${quote("stateful: invalid packets")}`;
+const INVALID_RULE = `ct state invalid drop comment ${quote(BASELINE_COMMENT.invalid)}`;
 
 /** What differs between the two directions of the baseline. */
 const DIRECTION = {
-  ingress: { hook: "input", iface: "iif", dhcp4: "sport 67 udp dport 68", dhcp6: "sport 547 udp dport 546", dhcp: "replies" },
-  egress: { hook: "output", iface: "oif", dhcp4: "sport 68 udp dport 67", dhcp6: "sport 546 udp dport 547", dhcp: "requests" },
+  ingress: {
+    hook: "input", iface: "iif", dhcp4: "sport 67 udp dport 68", dhcp6: "sport 547 udp dport 546",
+    dhcpComment: BASELINE_COMMENT.dhcpReplies, dhcpv6Comment: BASELINE_COMMENT.dhcpv6Replies,
+  },
+  egress: {
+    hook: "output", iface: "oif", dhcp4: "sport 68 udp dport 67", dhcp6: "sport 546 udp dport 547",
+    dhcpComment: BASELINE_COMMENT.dhcpRequests, dhcpv6Comment: BASELINE_COMMENT.dhcpv6Requests,
+  },
 } as const;
 
 /**
@@ -53,12 +87,12 @@ export function chainHead(direction: "ingress" | "egress", revokeEstablished: bo
   return indentStatements([
     `type filter hook ${d.hook} priority filter; policy drop;`,
     ...statefulRules(revokeEstablished),
-    `${d.iface} "lo" accept comment ${quote("loopback")}`,
+    `${d.iface} "lo" accept comment ${quote(BASELINE_COMMENT.loopback)}`,
     // Before the invalid drop: on older kernels conntrack may mark ND invalid.
     ESSENTIAL_ICMPV6_RULE,
     INVALID_RULE,
-    `meta nfproto ipv4 udp ${d.dhcp4} accept comment ${quote(`dhcp client ${d.dhcp}`)}`,
-    `meta nfproto ipv6 udp ${d.dhcp6} accept comment ${quote(`dhcpv6 client ${d.dhcp}`)}`,
+    `meta nfproto ipv4 udp ${d.dhcp4} accept comment ${quote(d.dhcpComment)}`,
+    `meta nfproto ipv6 udp ${d.dhcp6} accept comment ${quote(d.dhcpv6Comment)}`,
     ...local,
   ]);
 }

@@ -17,27 +17,21 @@
 // the table back gives the same text (see nftListing.ts for the comparison).
 
 import { createHash } from "node:crypto";
-import {
-  type Family,
-  type Interval,
-  addressToInterval,
-  familyMax,
-  formatAddress,
-  formatPrefix,
-  intervalToNftElement,
-  mergeIntervals,
-  prefixToInterval,
-} from "../declaration/cidr";
+import { type Family, type Interval, addressToInterval, familyMax, formatAddress, formatPrefix, intervalToNftElement, mergeIntervals, prefixToInterval } from "../addressing/cidr";
 import type { CompiledFleet, FleetDeclaration, HostRuleset } from "../declaration/declaration";
 import type { NormalisedFleet, NormalisedGroup, NormalisedHost, NormalisedRule, ValidationIssue } from "../declaration/fleetModel";
-import { type Direction, OWNER_PATTERN, TABLE_FAMILY, nftName } from "./nftNames";
-import { type SetKeyType, quote, renderSet } from "./nftRender";
-import { icmpCodeSymbol, icmpTypeSymbol } from "./nftSymbols";
-import { BASELINE_LINES, chainHead, EGRESS_OPEN_HEAD, indentStatements, statefulLines } from "./baseline";
+import { TABLE_FAMILY, nftName } from "../nft/names";
+import { type SetKeyType, quote, renderSet } from "../nft/render";
+import { icmpCodeSymbol, icmpTypeSymbol } from "../nft/symbols";
+import { BASELINE_LINES, FAILSAFE_COMMENT, chainHead, EGRESS_OPEN_HEAD, indentStatements, statefulLines } from "./baseline";
 import { dedupe, mergeSorted, sortedUnique } from "./sortedLists";
 import { containerChains, containerLines, containerLocalStatements, publishedPortMatch } from "./containers";
-import { formatPortRange } from "../declaration/ports";
+import { formatPortRange } from "../addressing/ports";
 import { FleetValidationError, validateFleet } from "../declaration/validate";
+import { type Direction } from "../vocabulary/directions";
+import { OWNER_PATTERN } from "../vocabulary/names";
+import { hasPorts, isIcmp, protocolFamilies } from "../vocabulary/protocols";
+export { OWNER_PATTERN } from "../vocabulary/names";
 
 export { FleetValidationError, validateFleet } from "../declaration/validate";
 export type { ValidationIssue, ValidationResult } from "../declaration/validate";
@@ -65,7 +59,6 @@ export interface CompileOptions {
 
 export type LineStyle = "addresses" | "groups";
 
-export { OWNER_PATTERN } from "./nftNames";
 
 const FAMILIES: readonly Family[] = [4, 6];
 const SET_TYPE: Record<Family, SetKeyType> = { 4: "ipv4_addr", 6: "ipv6_addr" };
@@ -116,24 +109,16 @@ interface SetEntry {
 }
 
 function protocolLabel(r: NormalisedRule): string {
-  switch (r.protocol) {
-    case "tcp":
-    case "udp":
-    case "sctp":
-      return `${r.protocol}/${r.ports ? r.ports.map(formatPortRange).join(",") : "all"}`;
-    case "icmp":
-    case "icmpv6":
-      if (r.icmpType === undefined) return `${r.protocol}/all`;
-      return `${r.protocol}/type ${r.icmpType}${r.icmpCode === undefined ? "" : ` code ${r.icmpCode}`}`;
-    default:
-      return r.protocol;
+  if (hasPorts(r.protocol)) return `${r.protocol}/${r.ports ? r.ports.map(formatPortRange).join(",") : "all"}`;
+  if (isIcmp(r.protocol)) {
+    if (r.icmpType === undefined) return `${r.protocol}/all`;
+    return `${r.protocol}/type ${r.icmpType}${r.icmpCode === undefined ? "" : ` code ${r.icmpCode}`}`;
   }
+  return r.protocol;
 }
 
 function ruleFamilies(r: NormalisedRule): readonly Family[] {
-  if (r.protocol === "icmp") return [4];
-  if (r.protocol === "icmpv6") return [6];
-  return FAMILIES;
+  return protocolFamilies(r.protocol);
 }
 
 /** Without a description, a rule is described by its content. */
@@ -324,8 +309,8 @@ class Compiler {
   private failsafe(host: NormalisedHost, sets: string[], lines: string[]): { ingress: string[]; egress: string[] } {
     const fs = this.fleet.failsafe;
     const port = host.sshPort;
-    const comment = quote("failsafe ssh");
-    const replyComment = quote("failsafe ssh: server side");
+    const comment = quote(FAILSAFE_COMMENT.ingress);
+    const replyComment = quote(FAILSAFE_COMMENT.serverSide);
     if (!fs.ssh) {
       lines.push("ingress failsafe ssh disabled [failsafe]");
       return { ingress: [], egress: [] };

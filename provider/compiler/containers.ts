@@ -16,8 +16,8 @@
 // other tables: the forward chain's policy is accept.
 
 import type { NormalisedFleet } from "../declaration/fleetModel";
-import { indentStatements, statefulRules } from "./baseline";
-import { quote } from "./nftRender";
+import { BASELINE_COMMENT, indentStatements, statefulRules } from "./baseline";
+import { quote } from "../nft/render";
 
 export type Containers = NormalisedFleet["containers"];
 
@@ -36,7 +36,7 @@ function ifaceSet(interfaces: readonly string[]): string {
 export function containerLocalStatements(c: Containers, direction: "ingress" | "egress"): string[] {
   if (c.interfaces.length === 0) return [];
   const key = direction === "ingress" ? "iifname" : "oifname";
-  return [`${key} ${ifaceSet(c.interfaces)} accept comment ${quote("local containers")}`];
+  return [`${key} ${ifaceSet(c.interfaces)} accept comment ${quote(BASELINE_COMMENT.localContainers)}`];
 }
 
 /**
@@ -62,7 +62,7 @@ function filteredPaths(input: ContainerChainInput): { published: boolean; egress
   return { published: c.publishedPorts, egress: c.egress && input.egress !== null && c.interfaces.length > 0 };
 }
 
-const INVALID = `ct state invalid drop comment ${quote("stateful: invalid packets")}`;
+const INVALID = `ct state invalid drop comment ${quote(BASELINE_COMMENT.invalid)}`;
 
 function subChain(name: string, rules: readonly string[], what: string): string[] {
   return [
@@ -84,10 +84,10 @@ export function containerChains(input: ContainerChainInput): string {
     // From outside only: a container reaching a sibling's published port
     // through the host's address is container <-> host traffic (local).
     const outside = ifaces ? ` iifname != ${ifaces}` : "";
-    jumps.push(`ct status dnat${outside} jump ${CONTAINER_CHAINS.published} comment ${quote("published ports: DNAT to local containers")}`);
+    jumps.push(`ct status dnat${outside} jump ${CONTAINER_CHAINS.published} comment ${quote(BASELINE_COMMENT.published)}`);
   }
   if (paths.egress) {
-    jumps.push(`iifname ${ifaces} oifname != ${ifaces} jump ${CONTAINER_CHAINS.egress} comment ${quote("container egress")}`);
+    jumps.push(`iifname ${ifaces} oifname != ${ifaces} jump ${CONTAINER_CHAINS.egress} comment ${quote(BASELINE_COMMENT.containerEgress)}`);
   }
   const parts: string[] = [
     `\n\tchain ${CONTAINER_CHAINS.forward} {\n`,

@@ -2,7 +2,9 @@
 // The SDK accepts the same shape with pulumi.Input at the leaves, resolves it,
 // and hands this plain form to the compiler and the provider.
 
-export type Protocol = "tcp" | "udp" | "icmp" | "icmpv6" | "all" | "sctp" | "esp" | "ah" | "gre";
+import type { PacketProtocol, Protocol } from "../vocabulary/protocols";
+
+export type { Protocol } from "../vocabulary/protocols";
 
 /** A port or port range: 22, "22", "8000-8100". */
 export type PortSpec = number | string;
@@ -122,7 +124,7 @@ export interface PolicyTestDeclaration {
   /** A host name, "sg:<group>" (every member), or an address/CIDR outside the fleet. */
   from: string;
   to: string;
-  protocol: "tcp" | "udp" | "sctp" | "icmp" | "icmpv6" | "esp" | "ah" | "gre";
+  protocol: PacketProtocol;
   /** The destination port: required for tcp/udp/sctp. */
   port?: number;
   /** icmp/icmpv6: default echo request. */

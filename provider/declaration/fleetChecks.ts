@@ -5,7 +5,7 @@
 // pass 1 found problems elsewhere in the declaration. Each concern is one
 // named check in checks/; the order below matters only where a later check
 // uses what an earlier one recorded (group names, peer group use).
-import { type PrefixParse, parsePrefix as parsePrefixText } from "./cidr";
+import { type PrefixParse, parsePrefix as parsePrefixText } from "../addressing/cidr";
 import type { ValidationIssue } from "./fleetModel";
 import { arrayAt, isObj, newCheckContext } from "./checks/context";
 import { checkFailsafe, checkTable } from "./checks/options";

@@ -2,10 +2,11 @@
 // Every list is sorted and de-duplicated, every CIDR/port is parsed, so the
 // compiler never sees declaration order.
 
-import type { Address, Family, Interval, Prefix } from "./cidr";
-import type { PolicyTestDeclaration, Protocol } from "./declaration";
-import type { Direction } from "../compiler/nftNames";
-import type { PortRange } from "./ports";
+import type { Address, Family, Interval, Prefix } from "../addressing/cidr";
+import type { PolicyTestDeclaration } from "./declaration";
+import type { PortRange } from "../addressing/ports";
+import { type Protocol } from "../vocabulary/protocols";
+import { type Direction } from "../vocabulary/directions";
 
 export interface NormalisedRule {
   direction: Direction;

@@ -6,13 +6,8 @@
 import { z } from "zod";
 import { didYouMean } from "./didYouMean";
 import type { ValidationIssue } from "./fleetModel";
-import type { Direction } from "../compiler/nftNames";
-
-export const PROTOCOLS = ["tcp", "udp", "icmp", "icmpv6", "all", "sctp", "esp", "ah", "gre"] as const;
-export const PORT_PROTOCOLS: ReadonlySet<string> = new Set(["tcp", "udp", "sctp"]);
-export const ICMP_PROTOCOLS: ReadonlySet<string> = new Set(["icmp", "icmpv6"]);
-export const DIRECTIONS: readonly Direction[] = ["ingress", "egress"];
-export const MAX_DESCRIPTION = 256;
+import { MAX_DESCRIPTION } from "../vocabulary/defaults";
+import { PACKET_PROTOCOLS, PROTOCOLS } from "../vocabulary/protocols";
 
 const optional = <T extends z.ZodTypeAny>(t: T) => t.nullish();
 // Ports are type-checked in the semantic pass: a zod union here costs a
@@ -76,7 +71,7 @@ const policyTestSchema = z
   .object({
     from: z.string(),
     to: z.string(),
-    protocol: z.enum(["tcp", "udp", "sctp", "icmp", "icmpv6", "esp", "ah", "gre"]),
+    protocol: z.enum(PACKET_PROTOCOLS),
     port: optional(z.unknown()),
     icmpType: optional(z.unknown()),
     icmpCode: optional(z.unknown()),
@@ -221,19 +216,25 @@ function rangeText(field: string): string | undefined {
   }
 }
 
-function knownKeysAt(path: readonly (string | number)[]): string[] {
-  const p = path.filter((s) => typeof s === "string");
-  const last = p[p.length - 1];
-  if (path.length === 0) return Object.keys(fleetSchema.shape);
-  if (last === "failsafe") return ["ssh", "cidrs"];
-  if (last === "containers") return ["publishedPorts", "egress", "interfaces"];
-  if (last === "ingress" || last === "egress") return Object.keys(ruleSchema.shape);
-  if (last === "securityGroups" && p.length === 1) return Object.keys(groupSchema.shape);
-  if (last === "hosts") return Object.keys(hostSchema.shape);
-  if (last === "connection") return Object.keys(connectionSchema.shape);
-  if (last === "proxy") return Object.keys(connectionFields);
-  if (last === "tests") return Object.keys(policyTestSchema.shape);
-  return [];
+/** The fields the schema allows at `path`, read from the schema itself (never a copy of it). */
+export function knownKeysAt(path: readonly (string | number)[]): string[] {
+  let node: z.ZodTypeAny | undefined = fleetSchema;
+  for (const seg of path) {
+    node = unwrap(node);
+    if (node instanceof z.ZodArray && typeof seg === "number") node = node.element;
+    else if (node instanceof z.ZodObject && typeof seg === "string") node = (node.shape as Record<string, z.ZodTypeAny>)[seg];
+    else return [];
+    if (node === undefined) return [];
+  }
+  node = unwrap(node);
+  return node instanceof z.ZodObject ? Object.keys(node.shape) : [];
+}
+
+/** The schema inside optional/nullable wrappers. */
+function unwrap(t: z.ZodTypeAny): z.ZodTypeAny {
+  let cur = t;
+  while (cur instanceof z.ZodOptional || cur instanceof z.ZodNullable) cur = cur.unwrap();
+  return cur;
 }
 
 export type ParsedFleet = z.infer<typeof fleetSchema>;

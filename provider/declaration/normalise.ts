@@ -2,16 +2,16 @@
 // and de-duplicated, every CIDR and port parsed and merged, defaults filled
 // in. After this, declaration order is gone.
 
-import { type Address, FAMILY_BITS, type Prefix, type PrefixParse, intervalToNftElement, mergeIntervals, parseAddress, prefixToInterval } from "./cidr";
+import { type Address, FAMILY_BITS, type Prefix, type PrefixParse, intervalToNftElement, mergeIntervals, parseAddress, prefixToInterval } from "../addressing/cidr";
 import { specialRangeOf } from "./checks/specialAddresses";
-import type { Protocol } from "./declaration";
 import type { NormalisedFleet, NormalisedGroup, NormalisedHost, NormalisedPolicyTest, NormalisedRule } from "./fleetModel";
 import type { ParsedFleet, ParsedPolicyTest, ParsedRule } from "./fleetSchema";
-import { DEFAULT_TABLE, type Direction } from "../compiler/nftNames";
-import { mergePortRanges, parsePortSpec, type PortRange } from "./ports";
+import { mergePortRanges, parsePortSpec, type PortRange } from "../addressing/ports";
 import { normaliseContainers } from "./containers";
+import { type Protocol } from "../vocabulary/protocols";
+import { DEFAULT_SSH_PORT, DEFAULT_TABLE } from "../vocabulary/defaults";
+import { type Direction } from "../vocabulary/directions";
 
-export const DEFAULT_SSH_PORT = 22;
 
 export function comparePrefixes(a: Prefix, b: Prefix): number {
   if (a.family !== b.family) return a.family - b.family;

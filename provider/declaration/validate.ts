@@ -13,15 +13,15 @@
 // Then, if nothing was found, the declaration is normalised (sorted,
 // de-duplicated, parsed) for the compiler.
 
-import { type PrefixParse, parsePrefix as parsePrefixText } from "./cidr";
+import { type PrefixParse, parsePrefix as parsePrefixText } from "../addressing/cidr";
 import { isObj, semanticIssues } from "./fleetChecks";
 import type { NormalisedFleet, ValidationIssue } from "./fleetModel";
 import { type ParsedFleet, fleetSchema, zodIssues } from "./fleetSchema";
 import { normalise } from "./normalise";
+export { DEFAULT_SSH_PORT } from "../vocabulary/defaults";
+export { PROTOCOLS } from "../vocabulary/protocols";
 
 export type { NormalisedFleet, ValidationIssue } from "./fleetModel";
-export { DEFAULT_SSH_PORT } from "./normalise";
-export { PROTOCOLS } from "./fleetSchema";
 export { didYouMean } from "./didYouMean";
 
 // ---------------------------------------------------------------------------

@@ -4,12 +4,13 @@
 // query over two big groups costs two binary searches per pair instead of a
 // walk over every member list. evaluateSide (flow.ts) gives the same answer
 // with the rules named; the tests hold the two against each other.
-import { type Family, type Interval, intervalContains } from "../declaration/cidr";
+import { type Family, type Interval, intervalContains } from "../addressing/cidr";
 import type { NormalisedHost } from "../declaration/fleetModel";
-import type { Direction } from "../compiler/nftNames";
 import type { FleetIndex } from "./fleetIndex";
-import { type Coverage, type FlowEnd, type Traffic, ESSENTIAL_ICMPV6_TYPES, ECHO_REQUEST, trafficMatches } from "./flow";
-import { intersect, sameIntervals, union } from "./intervals";
+import { type Coverage, type FlowEnd, ESSENTIAL_ICMPV6_TYPES, ECHO_REQUEST, trafficMatches } from "./flow";
+import { intersect, sameIntervals, union } from "../addressing/intervals";
+import { type Direction } from "../vocabulary/directions";
+import { type Traffic } from "../vocabulary/traffic";
 
 export type AcceptSet = "all" | Interval[];
 

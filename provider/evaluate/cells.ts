@@ -4,16 +4,16 @@
 // Within a cell every grant matches all or nothing, so a cell's allowed peers
 // are the union of its matching grants' peers: an exact, canonical picture
 // of what a ruleset allows, whatever way its rules are written.
-import type { Family, Interval } from "../declaration/cidr";
+import type { Family, Interval } from "../addressing/cidr";
 import type { Grant } from "./grants";
-import { sameIntervals, unionMerged } from "./intervals";
+import { sameIntervals, unionMerged } from "../addressing/intervals";
+import { PORT_PROTOCOLS, type PortProtocol } from "../vocabulary/protocols";
 
 export type Cell =
-  | { protocol: "tcp" | "udp" | "sctp"; lo: number; hi: number }
+  | { protocol: PortProtocol; lo: number; hi: number }
   | { protocol: "icmp" | "icmpv6"; type?: number; code?: number; other: "types" | "codes" | "none" }
   | { protocol: "esp" | "ah" | "gre" | "other" };
 
-const PORT_PROTOCOLS = ["tcp", "udp", "sctp"] as const;
 const ICMP_PROTOCOLS = ["icmp", "icmpv6"] as const;
 
 export function cellsFor(grants: readonly Grant[]): Cell[] {

@@ -1,12 +1,12 @@
 // The ends a query names, as the flows they stand for: a host name (each of
 // its addresses), `sg:<group>` (every member), or an address/CIDR outside the
 // fleet (an address a fleet host declares stands for that host).
-import { type Family, formatAddress, parseAddress, parsePrefix, prefixToInterval } from "../declaration/cidr";
+import { type Family, formatAddress, parseAddress, parsePrefix, prefixToInterval } from "../addressing/cidr";
 import { didYouMean } from "../declaration/didYouMean";
 import type { NormalisedHost } from "../declaration/fleetModel";
 import type { FleetIndex } from "./fleetIndex";
 import type { FlowEnd } from "./flow";
-import { subtract } from "./intervals";
+import { subtract } from "../addressing/intervals";
 
 export type Endpoint =
   | { kind: "host"; host: NormalisedHost; family?: Family; value?: bigint }

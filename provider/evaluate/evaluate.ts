@@ -4,19 +4,20 @@
 // validated, normalised model; no I/O.
 //
 //   evaluate(declaration, { from: "sg:web", to: "db-1", protocol: "tcp", port: 5432 })
-import type { Family } from "../declaration/cidr";
+import type { Family } from "../addressing/cidr";
 import type { FleetDeclaration } from "../declaration/declaration";
 import type { NormalisedFleet } from "../declaration/fleetModel";
 import { FleetValidationError, validateFleet } from "../declaration/validate";
 import { type Endpoint, endpointHosts, endsOf, resolveEndpoint } from "./endpoints";
 import { type FleetIndex, indexFleet } from "./fleetIndex";
-import { type Coverage, type FlowResult, type Traffic, evaluateFlow } from "./flow";
-import { ICMP_FAMILY, type TrafficField, trafficProblems } from "./traffic";
+import { type Coverage, type FlowResult, evaluateFlow } from "./flow";
+import { type TrafficField, trafficProblems, type Traffic } from "../vocabulary/traffic";
 import { coverageOfCode, pairCode, pairTable } from "./acceptSets";
+import { ICMP_FAMILY, isIcmp } from "../vocabulary/protocols";
 
 const DEFAULT_MAX_FLOWS = 10_000;
 
-export { QUERY_PROTOCOLS, trafficProblems } from "./traffic";
+export { QUERY_PROTOCOLS, trafficProblems } from "../vocabulary/traffic";
 
 export interface Query extends Traffic {
   /** A host name, `sg:<group>` (every member), or an address/CIDR outside the fleet. */
@@ -94,7 +95,7 @@ export function evaluate(fleet: Fleetish, query: Query, options: EvaluateOptions
   // Group expansions do not pair a host with itself (that is loopback);
   // naming the same host on both sides does.
   const bothHosts = from.kind === "host" && to.kind === "host";
-  const family = query.family ?? ICMP_FAMILY[query.protocol];
+  const family = query.family ?? (isIcmp(query.protocol) ? ICMP_FAMILY[query.protocol] : undefined);
   // Every pair is decided on the fast path; only the flows asked for are
   // explained (rules named) on the detailed one.
   const flows: FlowResult[] = [];

@@ -1,10 +1,10 @@
 // What the evaluator looks up per query, computed once per fleet: hosts by
 // name and by address, each group's member addresses as merged intervals, and
 // each rule's peer addresses (its CIDRs and its peer groups' members).
-import { type Family, type Interval, addressToInterval, mergeIntervals, prefixToInterval } from "../declaration/cidr";
+import { type Family, type Interval, addressToInterval, mergeIntervals, prefixToInterval } from "../addressing/cidr";
 import type { NormalisedFleet, NormalisedGroup, NormalisedHost, NormalisedRule } from "../declaration/fleetModel";
-import type { Direction } from "../compiler/nftNames";
-import { union } from "./intervals";
+import { union } from "../addressing/intervals";
+import { type Direction } from "../vocabulary/directions";
 
 export interface FleetIndex {
   readonly fleet: NormalisedFleet;

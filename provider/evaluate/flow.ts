@@ -2,25 +2,17 @@
 // the other accepted by the source host's egress AND the destination host's
 // ingress? An end is a fleet host (one of its addresses) or a range of
 // addresses outside the fleet; for a range the answer may be "partial".
-import { type Family, type Interval, intervalToNftElement } from "../declaration/cidr";
+import { type Family, type Interval, intervalToNftElement } from "../addressing/cidr";
 import type { NormalisedHost, NormalisedRule } from "../declaration/fleetModel";
-import type { Direction } from "../compiler/nftNames";
+import type { Direction } from "../vocabulary/directions";
+import type { Traffic } from "../vocabulary/traffic";
 import type { FleetIndex } from "./fleetIndex";
-import { intersect, sameIntervals, union } from "./intervals";
+import { intersect, sameIntervals, union } from "../addressing/intervals";
 import { ruleText } from "./ruleText";
 
 export type Coverage = "allow" | "deny" | "partial";
 
-/** What is sent: a protocol, and its destination port or ICMP type/code. */
-export interface Traffic {
-  protocol: "tcp" | "udp" | "sctp" | "icmp" | "icmpv6" | "esp" | "ah" | "gre";
-  /** tcp/udp/sctp: the destination port. */
-  port?: number;
-  /** icmp/icmpv6; default echo request (8 / 128). */
-  icmpType?: number;
-  /** Default 0. */
-  icmpCode?: number;
-}
+export type { Traffic } from "../vocabulary/traffic";
 
 export interface FlowEnd {
   /** The fleet host at this end; absent for addresses outside the fleet. */

@@ -4,13 +4,13 @@
 // cell of a protocol -> "tcp"; every cell -> "all"), so equivalent rulesets
 // read the same. Members of a group bigger than MEMBER_LIST_BOUND are named
 // by the group when all of them are peers; smaller groups by each member.
-import { type Family, type Interval, formatAddress, intervalToNftElement } from "../declaration/cidr";
-import type { Direction } from "../compiler/nftNames";
+import { type Family, type Interval, formatAddress, intervalToNftElement } from "../addressing/cidr";
 import { type Cell, type PeerSet, cellMatches, isEmpty, restrict, samePeers } from "./cells";
 import type { FleetIndex } from "./fleetIndex";
 import type { Grant } from "./grants";
 import { FULL } from "./grants";
-import { covers, intersect, sameIntervals, subtract, unionMerged } from "./intervals";
+import { covers, intersect, sameIntervals, subtract, unionMerged } from "../addressing/intervals";
+import { type Direction } from "../vocabulary/directions";
 
 /** Groups with more members than this are named as a group when all members are peers. */
 export const MEMBER_LIST_BOUND = 8;

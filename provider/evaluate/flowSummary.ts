@@ -2,10 +2,10 @@
 // whose flows change, the flows newly allowed (+) and newly denied (-), with
 // the rules responsible.
 import type { NormalisedFleet } from "../declaration/fleetModel";
-import { DEFAULT_TABLE } from "../compiler/nftNames";
 import { normaliseContainers } from "../declaration/containers";
 import { type FleetIndex, indexFleet } from "./fleetIndex";
 import { type HostFlowDiff, fleetFlowDiff } from "./flows";
+import { DEFAULT_TABLE } from "../vocabulary/defaults";
 
 /** A fleet with no hosts: the "before" of a new stack, the "after" of a destroyed one. */
 export const EMPTY_FLEET: NormalisedFleet = {

@@ -5,12 +5,12 @@
 //     no flow;
 //   - hostFlowDiff: exactly what a change newly allows and newly denies,
 //     with the rules responsible — the Markdown summary for pull requests.
-import type { Direction } from "../compiler/nftNames";
 import { type Cell, type PeerSet, cellsFor, isEmpty, peersOf } from "./cells";
 import type { FleetIndex } from "./fleetIndex";
 import { type FlowLine, flowLines } from "./flowLines";
 import { type Grant, type HostGrants, everything, hostGrants } from "./grants";
-import { sameIntervals, subtract } from "./intervals";
+import { sameIntervals, subtract } from "../addressing/intervals";
+import { type Direction } from "../vocabulary/directions";
 
 const DIRECTIONS: readonly Direction[] = ["ingress", "egress"];
 

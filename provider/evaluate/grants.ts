@@ -3,12 +3,13 @@
 // resolved (CIDRs and current peer-group members, minus the host itself:
 // that is loopback), the failsafe, and the defaults (no table: everything;
 // no egress rule: all egress). The flow listing and the flow diff work on these.
-import type { Family, Interval } from "../declaration/cidr";
+import type { Family, Interval } from "../addressing/cidr";
 import type { NormalisedHost, NormalisedRule } from "../declaration/fleetModel";
-import type { PortRange } from "../declaration/ports";
-import type { Direction } from "../compiler/nftNames";
+import type { PortRange } from "../addressing/ports";
 import type { FleetIndex } from "./fleetIndex";
-import { subtract, union, unionMerged } from "./intervals";
+import { subtract, union, unionMerged } from "../addressing/intervals";
+import { type Direction } from "../vocabulary/directions";
+import { FAILSAFE_LABEL } from "../vocabulary/names";
 
 export interface Grant {
   direction: Direction;
@@ -65,7 +66,7 @@ export function hostGrants(index: FleetIndex, host: NormalisedHost): HostGrants 
   const sources = { 4: index.failsafeSources(4), 6: index.failsafeSources(6) };
   if (sources[4] && sources[6]) {
     const peers = { 4: sources[4], 6: sources[6] };
-    ingress.push({ direction: "ingress", protocol: "tcp", ports: [{ lo: host.sshPort, hi: host.sshPort }], peers, cidrs: peers, groups: [], origin: "failsafe ssh" });
+    ingress.push({ direction: "ingress", protocol: "tcp", ports: [{ lo: host.sshPort, hi: host.sshPort }], peers, cidrs: peers, groups: [], origin: FAILSAFE_LABEL });
   }
   const egress = fromRules("egress");
   return { host: host.name, ingress, egress: egress.length > 0 ? egress : [everything("egress", "no egress rule")] };

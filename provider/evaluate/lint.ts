@@ -8,7 +8,7 @@
 import type { NormalisedFleet, NormalisedRule } from "../declaration/fleetModel";
 import type { FleetIndex } from "./fleetIndex";
 import { indexFleet } from "./fleetIndex";
-import { subtract } from "./intervals";
+import { subtract } from "../addressing/intervals";
 import { FULL } from "./grants";
 import { ruleText } from "./ruleText";
 

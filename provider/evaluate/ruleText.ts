@@ -1,7 +1,7 @@
 // One rule in words, as reviewers read it: "tcp/5432 from sg web",
 // "tcp/80,443 from 0.0.0.0/0, ::/0", "icmp type 8 to sg db".
 import type { NormalisedRule } from "../declaration/fleetModel";
-import { formatPortRange } from "../declaration/ports";
+import { formatPortRange } from "../addressing/ports";
 
 export function trafficText(rule: Pick<NormalisedRule, "protocol" | "ports" | "icmpType" | "icmpCode">): string {
   if (rule.ports) return `${rule.protocol}/${rule.ports.map(formatPortRange).join(",")}`;

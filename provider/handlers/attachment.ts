@@ -119,10 +119,22 @@ function attachmentId(p: AttachmentProps): string {
 function lazy() {
   return {
     apply: require("../host/apply") as typeof import("../host/apply"),
-    listing: require("../compiler/nftListing") as typeof import("../compiler/nftListing"),
+    listing: require("../nft/listing") as typeof import("../nft/listing"),
     redact: require("../host/redact") as typeof import("../host/redact"),
-    others: require("./otherFirewalls") as typeof import("./otherFirewalls"),
+    others: require("../otherFirewalls/report") as typeof import("../otherFirewalls/report"),
   };
+}
+
+/**
+ * The other-firewalls report of a host, its warnings sent to the engine so
+ * that `pulumi up` / `pulumi refresh` show them.
+ */
+async function reportedOtherFirewalls(p: AttachmentProps, read: import("../otherFirewalls/report").RulesetRead | undefined) {
+  const { others } = lazy();
+  const { warn } = require("./engineLog") as typeof import("./engineLog");
+  const report = others.reportOtherFirewalls(p.table, read, p.address);
+  for (const w of report.firewallWarnings) await warn(`nftsg: host ${p.hostName}: ${w}`);
+  return report;
 }
 
 /** Errors name the host and never carry secrets. */
@@ -203,7 +215,7 @@ async function converge(p: Expanded, known: KnownKeys, instance: string): Promis
     if (sent !== live) {
       throw new Error(`the table read back from the host differs from the script sent:\n${listing.describeDifference(sent, live)}`);
     }
-    const report = await others.reportOtherFirewalls(p.hostName, p.table, r.ruleset, p.address);
+    const report = await reportedOtherFirewalls(p, r.ruleset);
     return outputsOf(p, { hostKey: r.hostKey, proxyHostKey: r.proxyHostKey, listingHash: sha256(sent), instance, ...report });
   } catch (err) {
     throw hostFailure(p, err);
@@ -239,13 +251,14 @@ export function attachmentHandlers() {
       if (host !== UNKNOWN && (typeof host !== "string" || host.length === 0)) {
         failures.push({ property: "connection.host", reason: "the SSH host is required" });
       }
-      const { TABLE_NAME_PATTERN } = require("../compiler/nftNames") as typeof import("../compiler/nftNames");
+      const { TABLE_NAME_PATTERN } = require("../vocabulary/names") as typeof import("../vocabulary/names");
       if (news.table !== UNKNOWN && !TABLE_NAME_PATTERN.test(String(news.table))) {
         failures.push({ property: "table", reason: `"${news.table}" is not a valid nftables table name (letters, digits, _; max 32)` });
       }
       const rb = news.rollbackSeconds;
-      if (typeof rb === "number" && (!Number.isInteger(rb) || rb < 5 || rb > 3600)) {
-        failures.push({ property: "rollbackSeconds", reason: `${rb} is out of range: use a whole number of seconds from 5 to 3600` });
+      const { MIN_ROLLBACK_SECONDS: min, MAX_ROLLBACK_SECONDS: max } = require("../vocabulary/defaults") as typeof import("../vocabulary/defaults");
+      if (typeof rb === "number" && (!Number.isInteger(rb) || rb < min || rb > max)) {
+        failures.push({ property: "rollbackSeconds", reason: `${rb} is out of range: use a whole number of seconds from ${min} to ${max}` });
       }
       return { inputs: news, failures };
     },
@@ -288,7 +301,7 @@ export function attachmentHandlers() {
       } catch (err) {
         throw hostFailure(props, err);
       }
-      props = { ...props, ...(await others.reportOtherFirewalls(props.hostName, props.table, live.ruleset, props.address)) };
+      props = { ...props, ...(await reportedOtherFirewalls(props, live.ruleset)) };
       const expected = props.listingHash ?? sha256(expectedListing(expand(props).script));
       const actual = live.exists ? listing.normaliseNftListing(live.listing) : "";
       const bootFacts = bootExpectation(props);

@@ -7,10 +7,11 @@ import { connectionSecrets } from "./redact";
 import { parseRemoteOutput, type RemoteOutput } from "./remoteOutput";
 import { assertOwner, assertTableName, OWNER_ID } from "./remoteQuote";
 import { RemoteRun, type RunEnd } from "./remoteRun";
-import { applyProgram, MAX_ROLLBACK_SECONDS, MIN_ROLLBACK_SECONDS, newNonce, readProgram, remoteCommand, removeProgram } from "./remoteScript";
+import { applyProgram, newNonce, readProgram, remoteCommand, removeProgram } from "./remoteScript";
+import { DEFAULT_ROLLBACK_SECONDS, DEFAULT_SSH_PORT, MAX_ROLLBACK_SECONDS, MIN_ROLLBACK_SECONDS } from "../vocabulary/defaults";
 import { assertScriptScope } from "./remoteScriptScope";
 import { openSession, sleep, type SshSession } from "./ssh";
-import { tryReadRuleset, type RulesetRead } from "./otherTables";
+import { tryReadRuleset, type RulesetRead } from "./rulesetJson";
 
 export { HostError } from "./errors";
 export type { HostErrorKind } from "./errors";
@@ -71,7 +72,6 @@ export interface LiveState {
   ruleset?: RulesetRead;
 }
 
-const DEFAULT_ROLLBACK_SECONDS = 30;
 const MAX_CONFIRM_MS = 6_000;
 
 export async function applyAtomically(
@@ -131,7 +131,7 @@ export async function applyAtomically(
       run.endInput();
       const end = await run.waitClosed((rollbackSeconds + 15) * 1000);
       const out = parseRemoteOutput(run.stdout, nonce);
-      const port = conn.port ?? 22;
+      const port = conn.port ?? DEFAULT_SSH_PORT;
       const how = out.events.includes("rolled-back")
         ? "the host was rolled back to its previous ruleset"
         : end

@@ -2,6 +2,7 @@
 // the host it happened on and what went wrong, and its message is redacted
 // (no private key, password or passphrase can reach Pulumi's output).
 import { redact } from "./redact";
+import { DEFAULT_SSH_PORT } from "../vocabulary/defaults";
 
 export type HostErrorKind =
   /** TCP connect / SSH handshake failed or the connection was lost. */
@@ -47,6 +48,6 @@ export class HostError extends Error {
 
 /** "db-1 (198.18.1.21)" when a display name is known, else "198.18.1.21" ("host:port" off port 22). */
 export function hostLabel(host: string, port: number | undefined, displayName?: string): string {
-  const addr = port && port !== 22 ? `${host}:${port}` : host;
+  const addr = port && port !== DEFAULT_SSH_PORT ? `${host}:${port}` : host;
   return displayName && displayName !== host ? `${displayName} (${addr})` : addr;
 }

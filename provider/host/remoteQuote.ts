@@ -1,9 +1,9 @@
+import { OWNER_PATTERN } from "../vocabulary/names";
 // Input validation and POSIX shell quoting for the programs nftsg runs on
 // hosts. Every value that reaches a remote shell goes through shQuote, even
 // the ones validated to be harmless, so one missed check cannot become a
 // command injection as root.
 
-import { OWNER_PATTERN } from "../compiler/nftNames";
 
 /**
  * Table names safe in a shell, a file name and a unit name. Looser than the

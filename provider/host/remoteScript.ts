@@ -9,11 +9,10 @@
 import { randomBytes } from "node:crypto";
 import { SH_BASE, SH_BOOT, SH_LOCK, SH_ROLLBACK, shellVars, type LibParams } from "./remoteLib";
 import { assertOwner, assertTableName, shQuote } from "./remoteQuote";
+import { MAX_ROLLBACK_SECONDS, MIN_ROLLBACK_SECONDS } from "../vocabulary/defaults";
 
 export { shQuote, assertTableName, assertOwner } from "./remoteQuote";
 
-export const MIN_ROLLBACK_SECONDS = 2;
-export const MAX_ROLLBACK_SECONDS = 3600;
 
 /** The exec request: the program arrives on stdin. */
 export function remoteCommand(sudo: boolean | undefined): string {

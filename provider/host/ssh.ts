@@ -14,6 +14,7 @@ import {
   type ParsedHostKey,
 } from "./hostKey";
 import { connectionSecrets } from "./redact";
+import { DEFAULT_SSH_PORT as DEFAULT_PORT } from "../vocabulary/defaults";
 
 /** Outcome of the fresh-login probe. */
 export type ProbeResult = { ok: true } | { ok: false; reason: string };
@@ -36,7 +37,6 @@ export interface SessionOptions {
 /** Process-wide counters (benchmarks, and tests that count SSH connections in-process). */
 export const transportStats = { sshConnections: 0, loginProbes: 0, execChannels: 0 };
 
-const DEFAULT_PORT = 22;
 const DEFAULT_USER = "root";
 const DEFAULT_DIAL_ERROR_LIMIT = 10;
 const DEFAULT_PER_DIAL_TIMEOUT_S = 15;

@@ -2,9 +2,10 @@
 // and the semantic packet tests all draw fleets from here. Same options and
 // seed, same fleet, on every machine (mulberry32, no Math.random).
 
-import type { FleetDeclaration, HostDeclaration, Protocol, RuleDeclaration, SecurityGroupDeclaration } from "../../provider/declaration/declaration";
-import { parsePrefix } from "../../provider/declaration/cidr";
+import type { FleetDeclaration, HostDeclaration, RuleDeclaration, SecurityGroupDeclaration } from "../../provider/declaration/declaration";
+import { parsePrefix } from "../../provider/addressing/cidr";
 import { specialRangeOf } from "../../provider/declaration/checks/specialAddresses";
+import { type Protocol } from "../../provider/vocabulary/protocols";
 
 export type Rng = () => number;
 

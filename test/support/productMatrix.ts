@@ -4,11 +4,12 @@
 // A probe's source may use an address its host does not declare (a host with
 // only IPv4 in `addresses` still sends IPv6): the evaluator's flow core takes
 // the packet's real addresses, with the host whose firewall it crosses.
-import { parseAddress } from "../../provider/declaration/cidr";
+import { parseAddress } from "../../provider/addressing/cidr";
 import type { FleetDeclaration } from "../../provider/declaration/declaration";
-import { evaluateFlow, fleetIndexOf, type FleetIndex, type FlowEnd, type FlowResult, type Traffic } from "../../provider/evaluate";
+import { evaluateFlow, fleetIndexOf, type FleetIndex, type FlowEnd, type FlowResult } from "../../provider/evaluate";
 import { coverageOfCode, pairCode, pairTable } from "../../provider/evaluate/acceptSets";
 import { RUNNER_NAME, type Plan, type Probe } from "./matrix";
+import { type Traffic } from "../../provider/vocabulary/traffic";
 
 function end(index: FleetIndex, name: string, address: string): FlowEnd {
   const a = parseAddress(address);

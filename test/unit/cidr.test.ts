@@ -17,8 +17,8 @@ import {
   parseIPv6,
   parsePrefix,
   prefixToInterval,
-} from "../../provider/declaration/cidr";
-import { formatPortRange, mergePortRanges, parsePortSpec, portsContain } from "../../provider/declaration/ports";
+} from "../../provider/addressing/cidr";
+import { formatPortRange, mergePortRanges, parsePortSpec, portsContain } from "../../provider/addressing/ports";
 
 describe("IPv4 parsing and printing", () => {
   it.each([

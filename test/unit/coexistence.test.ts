@@ -1,11 +1,11 @@
-// Other firewalls next to nftsg's table (provider/compiler/coexistence.ts),
+// Other firewalls next to nftsg's table (provider/otherFirewalls/analysis.ts),
 // on rulesets printed by the real nft: our compiled table plus the tables
 // and chains that Docker, ufw, firewalld, fail2ban and plain iptables make,
 // loaded into a scratch network namespace and read as `nft -j list ruleset`.
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { analyseOtherFirewalls } from "../../provider/compiler/coexistence";
+import { analyseOtherFirewalls } from "../../provider/otherFirewalls/analysis";
 import { compileFleet } from "../../provider/compiler/compile";
 import type { FleetDeclaration } from "../../provider/declaration/declaration";
 

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compileFleet, tableRemovalScript } from "../../provider/compiler/compile";
 import type { FleetDeclaration, HostDeclaration, RuleDeclaration, SecurityGroupDeclaration } from "../../provider/declaration/declaration";
-import { normaliseNftListing, tableDefinition } from "../../provider/compiler/nftListing";
+import { normaliseNftListing, tableDefinition } from "../../provider/nft/listing";
 import { generateFleet, makeRng, shuffle, type Rng } from "../support/fleetGen";
 
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");

@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compileFleet } from "../../provider/compiler/compile";
 import type { ContainersDeclaration, FleetDeclaration } from "../../provider/declaration/declaration";
-import { CONTAINER_INTERFACES_DEFAULT } from "../../provider/declaration/containers";
+import { CONTAINER_INTERFACES_DEFAULT } from "../../provider/vocabulary/containers";
 import { generateFleet } from "../support/fleetGen";
 
 /** Statements of one chain of a script, without indentation and comments; null if absent. */

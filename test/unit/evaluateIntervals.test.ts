@@ -1,10 +1,10 @@
-// Properties of the evaluator's interval arithmetic (provider/evaluate/intervals.ts)
+// Properties of the evaluator's interval arithmetic (provider/addressing/intervals.ts)
 // against plain sets of small numbers, and table-driven cases of lint's rule
 // implication.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type Interval, mergeIntervals } from "../../provider/declaration/cidr";
-import { covers, intersect, subtract, union, unionMerged } from "../../provider/evaluate/intervals";
+import { type Interval, mergeIntervals } from "../../provider/addressing/cidr";
+import { covers, intersect, subtract, union, unionMerged } from "../../provider/addressing/intervals";
 import { ruleImplies } from "../../provider/evaluate/lint";
 import { validateFleet } from "../../provider/declaration/validate";
 import type { RuleDeclaration } from "../../provider/declaration/declaration";

@@ -16,10 +16,10 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { formatIPv6 } from "../../provider/declaration/cidr";
+import { formatIPv6 } from "../../provider/addressing/cidr";
 import { compileFleet, tableRemovalScript } from "../../provider/compiler/compile";
 import type { HostRuleset } from "../../provider/declaration/declaration";
-import { describeDifference, normaliseNftListing, tableDefinition, tableOwner } from "../../provider/compiler/nftListing";
+import { describeDifference, normaliseNftListing, tableDefinition, tableOwner } from "../../provider/nft/listing";
 import { GOLDEN_FLEETS } from "../golden/fleets";
 import { makeRng } from "../support/fleetGen";
 

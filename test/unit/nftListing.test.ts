@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { compileFleet } from "../../provider/compiler/compile";
-import { describeDifference, expectedListing, normaliseNftListing, tableDefinition, tableOwner } from "../../provider/compiler/nftListing";
+import { describeDifference, expectedListing, normaliseNftListing, tableDefinition, tableOwner } from "../../provider/nft/listing";
 
 const LISTING = `table inet nftsg {
 	comment "acme/web/prod"

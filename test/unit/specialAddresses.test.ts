@@ -2,7 +2,7 @@
 // as never a peer, and that "anywhere" and ordinary prefixes are not caught.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { FAMILY_BITS, parsePrefix, type Prefix } from "../../provider/declaration/cidr";
+import { FAMILY_BITS, parsePrefix, type Prefix } from "../../provider/addressing/cidr";
 import { specialRangeOf } from "../../provider/declaration/checks/specialAddresses";
 import { compileFleet } from "../../provider/compiler/compile";
 

@@ -1,6 +1,6 @@
 // The `containers` option: interface patterns nft can use, and options that
 // contradict each other.
-import { INTERFACE_PATTERN } from "../containers";
+import { INTERFACE_PATTERN } from "../../vocabulary/containers";
 import { type CheckContext, type Obj, isObj } from "./context";
 
 export function checkContainers(ctx: CheckContext, decl: Obj): void {

@@ -2,7 +2,7 @@
 // collected, how prefixes are parsed, and what the group check learnt (the
 // declared group names and which rule first uses each as a peer), which the
 // rule and host checks need to resolve references.
-import type { PrefixParse } from "../cidr";
+import type { PrefixParse } from "../../addressing/cidr";
 import { didYouMean } from "../didYouMean";
 import type { ValidationIssue } from "../fleetModel";
 

@@ -1,7 +1,7 @@
 // Group names and duplicates. Runs before the rule and host checks, which
 // resolve group references against what it records.
-import { GROUP_NAME_PATTERN } from "../../compiler/nftNames";
 import { type CheckContext, isObj } from "./context";
+import { GROUP_NAME_PATTERN } from "../../vocabulary/names";
 
 export function checkGroupNames(ctx: CheckContext, groups: unknown[]): void {
   groups.forEach((g, i) => {

@@ -1,9 +1,9 @@
 // Hosts: names and duplicates, the SSH connection host, explicit addresses,
 // attached groups; then the addresses of members of peer groups.
-import { type Address, FAMILY_BITS, formatAddress, parseAddress } from "../cidr";
+import { type Address, FAMILY_BITS, formatAddress, parseAddress } from "../../addressing/cidr";
 import { specialRangeOf } from "./specialAddresses";
-import { HOST_NAME_PATTERN } from "../../compiler/nftNames";
 import { type CheckContext, type Obj, isObj, present, unknownGroupMessage } from "./context";
+import { HOST_NAME_PATTERN } from "../../vocabulary/names";
 
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$/;
 

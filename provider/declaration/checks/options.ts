@@ -1,7 +1,9 @@
 // Fleet-wide options: the table name and the failsafe.
-import { DEFAULT_TABLE, NFT_RESERVED_WORDS, TABLE_NAME_PATTERN } from "../../compiler/nftNames";
-import { type Family, parseAddress } from "../cidr";
+import { NFT_RESERVED_WORDS } from "../../nft/names";
+import { type Family, parseAddress } from "../../addressing/cidr";
 import { type CheckContext, type Obj, isObj } from "./context";
+import { DEFAULT_TABLE } from "../../vocabulary/defaults";
+import { TABLE_NAME_PATTERN } from "../../vocabulary/names";
 
 /**
  * Table names other tools create in the inet family (or that people know as

@@ -2,10 +2,11 @@
 // end names a declared host, "sg:<declared group>" or an address/CIDR; the
 // traffic fields fit the protocol. Whether a test passes is decided later, on
 // the normalised fleet (provider/evaluate/policyTests.ts).
-import { parseAddress } from "../cidr";
+import { parseAddress } from "../../addressing/cidr";
 import { didYouMean } from "../didYouMean";
-import { ICMP_FAMILY, trafficProblems } from "../../evaluate/traffic";
+import { trafficProblems } from "../../vocabulary/traffic";
 import { type CheckContext, checkDescription, isObj, unknownGroupMessage } from "./context";
+import { ICMP_FAMILY } from "../../vocabulary/protocols";
 
 const GROUP_PREFIX = "sg:";
 

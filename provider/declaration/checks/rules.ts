@@ -1,11 +1,12 @@
 // Each rule of each group: ports, ICMP type/code, peers (CIDRs and group
 // references) and protocol/family combinations. Records which rule first uses
 // each group as a peer, for the host address check.
-import type { Family } from "../cidr";
+import type { Family } from "../../addressing/cidr";
 import { specialRangeOf } from "./specialAddresses";
-import { DIRECTIONS, ICMP_PROTOCOLS, PORT_PROTOCOLS, PROTOCOLS } from "../fleetSchema";
-import { parsePortSpec } from "../ports";
+import { parsePortSpec } from "../../addressing/ports";
 import { type CheckContext, type Obj, checkDescription, isObj, present, unknownGroupMessage } from "./context";
+import { DIRECTIONS } from "../../vocabulary/directions";
+import { hasPorts, isIcmp, PROTOCOLS } from "../../vocabulary/protocols";
 
 export function checkRules(ctx: CheckContext, groups: unknown[]): void {
   groups.forEach((g, i) => {
@@ -32,7 +33,7 @@ function checkRule(ctx: CheckContext, r: Obj, path: string, direction: string): 
 function checkPorts(ctx: CheckContext, r: Obj, path: string, protocol: string | undefined): void {
   const ports = r["ports"];
   if (!present(ports)) return;
-  if (protocol !== undefined && !PORT_PROTOCOLS.has(protocol)) {
+  if (protocol !== undefined && !hasPorts(protocol)) {
     ctx.add(`${path}.ports`, `ports apply only to tcp, udp and sctp; remove ports from this ${protocol} rule`);
   }
   if (Array.isArray(ports)) {
@@ -52,7 +53,7 @@ function checkPorts(ctx: CheckContext, r: Obj, path: string, protocol: string | 
 function checkIcmp(ctx: CheckContext, r: Obj, path: string, protocol: string | undefined): void {
   const hasType = present(r["icmpType"]);
   const hasCode = present(r["icmpCode"]);
-  if (protocol !== undefined && !ICMP_PROTOCOLS.has(protocol)) {
+  if (protocol !== undefined && !isIcmp(protocol)) {
     if (hasType) ctx.add(`${path}.icmpType`, `icmpType applies only to icmp and icmpv6; remove it from this ${protocol} rule`);
     if (hasCode) ctx.add(`${path}.icmpCode`, `icmpCode applies only to icmp and icmpv6; remove it from this ${protocol} rule`);
   } else if (hasCode && !hasType) {

@@ -3,7 +3,7 @@
 // the unspecified address, link-local (valid on one link only, with a zone),
 // multicast (never a source), and IPv4-mapped IPv6 (a host never sees
 // ::ffff:a.b.c.d on the wire; the IPv4 packet matches the IPv4 rule instead).
-import { type Family, type Prefix, prefixToInterval } from "../cidr";
+import { type Family, type Prefix, prefixToInterval } from "../../addressing/cidr";
 
 export type SpecialKind = "loopback" | "unspecified" | "link-local" | "multicast" | "IPv4-mapped";
 

@@ -18,7 +18,7 @@
 //   - symbolic vs numeric `meta l4proto`, `icmp type/code`, `icmpv6 type/code`
 //     (a host without /etc/protocols prints `meta l4proto 6`).
 
-import { SYMBOL_NUMBERS } from "./nftSymbols";
+import { SYMBOL_NUMBERS } from "./symbols";
 
 type Token = { kind: "word"; text: string } | { kind: "quoted"; text: string } | { kind: "punct"; text: "{" | "}" | ";" | "," | "\n" };
 

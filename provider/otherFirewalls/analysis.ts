@@ -1,3 +1,5 @@
+import { hasPorts } from "../vocabulary/protocols";
+import { BASELINE_COMMENT, BASELINE_COMMENTS } from "../compiler/baseline";
 // Other firewalls on a host (docs/containers.md, "Coexistence"). nftsg never
 // touches another table, but every base chain on a hook sees every packet,
 // and a packet passes only if none of them drops it: another table's drop
@@ -215,7 +217,6 @@ interface Probe {
 const IP_FAMILIES = new Set(["ip", "ip6", "inet"]);
 
 const ALL_PORTS: [number, number] = [1, 65535];
-const PORT_PROTOCOLS = new Set(["tcp", "udp", "sctp"]);
 
 /** Where a rule's match stands for a probe: "no" match, "yes" for every such packet, "some" of them. */
 function matches(rule: Rule, probe: Probe): "no" | "yes" | "some" {
@@ -271,22 +272,13 @@ function walk(chains: Map<string, Chain>, c: Chain, probe: Probe, depth: number)
   return { outcome: "return", by: `${c.family} ${c.table} ${c.name}`, someAccepted };
 }
 
-/**
- * Comments of the baseline statements (baseline.ts, containers.ts): not
- * permissions of a group. Group rule comments are "<group>: ..." and group
- * names have no spaces, so none of these can be a group rule's comment.
- */
-const BASELINE_COMMENTS = new Set([
-  "stateful: replies", "stateful: related traffic", "stateful: replies and related traffic", "stateful: invalid packets",
-  "loopback", "essential icmpv6: untracked by conntrack", "dhcp client replies", "dhcpv6 client replies", "local containers",
-]);
 
 /** New connections our ingress chain accepts (from some peers): its tcp/udp/sctp rules, one probe per port span. */
 function probesOf(own: Chain | undefined): Probe[] {
   if (!own) return [];
   const out: Probe[] = [];
   for (const r of own.rules) {
-    if (r.verdict.kind !== "accept" || r.neverNew || !r.proto || !PORT_PROTOCOLS.has(r.proto)) continue;
+    if (r.verdict.kind !== "accept" || r.neverNew || !r.proto || !hasPorts(r.proto)) continue;
     if (r.comment !== undefined && BASELINE_COMMENTS.has(r.comment)) continue;
     for (const span of r.ports ?? [ALL_PORTS]) out.push({ proto: r.proto, span, why: r.comment ?? "a rule of nftsg" });
   }
@@ -336,7 +328,7 @@ export function analyseOtherFirewalls(rulesetJson: string, ownTable: string, own
       );
     }
     for (const r of reachableAccepts(chains, c)) {
-      if (!r.ports || !r.proto || !PORT_PROTOCOLS.has(r.proto)) continue;
+      if (!r.ports || !r.proto || !hasPorts(r.proto)) continue;
       const missing = r.ports.filter((span) => !ownPorts(r.proto, span));
       if (missing.length === 0) continue;
       warnings.push(
@@ -376,7 +368,7 @@ function parseJsonArray(text: string): unknown[] {
  * would be accepted as local container traffic.
  */
 function uplinkWarnings(own: Chain | undefined, host: HostInterfaces): string[] {
-  const patterns = own?.rules.find((r) => r.comment === "local containers")?.ifnames ?? [];
+  const patterns = own?.rules.find((r) => r.comment === BASELINE_COMMENT.localContainers)?.ifnames ?? [];
   if (patterns.length === 0) return [];
   const uplinks = new Map<string, string[]>(); // interface -> why it is an uplink
   const note = (dev: unknown, why: string) => {

@@ -1,8 +1,8 @@
+import { NFT_COMMENT_MAX_BYTES } from "../vocabulary/defaults";
 // Text rendering in nft 1.0.6's own listing format, so that
 // `nft list table inet <t>` after loading a script prints the script's table
 // definition back byte for byte (verified in test/unit/golden.test.ts).
 
-import { NFT_COMMENT_MAX_BYTES } from "./nftNames";
 
 export type SetKeyType = "ipv4_addr" | "ipv6_addr" | "inet_service";
 

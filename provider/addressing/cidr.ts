@@ -9,7 +9,8 @@
 //      (`10.0.0.0/8`, `10.0.1.0-10.0.2.255`, `192.0.2.1`, IPv6 as glibc's
 //      inet_ntop writes it), so the script reads back byte for byte.
 
-export type Family = 4 | 6;
+export type { Family } from "../vocabulary/families";
+import type { Family } from "../vocabulary/families";
 
 export interface Address {
   family: Family;

@@ -1,8 +1,11 @@
 // The host's whole ruleset as JSON, for the report of other firewalls
-// (provider/compiler/coexistence.ts): one more exec channel on the SSH
+// (provider/otherFirewalls/analysis.ts): one more exec channel on the SSH
 // connection that apply or read already opened. Read-only; the ruleset
 // carries no secret of ours.
+import type { HostTables, RulesetRead } from "../otherFirewalls/report";
 import type { SshSession } from "./ssh";
+
+export type { HostTables, RulesetRead } from "../otherFirewalls/report";
 
 /** A ruleset larger than this (a kube-proxy host with huge sets) is not analysed. */
 export const MAX_RULESET_BYTES = 32 * 1024 * 1024;
@@ -17,16 +20,6 @@ export const SECTION_MARK = "@@nftsg-section@@";
 const COMMAND =
   `PATH=/usr/local/sbin:/usr/sbin:/sbin:$PATH LC_ALL=C; export PATH LC_ALL; nft -j list ruleset || exit 1; ` +
   `echo ${SECTION_MARK}; ip -j addr show 2>/dev/null; echo ${SECTION_MARK}; ip -j route show default 2>/dev/null; ip -j -6 route show default 2>/dev/null; true`;
-
-/** What the read returns: the three sections, as printed. */
-export interface HostTables {
-  /** `nft -j list ruleset`. */
-  json: string;
-  /** `ip -j addr show` ("" if unavailable). */
-  addresses: string;
-  /** `ip -j route show default`, IPv4 then IPv6 (JSON arrays, one per line; "" if unavailable). */
-  routes: string;
-}
 
 export function splitSections(text: string): HostTables {
   const [json = "", addresses = "", routes = ""] = text.split(`\n${SECTION_MARK}\n`);
@@ -73,9 +66,6 @@ async function readOutput(session: SshSession, sudo: boolean | undefined): Promi
     });
   });
 }
-
-/** The ruleset, or why it could not be read (never fatal: the report is advice). */
-export type RulesetRead = HostTables | { error: string };
 
 export async function tryReadRuleset(session: SshSession, sudo: boolean | undefined): Promise<RulesetRead> {
   try {

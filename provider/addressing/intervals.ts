@@ -1,7 +1,7 @@
 // Interval-list arithmetic for the evaluator: which part of a peer's address
 // range a set of rules covers. Lists are merged (sorted, disjoint, never
 // adjacent), as cidr.ts's mergeIntervals returns them.
-import { type Interval, mergeIntervals } from "../declaration/cidr";
+import { type Interval, mergeIntervals } from "./cidr";
 
 /** a ∩ b, both merged; the result is merged. */
 export function intersect(a: readonly Interval[], b: readonly Interval[]): Interval[] {

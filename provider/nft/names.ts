@@ -8,43 +8,15 @@
 // elements, not its name.
 
 import { createHash } from "node:crypto";
-import type { Family } from "../declaration/cidr";
-import { formatPortRange, type PortRange } from "../declaration/ports";
+import type { Family } from "../addressing/cidr";
+import { formatPortRange, type PortRange } from "../addressing/ports";
+import type { Direction } from "../vocabulary/directions";
 
 export const TABLE_FAMILY = "inet";
-export const DEFAULT_TABLE = "nftsg";
-
-export type Direction = "ingress" | "egress";
-
-/** Security group names (DESIGN §2). */
-export const GROUP_NAME_PATTERN = /^[a-z][a-z0-9-]{0,40}$/;
-
-/**
- * Host names: 1-64 characters, letters, digits, ".", "_" and "-", starting
- * with a letter or digit. They appear in lines, comments, and as keys of the
- * compiled fleet (and so in Pulumi resource names), never inside nft syntax
- * other than a quoted comment.
- */
-export const HOST_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
-/**
- * Table names: a lower-case nft identifier of at most 32 characters that is
- * not an nft keyword (nft's scanner turns keywords into tokens, so
- * `table inet filter` parses but `table inet counter` does not). We never
- * quote the name, so it can be used verbatim in `nft list table inet <name>`.
- */
-export const TABLE_NAME_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
-
-/**
- * Owner identities recorded in a table's comment ("org/project/stack/host=x"):
- * characters that survive a round trip through an nft comment, a file and the
- * owner parser on the host. 1-128 characters.
- */
-export const OWNER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._/@:=+-]{0,127}$/;
-
 /**
  * Keywords of nft's scanner (src/scanner.l, nftables 1.0.x-1.1.x) that match
- * TABLE_NAME_PATTERN. Some are only keywords in a sub-state of the scanner and
+ * TABLE_NAME_PATTERN (vocabulary/names.ts): `table inet filter` parses but
+ * `table inet counter` does not. Some are only keywords in a sub-state of the scanner and
  * would work as table names on nft 1.0.6; they are reserved anyway so that a
  * name keeps working on other nft versions.
  */
@@ -72,9 +44,6 @@ export const NFT_RESERVED_WORDS: ReadonlySet<string> = new Set(
     "secmark xt"
   ).split(" "),
 );
-
-/** nft limits comments (rule, set, table) to 128 bytes. */
-export const NFT_COMMENT_MAX_BYTES = 128;
 
 export const FAMILY_SUFFIX: Record<Family, string> = { 4: "v4", 6: "v6" };
 

@@ -192,10 +192,13 @@ function compileHosts(
   const stubGroups = new Map(groups.map((g) => [g.name, pulumi.output({ name: g.name, description: g.description })]));
   const memberLists = new Map<string, pulumi.Output<HostDeclaration[]>>();
   const shared = new SharedCompile((decl, only) => {
-    // Loaded lazily: the compiler pulls in zod.
-    const { compileFleet } = require("../provider/compiler/compile") as typeof import("../provider/compiler/compile");
-    const compiled = compileFleet(decl, { owners: Object.fromEntries(only.map((h) => [h, ownerOf(h)])), lineStyle: "groups", only });
-    const flows = hostFlowTexts(decl, only);
+    // Loaded lazily: the compiler pulls in zod. One validation per batch,
+    // for both the rulesets and the flows.
+    const { compileNormalisedFleet, validateFleet, FleetValidationError } = require("../provider/compiler/compile") as typeof import("../provider/compiler/compile");
+    const v = validateFleet(decl);
+    if (!v.ok) throw new FleetValidationError(v.issues);
+    const compiled = compileNormalisedFleet(v.fleet, { owners: Object.fromEntries(only.map((h) => [h, ownerOf(h)])), lineStyle: "groups", only });
+    const flows = hostFlowTexts(v.fleet, only);
     return Object.fromEntries(Object.entries(compiled).map(([h, r]) => [h, { ...r, flows: flows[h] }]));
   });
   const out = new Map<string, pulumi.Output<AttachmentContent>>();

@@ -5,15 +5,13 @@
 // (sdk/sharedCompile.ts), once per batch of hosts; groups of more than
 // MEMBER_LIST_BOUND members are one line (see provider/evaluate/flowLines.ts),
 // so the input stays proportional to the host's own ruleset.
-import type { FleetDeclaration } from "../provider/declaration/declaration";
+import type { NormalisedFleet } from "../provider/declaration/fleetModel";
 
-/** Each of `hosts`' flow lines, joined; "(invalid declaration)" if the declaration is invalid. */
-export function hostFlowTexts(decl: FleetDeclaration, hosts: readonly string[]): Record<string, string> {
+/** Each of `hosts`' flow lines, joined, from the validated declaration the batch compiled. */
+export function hostFlowTexts(fleet: NormalisedFleet, hosts: readonly string[]): Record<string, string> {
   // Loaded lazily, like the compiler.
-  const { validateFleet } = require("../provider/declaration/validate") as typeof import("../provider/declaration/validate");
   const { indexFleet } = require("../provider/evaluate/fleetIndex") as typeof import("../provider/evaluate/fleetIndex");
   const { hostFlows } = require("../provider/evaluate/flows") as typeof import("../provider/evaluate/flows");
-  const r = validateFleet(decl);
-  const index = r.ok ? indexFleet(r.fleet) : undefined;
-  return Object.fromEntries(hosts.map((h) => [h, index ? hostFlows(index, h).join("\n") : "(invalid declaration)"]));
+  const index = indexFleet(fleet);
+  return Object.fromEntries(hosts.map((h) => [h, hostFlows(index, h).join("\n")]));
 }

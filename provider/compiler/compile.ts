@@ -356,6 +356,14 @@ class Compiler {
     return line;
   }
 
+  /** Every host's ruleset, or only those named. */
+  compileAll(only?: Iterable<string>): CompiledFleet {
+    const wanted = only === undefined ? undefined : new Set(only);
+    const out: CompiledFleet = {};
+    for (const host of this.fleet.hosts) if (!wanted || wanted.has(host.name)) out[host.name] = this.compileHost(host);
+    return out;
+  }
+
   compileHost(host: NormalisedHost): HostRuleset {
     const table = this.fleet.table;
     if (host.groups.length === 0) {
@@ -441,11 +449,9 @@ class Compiler {
 
 /** Compile an already validated fleet. */
 export function compileNormalisedFleet(fleet: NormalisedFleet, options: CompileOptions = {}): CompiledFleet {
-  const compiler = new Compiler(fleet, options);
-  const only = options.only === undefined ? undefined : new Set(options.only);
-  const out: CompiledFleet = {};
-  for (const host of fleet.hosts) if (!only || only.has(host.name)) out[host.name] = compiler.compileHost(host);
-  return out;
+  const optIssues = optionIssues(options);
+  if (optIssues.length > 0) throw new FleetValidationError(optIssues);
+  return new Compiler(fleet, options).compileAll(options.only);
 }
 
 /** `name address` for every address of every member, sorted. */
@@ -480,5 +486,5 @@ export function compileFleet(decl: FleetDeclaration, options: CompileOptions = {
   const v = validateFleet(decl);
   const optIssues = optionIssues(options);
   if (!v.ok || optIssues.length > 0) throw new FleetValidationError([...(v.ok ? [] : v.issues), ...optIssues]);
-  return compileNormalisedFleet(v.fleet, options);
+  return new Compiler(v.fleet, options).compileAll(options.only);
 }

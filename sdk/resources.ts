@@ -1,38 +1,15 @@
 // The dynamic resources nftsg registers, with their own type names
 // (pulumi-nodejs:dynamic/nftsg:<Type>). Only Attachment touches hosts.
 import * as pulumi from "@pulumi/pulumi";
-import type { ConnectionDeclaration, PortSpec } from "../provider/declaration/declaration";
+import type { PortSpec } from "../provider/declaration/declaration";
+import type { AttachmentInputProps } from "../provider/handlers/attachmentContract";
 import { attachmentProvider, modelProvider, ruleProvider, securityGroupProvider } from "./providers";
-import { type Protocol } from "../provider/vocabulary/protocols";
+import type { Protocol } from "../provider/vocabulary/protocols";
 
 const MODULE = "nftsg";
 
-export interface AttachmentInputs {
-  fleet: pulumi.Input<string>;
-  hostName: pulumi.Input<string>;
-  /** connection.host, not secret: changing it replaces the Attachment. */
-  address: pulumi.Input<string>;
-  port: pulumi.Input<number>;
-  /** The whole SSH connection, always a secret (keys and passwords inside). */
-  connection: pulumi.Input<ConnectionDeclaration>;
-  table: pulumi.Input<string>;
-  owner: pulumi.Input<string>;
-  takeover: pulumi.Input<boolean>;
-  rollbackSeconds: pulumi.Input<number>;
-  /** Version of this input format (provider/handlers/scriptEncoding.ts). */
-  format: pulumi.Input<number>;
-  /**
-   * Readable effective permissions, one per line, in group terms (one line per
-   * peer group with its member count and digest): what `preview --diff` shows.
-   */
-  rules: pulumi.Input<string>;
-  /** The complete nft script for this host, brotli + base64; "" for a host attached to no group (it keeps no table). */
-  scriptBrotli: pulumi.Input<string>;
-  /** sha256 of the script. */
-  hash: pulumi.Input<string>;
-  /** What the host allows, one flow per line in terms of groups, hosts and CIDRs (sdk/flows.ts); display only. */
-  flows?: pulumi.Input<string>;
-}
+/** The Attachment's inputs: the handlers' contract (provider/handlers/attachmentContract.ts), each field an Input. */
+export type AttachmentInputs = { [K in keyof AttachmentInputProps]: pulumi.Input<AttachmentInputProps[K]> };
 
 /** One host's firewall: carries its compiled ruleset and applies it over SSH. */
 export class Attachment extends pulumi.dynamic.Resource {

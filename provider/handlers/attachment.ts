@@ -3,44 +3,28 @@
 // diff works from inputs alone, so `pulumi preview` never opens a connection.
 import { createHash, randomBytes } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
-import type { ConnectionDeclaration } from "../declaration/declaration";
+import type { HostOps } from "../host/ops";
+import type { RulesetRead } from "../otherFirewalls/report";
+import type { AttachmentProps } from "./attachmentContract";
 import { UNKNOWN } from "./unknown";
 
-export interface AttachmentProps {
-  fleet: string;
-  hostName: string;
-  address: string;
-  port: number;
-  connection: ConnectionDeclaration;
-  table: string;
-  owner: string;
-  takeover: boolean;
-  rollbackSeconds: number;
-  /** Input format (scriptEncoding.ts); absent in state written before format 2. */
-  format?: number;
-  rules: string;
-  /** Format 2 input: the script, brotli + base64 (never echoed in outputs). */
-  scriptBrotli?: string;
-  /** Format 1 input, and the drift record written by read. */
-  script?: string;
-  hash: string;
-  /** Output: the host key seen on first use (or pinned). */
-  hostKey?: string;
-  /** Output: the jump host's key seen on first use, "<host>:<port> <type> <base64>" (absent without a jump host). */
-  proxyHostKey?: string;
-  /**
-   * Output: this resource instance's identity, recorded on the host with each
-   * confirmed apply. A replacement (new address or port, renamed Fleet, host
-   * moved between Fleets) is created before the old instance is deleted, under
-   * the same owner; the old delete sees another instance's id and leaves the
-   * table. Absent in state written by older versions.
-   */
-  instance?: string;
-  /** Output: sha256 of the table as it must list on the host ("" for no table); drift is checked against it. */
-  listingHash?: string;
-  /** Outputs at apply and refresh: other firewalls on the host (otherFirewalls.ts). */
-  otherFirewalls?: string[];
-  firewallWarnings?: string[];
+export type { AttachmentProps } from "./attachmentContract";
+
+/** What the handlers use of the world: the hosts, and the engine's log. */
+export interface AttachmentEnv {
+  /** The hosts (SSH by default; a fake in handler tests). */
+  host(): HostOps;
+  /** A warning shown by `pulumi up` / `refresh`. */
+  warn(message: string): Promise<void>;
+}
+
+/** The real world: hosts over SSH, warnings to the engine. Loaded lazily. */
+export function realAttachmentEnv(): AttachmentEnv {
+  let ops: HostOps | undefined;
+  return {
+    host: () => (ops ??= (require("../host/ops") as typeof import("../host/ops")).sshHostOps()),
+    warn: (message) => (require("./engineLog") as typeof import("./engineLog")).warn(message),
+  };
 }
 
 /** An Attachment with its script at hand, as the apply path needs it. */
@@ -118,7 +102,6 @@ function attachmentId(p: AttachmentProps): string {
 
 function lazy() {
   return {
-    apply: require("../host/apply") as typeof import("../host/apply"),
     listing: require("../nft/listing") as typeof import("../nft/listing"),
     redact: require("../host/redact") as typeof import("../host/redact"),
     others: require("../otherFirewalls/report") as typeof import("../otherFirewalls/report"),
@@ -129,11 +112,10 @@ function lazy() {
  * The other-firewalls report of a host, its warnings sent to the engine so
  * that `pulumi up` / `pulumi refresh` show them.
  */
-async function reportedOtherFirewalls(p: AttachmentProps, read: import("../otherFirewalls/report").RulesetRead | undefined) {
+async function reportedOtherFirewalls(env: AttachmentEnv, p: AttachmentProps, read: RulesetRead | undefined) {
   const { others } = lazy();
-  const { warn } = require("./engineLog") as typeof import("./engineLog");
   const report = others.reportOtherFirewalls(p.table, read, p.address);
-  for (const w of report.firewallWarnings) await warn(`nftsg: host ${p.hostName}: ${w}`);
+  for (const w of report.firewallWarnings) await env.warn(`nftsg: host ${p.hostName}: ${w}`);
   return report;
 }
 
@@ -196,8 +178,9 @@ interface KnownKeys {
   proxyHostKey?: string;
 }
 
-async function converge(p: Expanded, known: KnownKeys, instance: string): Promise<AttachmentProps> {
-  const { apply, listing, others } = lazy();
+async function converge(env: AttachmentEnv, p: Expanded, known: KnownKeys, instance: string): Promise<AttachmentProps> {
+  const { listing, others } = lazy();
+  const apply = env.host();
   const keys = { expectedHostKey: p.connection.hostKey ?? known.hostKey, expectedProxyHostKey: known.proxyHostKey };
   try {
     if (attachedToNoGroup(p)) {
@@ -215,7 +198,7 @@ async function converge(p: Expanded, known: KnownKeys, instance: string): Promis
     if (sent !== live) {
       throw new Error(`the table read back from the host differs from the script sent:\n${listing.describeDifference(sent, live)}`);
     }
-    const report = await reportedOtherFirewalls(p, r.ruleset);
+    const report = await reportedOtherFirewalls(env, p, r.ruleset);
     return outputsOf(p, { hostKey: r.hostKey, proxyHostKey: r.proxyHostKey, listingHash: sha256(sent), instance, ...report });
   } catch (err) {
     throw hostFailure(p, err);
@@ -228,8 +211,8 @@ async function converge(p: Expanded, known: KnownKeys, instance: string): Promis
  * both tables, which only ever restricts, and the update fails loudly; the
  * next `up` retries.
  */
-async function removeRenamedTable(olds: AttachmentProps, news: AttachmentProps, outs: AttachmentProps): Promise<void> {
-  const { apply } = lazy();
+async function removeRenamedTable(env: AttachmentEnv, olds: AttachmentProps, news: AttachmentProps, outs: AttachmentProps): Promise<void> {
+  const apply = env.host();
   try {
     await apply.removeTable(news.connection, olds.table, {
       owner: olds.owner, takeover: olds.takeover, instance: olds.instance,
@@ -241,7 +224,7 @@ async function removeRenamedTable(olds: AttachmentProps, news: AttachmentProps, 
   }
 }
 
-export function attachmentHandlers() {
+export function attachmentHandlers(env: AttachmentEnv = realAttachmentEnv()) {
   return {
     async check(_olds: AttachmentProps, news: AttachmentProps) {
       const failures: { property: string; reason: string }[] = [];
@@ -271,7 +254,7 @@ export function attachmentHandlers() {
     },
 
     async create(inputs: AttachmentProps) {
-      const outs = await converge(expand(inputs), {}, newInstanceId());
+      const outs = await converge(env, expand(inputs), {}, newInstanceId());
       return { id: attachmentId(outs), outs };
     },
 
@@ -285,13 +268,14 @@ export function attachmentHandlers() {
         return { outs: outputsOf(expanded, { hostKey: olds.hostKey, proxyHostKey: olds.proxyHostKey, listingHash, instance: olds.instance }) };
       }
       // Trust on first use: a key recorded earlier must match from now on.
-      const outs = await converge(expand(news), olds, olds.instance ?? newInstanceId());
-      if (olds.table !== news.table && !bootExpectation(olds).noTable) await removeRenamedTable(olds, news, outs);
+      const outs = await converge(env, expand(news), olds, olds.instance ?? newInstanceId());
+      if (olds.table !== news.table && !bootExpectation(olds).noTable) await removeRenamedTable(env, olds, news, outs);
       return { outs };
     },
 
     async read(id: string, props: AttachmentProps) {
-      const { apply, listing, others } = lazy();
+      const { listing } = lazy();
+      const apply = env.host();
       let live;
       try {
         live = await apply.readLive(props.connection, props.table, {
@@ -301,7 +285,7 @@ export function attachmentHandlers() {
       } catch (err) {
         throw hostFailure(props, err);
       }
-      props = { ...props, ...(await reportedOtherFirewalls(props, live.ruleset)) };
+      props = { ...props, ...(await reportedOtherFirewalls(env, props, live.ruleset)) };
       const expected = props.listingHash ?? sha256(expectedListing(expand(props).script));
       const actual = live.exists ? listing.normaliseNftListing(live.listing) : "";
       const bootFacts = bootExpectation(props);
@@ -322,7 +306,7 @@ export function attachmentHandlers() {
     },
 
     async delete(_id: string, props: AttachmentProps) {
-      const { apply } = lazy();
+      const apply = env.host();
       try {
         await apply.removeTable(props.connection, props.table, {
           owner: props.owner, takeover: props.takeover, instance: props.instance,

@@ -157,11 +157,15 @@ export async function applyAtomically(
   }
 }
 
-export async function readLive(
-  conn: ConnectionDeclaration,
-  table: string,
-  opts: { expectedHostKey?: string; expectedProxyHostKey?: string; displayName?: string; readRuleset?: boolean },
-): Promise<LiveState> {
+export interface ReadOptions {
+  expectedHostKey?: string;
+  expectedProxyHostKey?: string;
+  displayName?: string;
+  /** Also read the host's whole ruleset (`nft -j`) for the report of other firewalls. */
+  readRuleset?: boolean;
+}
+
+export async function readLive(conn: ConnectionDeclaration, table: string, opts: ReadOptions): Promise<LiveState> {
   validateOrThrow(conn, table, opts.displayName);
   const session = await openSession(conn, opts);
   try {
@@ -192,11 +196,23 @@ export async function readLive(
  * caller's to remove: a table nftsg did not create, one another stack owns,
  * or one that another resource instance (`opts.instance`) confirmed since.
  */
-export async function removeTable(
-  conn: ConnectionDeclaration,
-  table: string,
-  opts: { owner: string; takeover?: boolean; instance?: string; expectedHostKey?: string; expectedProxyHostKey?: string; displayName?: string },
-): Promise<{ hostKey: string; proxyHostKey?: string; notes: string[] }> {
+export interface RemoveOptions {
+  owner: string;
+  takeover?: boolean;
+  instance?: string;
+  expectedHostKey?: string;
+  expectedProxyHostKey?: string;
+  displayName?: string;
+}
+
+export interface RemoveResult {
+  hostKey: string;
+  proxyHostKey?: string;
+  /** Why a table was left in place (not nftsg's, another instance's, another attachment's). */
+  notes: string[];
+}
+
+export async function removeTable(conn: ConnectionDeclaration, table: string, opts: RemoveOptions): Promise<RemoveResult> {
   validateOrThrow(conn, table, opts.displayName, opts.owner, opts.instance);
   const session = await openSession(conn, opts);
   try {

@@ -1,0 +1,71 @@
+// The Attachment's properties: the one declaration of what the SDK sends
+// (sdk/resources.ts derives its Input types from it) and what the handlers
+// read back from state, of this format and of older ones.
+import type { ConnectionDeclaration } from "../declaration/declaration";
+
+/** What the SDK sends for one host (format 2); sdk/resources.ts wraps each field in pulumi.Input. */
+export interface AttachmentInputProps {
+  fleet: string;
+  hostName: string;
+  /** connection.host, not secret: a change is an update (the recorded host key is checked at the new address). */
+  address: string;
+  port: number;
+  /** The whole SSH connection, always a secret (keys and passwords inside). */
+  connection: ConnectionDeclaration;
+  table: string;
+  owner: string;
+  takeover: boolean;
+  rollbackSeconds: number;
+  /** Version of this input format (scriptEncoding.ts). */
+  format: number;
+  /**
+   * Readable effective permissions, one per line, in group terms (one line per
+   * peer group with its member count and digest): what `preview --diff` shows.
+   */
+  rules: string;
+  /** The complete nft script for this host, brotli + base64; "" for a host attached to no group (it keeps no table). */
+  scriptBrotli: string;
+  /** sha256 of the script. */
+  hash: string;
+  /** What the host allows, one flow per line in terms of groups, hosts and CIDRs (sdk/flows.ts); display only. */
+  flows?: string;
+}
+
+/** An Attachment as state holds it: inputs of this format or an older one, and the outputs of the last apply or refresh. */
+export interface AttachmentProps {
+  fleet: string;
+  hostName: string;
+  address: string;
+  port: number;
+  connection: ConnectionDeclaration;
+  table: string;
+  owner: string;
+  takeover: boolean;
+  rollbackSeconds: number;
+  /** Input format (scriptEncoding.ts); absent in state written before format 2. */
+  format?: number;
+  rules: string;
+  /** Format 2 input: the script, brotli + base64 (never echoed in outputs). */
+  scriptBrotli?: string;
+  /** Format 1 input, and the drift record written by read. */
+  script?: string;
+  hash: string;
+  /** Output: the host key seen on first use (or pinned). */
+  hostKey?: string;
+  /** Output: the jump host's key seen on first use, "<host>:<port> <type> <base64>" (absent without a jump host). */
+  proxyHostKey?: string;
+  /**
+   * Output: this resource instance's identity, recorded on the host with each
+   * confirmed apply. A new Attachment for the same host (a renamed Fleet, a
+   * host moved between Fleets) is created before the old one is deleted,
+   * under the same owner; the old delete sees another instance's id and
+   * leaves the table. Absent in state written by older versions.
+   */
+  instance?: string;
+  /** Output: sha256 of the table as it must list on the host ("" for no table); drift is checked against it. */
+  listingHash?: string;
+  /** Outputs at apply and refresh: other firewalls on the host (otherFirewalls.ts). */
+  otherFirewalls?: string[];
+  firewallWarnings?: string[];
+  flows?: string;
+}

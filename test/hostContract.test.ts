@@ -1,0 +1,145 @@
+// The fake host (test/support/fakeHost.ts) against a real one: the same
+// sequence of operations, through the HostOps seam, on a lab host over SSH
+// and on the fake, must give the same outcome at every step — the same
+// refusals (by kind), the same notes, the same live state (table, owner,
+// instance, boot loading, boot file). Handler tests that run on the fake
+// stand on this.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ConnectionDeclaration } from "../provider/declaration/declaration";
+import { HostError } from "../provider/host/errors";
+import { applyAtomically, readLive, removeTable } from "../provider/host/apply";
+import type { HostOps } from "../provider/host/ops";
+import { normaliseNftListing, tableDefinition } from "../provider/nft/listing";
+import { labUp, type Lab } from "./lab";
+import { connectionTo } from "./support/applyLab";
+import { allowScript, TABLE } from "./support/applyScripts";
+import { FakeHosts } from "./support/fakeHost";
+
+const A = "org/project/stack-a/host=x1";
+const A2 = "org/project/stack-a/host=x2";
+const B = "org/project/stack-b/host=x1";
+const I1 = "1111111111111111aaaaaaaaaaaaaaaa";
+const I2 = "2222222222222222bbbbbbbbbbbbbbbb";
+const APPLIED = new Set([A, A2].map((o) => normaliseNftListing(tableDefinition(allowScript(o, 80)))));
+const FOREIGN = "table inet nftsg {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t}\n}\n";
+
+/** One target of the scenario: the operations, and what a person could do by hand on the host. */
+interface Target {
+  ops: HostOps;
+  conn: ConnectionDeclaration;
+  hostKey: string;
+  addForeignTable(): Promise<void>;
+  handEdit(): Promise<void>;
+  removeBootFile(): Promise<void>;
+}
+
+/** What a note says, most specific first. */
+const NOTE_KINDS = ["another resource instance", "not created by nftsg", "now belongs to"];
+
+/** An outcome, in terms both targets can be compared in. */
+type Outcome = string;
+
+async function outcome(p: Promise<unknown>): Promise<Outcome> {
+  try {
+    const r = (await p) as Record<string, unknown>;
+    if ("notes" in r) {
+      const notes = r.notes as string[];
+      return `removed${notes.map((n) => ` | ${NOTE_KINDS.find((k) => n.includes(k)) ?? n}`).join("")}`;
+    }
+    if ("exists" in r) {
+      return JSON.stringify({
+        exists: r.exists, owner: r.owner ?? "", instance: r.instance ?? "", persisted: r.persisted, bootSha256: r.bootSha256 ?? "",
+        table: r.listing === "" ? "none" : APPLIED.has(normaliseNftListing(String(r.listing))) ? "as applied" : "changed by hand",
+      });
+    }
+    return `applied ${normaliseNftListing(String(r.listing)).length > 0}`;
+  } catch (e) {
+    if (e instanceof HostError) return `refused: ${e.kind}`;
+    throw e;
+  }
+}
+
+async function scenario(t: Target): Promise<Outcome[]> {
+  const out: Outcome[] = [];
+  const read = () => outcome(t.ops.readLive(t.conn, TABLE, {}));
+  const apply = (owner: string, instance?: string, extra: { takeover?: boolean; expectedHostKey?: string } = {}) =>
+    outcome(t.ops.applyAtomically(t.conn, TABLE, allowScript(owner, 80), { owner, instance, ...extra }));
+  const remove = (owner: string, instance?: string, takeover?: boolean) => outcome(t.ops.removeTable(t.conn, TABLE, { owner, instance, takeover }));
+  out.push(await read());
+  out.push(await apply(A, I1));
+  out.push(await read());
+  out.push(await apply(B, I2));
+  out.push(await remove(A, I2));
+  out.push(await apply(A2, I2));
+  out.push(await remove(A, I1));
+  out.push(await remove(A2, I2));
+  out.push(await read());
+  out.push(await apply(A, I1, { expectedHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherKeyOtherKeyOtherKeyOtherKeyOtherKey0" }));
+  await t.addForeignTable();
+  out.push(await apply(A, I1));
+  out.push(await remove(A, I1));
+  out.push(await apply(A, I1, { takeover: true }));
+  await t.handEdit();
+  out.push(await read());
+  await t.removeBootFile();
+  out.push(await read());
+  out.push(await remove(A, I1));
+  out.push(await read());
+  return out;
+}
+
+let lab: Lab;
+
+beforeAll(async () => {
+  lab = await labUp({ hosts: 1, hostNames: ["c1"] });
+});
+
+afterAll(async () => {
+  await lab?.down();
+});
+
+describe("the fake host behaves as a real one", () => {
+  it("the same operations give the same outcomes, step by step", async () => {
+    const conn = connectionTo(lab, "c1");
+    const real: Target = {
+      ops: { applyAtomically, readLive, removeTable },
+      conn,
+      hostKey: lab.host("c1").hostPublicKey,
+      addForeignTable: async () => {
+        const r = await lab.exec("c1", "nft -f -", { input: FOREIGN });
+        expect(r.code, r.stderr).toBe(0);
+      },
+      handEdit: async () => {
+        const r = await lab.exec("c1", `nft add rule inet ${TABLE} input tcp dport 9999 accept`);
+        expect(r.code, r.stderr).toBe(0);
+      },
+      removeBootFile: async () => void (await lab.exec("c1", `rm -f /etc/nftsg/${TABLE}.nft`)),
+    };
+    const fakes = new FakeHosts();
+    const m = fakes.add(conn.host);
+    const fake: Target = {
+      ops: fakes,
+      conn,
+      hostKey: m.hostKey,
+      addForeignTable: async () => m.addForeignTable(TABLE, FOREIGN),
+      handEdit: async () => {
+        const t = m.tables.get(TABLE)!;
+        t.listing = t.listing.replace(/\n\t\}\n\}\n$/, "\n\t\ttcp dport 9999 accept\n\t}\n}\n");
+      },
+      removeBootFile: async () => void m.bootFiles.delete(TABLE),
+    };
+    const onReal = await scenario(real);
+    const onFake = await scenario(fake);
+    expect(onFake).toEqual(onReal);
+    expect(onReal.some((o) => o.includes('"table":"changed by hand"'))).toBe(true);
+    // The refusals the scenario is about really happened.
+    expect(onReal.filter((o) => o.startsWith("refused")).sort()).toEqual(["refused: hostkey", "refused: owner", "refused: owner"]);
+    expect(onReal.filter((o) => o.includes("|"))).toEqual([
+      "removed | another resource instance",
+      "removed | another resource instance",
+      "removed | not created by nftsg",
+    ]);
+    // Every step reached the fake machine or was refused before it.
+    expect(m.calls.length).toBeGreaterThan(10);
+  });
+});

@@ -1,0 +1,195 @@
+// A fake of the hosts (provider/host/ops.ts HostOps) with the real semantics
+// of what the handlers rely on: one table per name with its listing, owner
+// and instance records, a boot file and whether boot loads it, the host key,
+// and the refusals (owner, foreign table, host key, lockout, unreachable).
+// It mirrors the remote programs in provider/host/remoteScript.ts;
+// test/hostContract.test.ts runs the same scenarios against a real lab host
+// and this fake and requires the same outcomes, so handler tests on it
+// (milliseconds, no root) mean what they would on a real host.
+import { createHash } from "node:crypto";
+import type { ConnectionDeclaration } from "../../provider/declaration/declaration";
+import { ownerInScript } from "../../provider/host/apply";
+import { HostError, type HostErrorKind } from "../../provider/host/errors";
+import type { ApplyOptions, ApplyResult, HostOps, LiveState, ReadOptions, RemoveOptions, RemoveResult } from "../../provider/host/ops";
+import { assertOwner, assertTableName } from "../../provider/host/remoteQuote";
+import { assertScriptScope } from "../../provider/host/remoteScriptScope";
+import { tableDefinition } from "../../provider/nft/listing";
+import { MAX_ROLLBACK_SECONDS, MIN_ROLLBACK_SECONDS } from "../../provider/vocabulary/defaults";
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/** One table on a fake machine. */
+export interface FakeTable {
+  /** `nft list table inet T`, as the kernel prints it. */
+  listing: string;
+}
+
+/** One machine: what nftsg can see of it. */
+export class FakeMachine {
+  readonly tables = new Map<string, FakeTable>();
+  /** /etc/nftsg/<table>.{nft,owner,instance}. */
+  readonly bootFiles = new Map<string, string>();
+  readonly ownerFiles = new Map<string, string>();
+  readonly instanceFiles = new Map<string, string>();
+  /** Tables whose boot loading (unit or include line) is installed. */
+  readonly bootLoaded = new Set<string>();
+  /** Operations that reached the machine (each one SSH connection or more). */
+  readonly calls: string[] = [];
+  reachable = true;
+  /** When set, the next apply's lockout probe fails (the ruleset cuts SSH); one-shot. */
+  lockoutNext = false;
+
+  constructor(
+    readonly name: string,
+    public hostKey: string,
+  ) {}
+
+  /** What boot would bring up: every table whose file boot loads. */
+  reboot(): void {
+    this.tables.clear();
+    for (const t of this.bootLoaded) {
+      const file = this.bootFiles.get(t);
+      if (file !== undefined) this.tables.set(t, { listing: tableDefinition(file) });
+    }
+  }
+
+  /** A table nftsg did not create (a distribution's inet filter). */
+  addForeignTable(table: string, listing: string): void {
+    this.tables.set(table, { listing });
+  }
+}
+
+/** The owner a table records: its comment ("owner=<id>" or a bare id), else the owner file. */
+function liveOwner(m: FakeMachine, table: string): string {
+  const t = m.tables.get(table);
+  const comment = t ? /^\tcomment "(.*)"$/m.exec(t.listing)?.[1] : undefined;
+  if (comment !== undefined) {
+    const inner = /owner=([^\s";,]*)/.exec(comment);
+    if (inner?.[1]) return inner[1];
+    if (/^[A-Za-z0-9._/@:=+-]+$/.test(comment)) return comment;
+  }
+  return m.ownerFiles.get(table) ?? "";
+}
+
+const stackOf = (owner: string) => owner.replace(/\/host=.*$/, "");
+
+export class FakeHosts implements HostOps {
+  readonly machines = new Map<string, FakeMachine>();
+
+  /** A machine reachable at `host` (and `port`, default 22). */
+  add(host: string, opts: { port?: number; name?: string; hostKey?: string } = {}): FakeMachine {
+    const m = new FakeMachine(opts.name ?? host, opts.hostKey ?? `ssh-ed25519 FAKE${sha256(host).slice(0, 40)}`);
+    this.machines.set(`${host}:${opts.port ?? 22}`, m);
+    return m;
+  }
+
+  /** The same machine also reachable at another address (IPv4 and IPv6). */
+  alias(host: string, machine: FakeMachine, port = 22): void {
+    this.machines.set(`${host}:${port}`, machine);
+  }
+
+  machine(host: string, port = 22): FakeMachine {
+    const m = this.machines.get(`${host}:${port}`);
+    if (!m) throw new Error(`no fake machine at ${host}:${port}`);
+    return m;
+  }
+
+  /** Every operation that reached any machine. */
+  get calls(): string[] {
+    return [...new Set(this.machines.values())].flatMap((m) => m.calls);
+  }
+
+  private connect(conn: ConnectionDeclaration, expected: string | undefined, op: string): FakeMachine {
+    const m = this.machines.get(`${conn.host}:${conn.port ?? 22}`);
+    if (!m || !m.reachable) throw new HostError(conn.host, "unreachable", "cannot connect: ECONNREFUSED");
+    const pinned = conn.hostKey ?? expected;
+    if (pinned !== undefined && pinned !== m.hostKey) {
+      throw new HostError(conn.host, "hostkey", `host key for ${conn.host} changed. No command was run.`);
+    }
+    m.calls.push(op);
+    return m;
+  }
+
+  private refuseOwner(m: FakeMachine, conn: ConnectionDeclaration, table: string, owner: string, takeover: boolean | undefined): void {
+    const live = liveOwner(m, table);
+    if (m.tables.has(table) && live === "" && !takeover) {
+      throw hostError(conn, "owner", `table inet ${table} already exists and was not created by nftsg; nothing was changed`);
+    }
+    if (live !== "" && stackOf(live) !== stackOf(owner) && !takeover) {
+      throw hostError(conn, "owner", `table inet ${table} is owned by stack ${live}, not by ${owner}; nothing was changed`);
+    }
+  }
+
+  async applyAtomically(conn: ConnectionDeclaration, table: string, script: string, opts: ApplyOptions): Promise<ApplyResult> {
+    try {
+      assertTableName(table);
+      assertOwner(opts.owner);
+      assertScriptScope(script, table);
+      const rb = opts.rollbackSeconds ?? 30;
+      if (!(rb >= MIN_ROLLBACK_SECONDS && rb <= MAX_ROLLBACK_SECONDS)) throw new Error("rollbackSeconds out of range");
+    } catch (e) {
+      throw hostError(conn, "check", (e as Error).message);
+    }
+    const scriptOwner = ownerInScript(script);
+    if (scriptOwner !== undefined && scriptOwner !== opts.owner) throw hostError(conn, "owner", `the ruleset's table comment names owner ${scriptOwner}`);
+    const m = this.connect(conn, opts.expectedHostKey, `apply ${table}`);
+    this.refuseOwner(m, conn, table, opts.owner, opts.takeover);
+    if (m.lockoutNext) {
+      m.lockoutNext = false;
+      throw hostError(conn, "lockout", "applying this ruleset would have cut SSH access; the host was rolled back to its previous ruleset");
+    }
+    const listing = tableDefinition(script);
+    m.tables.set(table, { listing });
+    m.bootFiles.set(table, script.endsWith("\n") ? script : `${script}\n`);
+    m.ownerFiles.set(table, opts.owner);
+    if (opts.instance) m.instanceFiles.set(table, opts.instance);
+    m.bootLoaded.add(table);
+    return { hostKey: m.hostKey, listing, connections: 2, roundTrips: 2 };
+  }
+
+  async readLive(conn: ConnectionDeclaration, table: string, opts: ReadOptions): Promise<LiveState> {
+    const m = this.connect(conn, opts.expectedHostKey, `read ${table}`);
+    const t = m.tables.get(table);
+    const boot = m.bootFiles.get(table);
+    const owner = liveOwner(m, table);
+    const instance = m.instanceFiles.get(table);
+    return {
+      hostKey: m.hostKey,
+      exists: t !== undefined,
+      listing: t?.listing ?? "",
+      persisted: boot !== undefined && m.bootLoaded.has(table),
+      ...(owner ? { owner } : {}),
+      ...(instance ? { instance } : {}),
+      ...(boot !== undefined ? { bootSha256: sha256(boot) } : {}),
+    };
+  }
+
+  async removeTable(conn: ConnectionDeclaration, table: string, opts: RemoveOptions): Promise<RemoveResult> {
+    try {
+      assertTableName(table);
+      assertOwner(opts.owner);
+    } catch (e) {
+      throw hostError(conn, "check", (e as Error).message);
+    }
+    const m = this.connect(conn, opts.expectedHostKey, `remove ${table}`);
+    const result = (notes: string[]): RemoveResult => ({ hostKey: m.hostKey, notes });
+    const live = liveOwner(m, table);
+    if (m.tables.has(table) && live === "" && !opts.takeover) return result([`table inet ${table} was not created by nftsg; left in place`]);
+    this.refuseOwner(m, conn, table, opts.owner, opts.takeover);
+    const liveInstance = m.instanceFiles.get(table);
+    if (liveInstance !== undefined && liveInstance !== (opts.instance ?? "")) {
+      return result([`table inet ${table} now belongs to another resource instance; left in place`]);
+    }
+    if (live !== "" && live !== opts.owner && !opts.takeover) return result([`table inet ${table} now belongs to ${live}; left in place`]);
+    m.tables.delete(table);
+    m.bootLoaded.delete(table);
+    m.bootFiles.delete(table);
+    m.ownerFiles.delete(table);
+    m.instanceFiles.delete(table);
+    return result([]);
+  }
+}
+
+function hostError(conn: ConnectionDeclaration, kind: HostErrorKind, message: string): HostError {
+  return new HostError(conn.host, kind, message);
+}

@@ -38,6 +38,8 @@ export class FakeMachine {
   reachable = true;
   /** When set, the next apply's lockout probe fails (the ruleset cuts SSH); one-shot. */
   lockoutNext = false;
+  /** When set, the next operation of that kind fails with that kind of error, changing nothing; one-shot. */
+  failNext: { op: "apply" | "read" | "remove"; kind: HostErrorKind } | undefined;
 
   constructor(
     readonly name: string,
@@ -102,6 +104,11 @@ export class FakeHosts implements HostOps {
   private connect(conn: ConnectionDeclaration, expected: string | undefined, op: string): FakeMachine {
     const m = this.machines.get(`${conn.host}:${conn.port ?? 22}`);
     if (!m || !m.reachable) throw new HostError(conn.host, "unreachable", "cannot connect: ECONNREFUSED");
+    if (m.failNext && op.startsWith(m.failNext.op)) {
+      const { kind } = m.failNext;
+      m.failNext = undefined;
+      throw new HostError(conn.host, kind, `injected ${kind} failure`);
+    }
     const pinned = conn.hostKey ?? expected;
     if (pinned !== undefined && pinned !== m.hostKey) {
       throw new HostError(conn.host, "hostkey", `host key for ${conn.host} changed. No command was run.`);

@@ -1,0 +1,161 @@
+// The Attachment's handlers on fake hosts (test/support/fakeHost.ts, held to
+// a real host by test/hostContract.test.ts): what each operation does to the
+// host and records in state — trust on first use, drift of the table and of
+// its boot loading, bookkeeping-only updates, new addresses, table renames,
+// instances, removal. Milliseconds, no root. The engine's side of these
+// paths (create-before-delete, the CLI's output) stays proven end to end in
+// test/e2e/replacement.test.ts and persistence.test.ts.
+import { beforeEach, describe, expect, it } from "vitest";
+import type { AttachmentEnv, AttachmentProps } from "../../provider/handlers/attachment";
+import { compileFleet } from "../../provider/compiler/compile";
+import type { FleetDeclaration } from "../../provider/declaration/declaration";
+import { ATTACHMENT_FORMAT, encodeScript } from "../../provider/handlers/scriptEncoding";
+import { FakeHosts, type FakeMachine } from "../support/fakeHost";
+import { requireDist } from "../support/dist";
+
+// From dist: the handlers load their modules lazily with require(), as in the provider process.
+const { attachmentHandlers } = requireDist<typeof import("../../provider/handlers/attachment")>("provider/handlers/attachment.js");
+
+const OWNER = "o/p/s/host=db-1";
+const ADDRESS = "198.18.0.21";
+
+function fleet(port = 5432): FleetDeclaration {
+  return {
+    securityGroups: [{ name: "db", ingress: [{ protocol: "tcp", ports: port, cidrs: ["198.18.0.0/16"], description: "postgres" }] }],
+    hosts: [{ name: "db-1", connection: { host: ADDRESS }, securityGroups: ["db"] }],
+  };
+}
+
+/** The inputs the SDK would send for db-1. */
+function inputs(opts: { port?: number; table?: string; address?: string; hostKey?: string; empty?: boolean } = {}): AttachmentProps {
+  const table = opts.table ?? "nftsg";
+  const r = compileFleet({ ...fleet(opts.port), table }, { owners: { "db-1": OWNER }, lineStyle: "groups" })["db-1"]!;
+  const script = opts.empty ? "" : r.script;
+  const address = opts.address ?? ADDRESS;
+  return {
+    fleet: "lab", hostName: "db-1", address, port: 22,
+    connection: { host: address, user: "root", privateKey: "KEY", ...(opts.hostKey ? { hostKey: opts.hostKey } : {}) },
+    table, owner: OWNER, takeover: false, rollbackSeconds: 30,
+    format: ATTACHMENT_FORMAT, rules: opts.empty ? "" : r.lines.join("\n"), scriptBrotli: encodeScript(script),
+    hash: opts.empty ? "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" : r.hash,
+  };
+}
+
+let hosts: FakeHosts;
+let m: FakeMachine;
+let warnings: string[];
+let handlers: ReturnType<typeof attachmentHandlers>;
+
+beforeEach(() => {
+  hosts = new FakeHosts();
+  m = hosts.add(ADDRESS, { name: "db-1" });
+  warnings = [];
+  const env: AttachmentEnv = { host: () => hosts, warn: async (w) => void warnings.push(w) };
+  handlers = attachmentHandlers(env);
+});
+
+async function created(i = inputs()) {
+  return (await handlers.create(i)).outs;
+}
+
+describe("Attachment handlers on fake hosts", () => {
+  it("create applies, persists and records the host key (trust on first use) and instance", async () => {
+    const outs = await created();
+    expect(m.tables.get("nftsg")?.listing).toContain("tcp dport 5432 accept");
+    expect(m.bootLoaded.has("nftsg")).toBe(true);
+    expect(outs.hostKey).toBe(m.hostKey);
+    expect(outs.instance).toMatch(/^[a-f0-9]{32}$/);
+    expect(m.instanceFiles.get("nftsg")).toBe(outs.instance);
+    expect(outs).not.toHaveProperty("scriptBrotli");
+  });
+
+  it("refresh of an untouched host reports nothing; a hand edit, a missing table or boot file is drift that `up` repairs", async () => {
+    const outs = await created();
+    const same = await handlers.read("id", outs);
+    expect(same.props).toEqual(outs);
+
+    m.tables.get("nftsg")!.listing = m.tables.get("nftsg")!.listing.replace("5432", "5433");
+    const edited = (await handlers.read("id", outs)).props!;
+    expect(edited.rules).toMatch(/^# nftsg: the live table differs/);
+    expect((await handlers.diff("id", edited, inputs())).changes).toBe(true);
+    const repaired = (await handlers.update("id", edited, inputs())).outs;
+    expect(m.tables.get("nftsg")?.listing).toContain("5432");
+    expect((await handlers.read("id", repaired)).props).toEqual(repaired);
+
+    m.tables.clear();
+    expect((await handlers.read("id", repaired)).props!.rules).toContain("the table is missing");
+
+    await handlers.update("id", (await handlers.read("id", repaired)).props!, inputs());
+    m.bootFiles.delete("nftsg");
+    expect((await handlers.read("id", repaired)).props!.rules).toContain("not loaded at boot");
+    m.reboot();
+    expect(m.tables.has("nftsg")).toBe(false);
+  });
+
+  it("a bookkeeping-only update (rotated key, rollbackSeconds) contacts no host", async () => {
+    const outs = await created();
+    const calls = m.calls.length;
+    const news = { ...inputs(), connection: { ...inputs().connection, privateKey: "ROTATED" }, rollbackSeconds: 60 };
+    expect((await handlers.diff("id", outs, news)).changes).toBe(true);
+    const after = (await handlers.update("id", outs, news)).outs;
+    expect(m.calls.length).toBe(calls);
+    expect(after.instance).toBe(outs.instance);
+    expect(after.hostKey).toBe(outs.hostKey);
+  });
+
+  it("a new address is an update checked against the recorded key: the same machine passes, another is refused until pinned", async () => {
+    const outs = await created();
+    hosts.alias("2001:db8::21", m);
+    const moved = (await handlers.update("id", outs, inputs({ address: "2001:db8::21" }))).outs;
+    expect(moved.instance).toBe(outs.instance);
+
+    const other = hosts.add("198.18.0.99", { name: "impostor" });
+    await expect(handlers.update("id", moved, inputs({ address: "198.18.0.99" }))).rejects.toThrow(/host key/);
+    expect(other.tables.size).toBe(0);
+    await handlers.update("id", moved, inputs({ address: "198.18.0.99", hostKey: other.hostKey }));
+    expect(other.tables.has("nftsg")).toBe(true);
+  });
+
+  it("a table rename applies the new table before removing the old; a failed removal leaves both and fails loudly", async () => {
+    const outs = await created();
+    const renamed = (await handlers.update("id", outs, inputs({ table: "nftsg2" }))).outs;
+    expect([...m.tables.keys()]).toEqual(["nftsg2"]);
+
+    m.failNext = { op: "remove", kind: "unreachable" };
+    await expect(handlers.update("id", renamed, inputs({ table: "nftsg3" }))).rejects.toThrow(/table inet nftsg3 is applied, but the old table inet nftsg2 could not be removed/);
+    expect([...m.tables.keys()].sort()).toEqual(["nftsg2", "nftsg3"]);
+  });
+
+  it("a lockout leaves the host on its previous ruleset and names the host", async () => {
+    const outs = await created();
+    const before = m.tables.get("nftsg")!.listing;
+    m.lockoutNext = true;
+    await expect(handlers.update("id", outs, inputs({ port: 6432 }))).rejects.toThrow(/db-1.*would have cut SSH access/s);
+    expect(m.tables.get("nftsg")!.listing).toBe(before);
+  });
+
+  it("a host attached to no group keeps no table", async () => {
+    const outs = await created();
+    await handlers.update("id", outs, inputs({ empty: true }));
+    expect(m.tables.size).toBe(0);
+    expect(m.bootLoaded.size).toBe(0);
+  });
+
+  it("delete removes what this instance applied, and leaves a table another instance confirmed since", async () => {
+    const first = await created();
+    // The same host declared anew (a moved host): the new Attachment applies first.
+    const second = await created();
+    expect(second.instance).not.toBe(first.instance);
+    await handlers.delete("id", first);
+    expect(m.tables.has("nftsg")).toBe(true);
+    await handlers.delete("id", second);
+    expect(m.tables.has("nftsg")).toBe(false);
+  });
+
+  it("errors never carry the private key", async () => {
+    m.reachable = false;
+    const err = await handlers.create({ ...inputs(), connection: { ...inputs().connection, privateKey: "SECRET-KEY-TEXT" } }).catch((e: Error) => e);
+    expect(String(err)).toMatch(/db-1/);
+    expect(String(err)).not.toContain("SECRET-KEY-TEXT");
+  });
+});

@@ -33,7 +33,8 @@ export interface ArmedFault {
 
 /**
  * Arms a fault on `host` for the next apply of `table` by the engine whose
- * PULUMI_HOME is `engineHome`: when the host shows the rollback armed, kill
+ * PULUMI_HOME is `engineHome`: when the host has applied the new ruleset and
+ * the provider is proving a new login (the rollback armed, the probe held), kill
  * that engine's dynamic-provider process(es) with SIGKILL (and first the
  * host's nftsg shell, for "kill-provider-and-shell").
  */
@@ -48,13 +49,17 @@ export async function faultWhenArmed(
   await holdLockoutProbe(lab, host);
   const clear = () => clearHold(lab, host);
   const injected = (async () => {
-    const token = await waitArmed(lab, host, table, opts.timeoutMs ?? 90_000);
-    if (token !== undefined) {
+    const timeoutMs = opts.timeoutMs ?? 90_000;
+    const token = await waitArmed(lab, host, table, timeoutMs);
+    // Armed comes before `nft -f`: wait for the lockout probe, which the
+    // provider starts only once the host has applied and said so.
+    const probing = token !== undefined && (await waitProbing(lab, host, timeoutMs));
+    if (token !== undefined && probing) {
       if (kind === "kill-provider-and-shell") await killShell(lab, host, token);
       for (const pid of providerPids(engineHome)) process.kill(pid, "SIGKILL");
     }
     await clear();
-    return token !== undefined;
+    return probing;
   })();
   return { injected, clear };
 }
@@ -67,8 +72,8 @@ export async function killShell(lab: Lab, host: string, token: string): Promise<
 
 /**
  * Holds the next apply on `host` in its armed window: the first new SSH
- * connection passes, the next ones within a minute (the lockout probe) are
- * dropped. Remove with clearHold.
+ * connection passes, every later one (the lockout probe) is dropped. Remove
+ * with clearHold.
  */
 export async function holdLockoutProbe(lab: Lab, host: string): Promise<void> {
   await installHold(lab, host);
@@ -78,20 +83,58 @@ export async function clearHold(lab: Lab, host: string): Promise<void> {
   await lab.exec(host, `nft delete table ${FAULT_TABLE} 2>/dev/null; true`);
 }
 
-/** First new SSH connection passes, the next ones within a minute are dropped. */
+/**
+ * Exactly one SSH connection passes: the first one whose SYN reaches the host
+ * (its address and source port are recorded in a one-element set, so its own
+ * retransmitted SYNs pass too); every later new connection (the lockout
+ * probe) is dropped and counted. Connections, not packets: a rate limit would
+ * also drop a retransmitted SYN of the provider's own connection on a busy
+ * machine and leave it hanging in the handshake.
+ */
 async function installHold(lab: Lab, host: string): Promise<void> {
   const script = [
     `table ${FAULT_TABLE} {}`,
     `delete table ${FAULT_TABLE}`,
     `table ${FAULT_TABLE} {`,
+    `  counter held {}`,
+    `  set first_v4 { type ipv4_addr . inet_service; size 1; flags dynamic; }`,
+    `  set first_v6 { type ipv6_addr . inet_service; size 1; flags dynamic; }`,
     `  chain input {`,
     `    type filter hook input priority -20; policy accept;`,
-    `    tcp dport 22 ct state new limit rate over 1/minute burst 1 packets drop`,
+    `    tcp dport 22 ct state != new accept`,
+    `    ip saddr . tcp sport @first_v4 accept`,
+    `    ip6 saddr . tcp sport @first_v6 accept`,
+    // A full set makes "add" fail, which ends the rule: the next one drops.
+    `    meta nfproto ipv4 tcp dport 22 add @first_v4 { ip saddr . tcp sport } accept`,
+    `    meta nfproto ipv6 tcp dport 22 add @first_v6 { ip6 saddr . tcp sport } accept`,
+    `    tcp dport 22 counter name held drop`,
     `  }`,
     `}`,
   ].join("\n");
   const r = await lab.exec(host, "nft -f -", { input: script });
   if (r.code !== 0) throw new Error(`installing the fault table on ${host}: ${r.stderr}`);
+}
+
+/** New SSH connections the hold has dropped so far (the lockout probe's attempts). */
+export async function heldConnections(lab: Lab, host: string): Promise<number> {
+  const r = await lab.exec(host, `nft list counter ${FAULT_TABLE} held 2>/dev/null`);
+  const m = /packets (\d+)/.exec(r.stdout);
+  return m ? Number(m[1]) : 0;
+}
+
+/**
+ * Waits until the host has dropped a lockout-probe connection: the provider
+ * opens the probe only after it has read "applied", so from then on the host
+ * is applied, armed and waiting for the confirmation, and the provider knows
+ * it. Returns false if that does not happen within `timeoutMs`.
+ */
+export async function waitProbing(lab: Lab, host: string, timeoutMs = 30_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await heldConnections(lab, host)) > 0) return true;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  return false;
 }
 
 /** The dynamic-provider processes started by the engine whose PULUMI_HOME is `home`. */

@@ -18,7 +18,7 @@ import { clearHold, cutSshConnections, holdLockoutProbe, killShell, sendPartialA
 const A = "org/project/stack-a";
 const B = "org/project/stack-b";
 const INCLUDE = `include "/etc/nftsg/${TABLE}.nft" # nftsg`;
-const FAST: Partial<ApplyOptions> = { rollbackSeconds: 3 };
+const FAST: Partial<ApplyOptions> = { rollbackSeconds: 5 };
 
 let lab: Lab;
 /** Every HostError seen in this file: none may contain the private key. */
@@ -222,7 +222,7 @@ describe("faults during the apply: old or new, never a mix, never none", () => {
   for (const fraction of [0.1, 0.5, 0.97]) {
     it(`connection cut while the program is being sent (${fraction * 100}%) leaves the host untouched`, async () => {
       const filesBefore = await nftsgFiles(lab, "a2");
-      const { sent, total } = await sendPartialApplyProgram(connectionTo(lab, "a2"), TABLE, NEW(), { owner: A, rollbackSeconds: 3 }, fraction);
+      const { sent, total } = await sendPartialApplyProgram(connectionTo(lab, "a2"), TABLE, NEW(), { owner: A, rollbackSeconds: 5 }, fraction);
       expect(sent).toBeLessThan(total);
       const seen = await pollUntil(() => liveTable(lab, "a2"), () => false, 1_500, 100);
       expect(seen.every((l) => l === oldListing)).toBe(true);

@@ -35,9 +35,14 @@ export class Fleet extends pulumi.ComponentResource {
     // its own attachments (a renamed host), another stack may not.
     const stackId = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
 
-    // Validation of the whole declaration happens in this resource's check.
+    const ownerOf = (host: string) => `${stackId}/host=${host}`;
+    // The whole declaration, validated once here (and its policy tests run):
+    // the model and every Attachment carry the verdict and refuse an invalid
+    // one in their own check, before any host is contacted.
     const declaration = declarationForCheck(args);
-    this.model = new FleetModel(name, { fleet: name, declaration }, { parent: this });
+    const owners = Object.fromEntries(args.hosts.map((h) => [h.name, ownerOf(h.name)]));
+    const verdict = declaration.apply((text) => fleetVerdict(String(text), owners));
+    this.model = new FleetModel(name, { fleet: name, declaration, verdict }, { parent: this });
     announceUnknownPolicyTests(this.model, declaration, args.tests);
 
     // Duplicated names are reported by the model's check; registering them
@@ -68,9 +73,9 @@ export class Fleet extends pulumi.ComponentResource {
       }
     }
 
-    const compiled = compileHosts(args, table, groups, hosts, addressing, (host) => `${stackId}/host=${host}`);
+    const compiled = compileHosts(args, table, groups, hosts, addressing, ownerOf);
     for (const h of hosts) {
-      const owner = `${stackId}/host=${h.name}`;
+      const owner = ownerOf(h.name);
       const content = compiled.get(h.name)!;
       const connection = pulumi.output(h.connection as pulumi.Input<ConnectionArgs>);
       this.attachments[h.name] = new Attachment(`${name}-${h.name}`, {
@@ -88,10 +93,18 @@ export class Fleet extends pulumi.ComponentResource {
         scriptBrotli: content.apply((c) => c.scriptBrotli),
         flows: content.apply((c) => c.flows),
         hash: content.apply((c) => c.hash),
+        verdict,
       }, { parent: this, dependsOn: [this.model] });
     }
     this.registerOutputs({});
   }
+}
+
+/** The verdict on the declaration (provider/handlers/verdict.ts), from its check text. */
+function fleetVerdict(text: string, owners: Record<string, string>): string {
+  const { parseDeclaration } = require("../provider/handlers/model") as typeof import("../provider/handlers/model");
+  const { fleetProblems, verdictText } = require("../provider/handlers/verdict") as typeof import("../provider/handlers/verdict");
+  return verdictText(fleetProblems(parseDeclaration(text), owners));
 }
 
 function firstByName<T extends { name: string }>(items: T[]): T[] {
@@ -191,7 +204,7 @@ function compileHosts(
   const fullGroups = new Map(groups.map((g) => [g.name, pulumi.output(g) as pulumi.Output<SecurityGroupDeclaration>]));
   const stubGroups = new Map(groups.map((g) => [g.name, pulumi.output({ name: g.name, description: g.description })]));
   const memberLists = new Map<string, pulumi.Output<HostDeclaration[]>>();
-  const shared = new SharedCompile((decl, only) => {
+  const shared = new SharedCompile(new Set(args.securityGroups.map((g) => g.name)), (decl, only) => {
     // Loaded lazily: the compiler pulls in zod. One validation per batch,
     // for both the rulesets and the flows.
     const { compileNormalisedFleet, validateFleet, FleetValidationError } = require("../provider/compiler/compile") as typeof import("../provider/compiler/compile");
@@ -226,13 +239,15 @@ function compileHosts(
   return out;
 }
 
+const INVALID_CONTENT = "(invalid declaration: no ruleset; the problems are reported with their paths)";
+
 function attachmentContent(r: (HostRuleset & { flows?: string }) | Error): AttachmentContent {
   const { encodeScript, ATTACHMENT_FORMAT } = require("../provider/handlers/scriptEncoding") as typeof import("../provider/handlers/scriptEncoding");
   if (r instanceof Error) {
     if (r.name !== "FleetValidationError") throw r;
-    // The model's check reports the problems with their paths; every
-    // Attachment depends on it, so this placeholder is never applied.
-    return { format: ATTACHMENT_FORMAT, rules: "(invalid declaration)", scriptBrotli: "", hash: "invalid", flows: "(invalid declaration)" };
+    // No ruleset: the Attachment's check refuses content whose hash is not a
+    // script's, and the verdict it carries names the problems with their paths.
+    return { format: ATTACHMENT_FORMAT, rules: INVALID_CONTENT, scriptBrotli: "", hash: "invalid declaration", flows: INVALID_CONTENT };
   }
   return { format: ATTACHMENT_FORMAT, rules: r.lines.join("\n"), scriptBrotli: encodeScript(r.script), hash: r.hash, flows: r.flows ?? "" };
 }

@@ -84,7 +84,11 @@ export class Rule extends pulumi.dynamic.Resource {
  * before any host is contacted: every Attachment depends on it.
  */
 export class FleetModel extends pulumi.dynamic.Resource {
-  constructor(name: string, args: { fleet: pulumi.Input<string>; declaration: pulumi.Input<unknown> }, opts?: pulumi.CustomResourceOptions) {
+  constructor(
+    name: string,
+    args: { fleet: pulumi.Input<string>; declaration: pulumi.Input<unknown>; verdict?: pulumi.Input<string> },
+    opts?: pulumi.CustomResourceOptions,
+  ) {
     super(modelProvider, name, args as pulumi.Inputs, opts, MODULE, "FleetModel");
   }
 }

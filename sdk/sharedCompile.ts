@@ -40,7 +40,11 @@ export class SharedCompile {
   private readonly seenMemberLists = new WeakSet<readonly HostDeclaration[]>();
   private batch: Map<string, Waiter[]> | undefined;
 
-  constructor(private readonly compileHosts: CompileHosts) {}
+  /** `declared`: every group name of the declaration, whether or not a registered slice holds it. */
+  constructor(
+    private readonly declared: ReadonlySet<string>,
+    private readonly compileHosts: CompileHosts,
+  ) {}
 
   /** The ruleset of `host`, from a compile that includes its whole slice; an Error if the declaration is invalid. */
   request(host: string, slice: SliceValues): Promise<HostRuleset | Error> {
@@ -77,7 +81,9 @@ export class SharedCompile {
    * whole slice, and a host's script depends on nothing outside its slice,
    * so the result for it is what a compile of the complete fleet would give.
    * Groups known only as peers get no rules (theirs may name groups outside
-   * every registered slice), and hosts keep only the registered groups.
+   * every registered slice), and hosts keep only the registered groups — and
+   * every name that no group of the declaration has, so that validation
+   * refuses a misspelt group instead of the host silently losing it.
    */
   private union(): FleetDeclaration {
     const securityGroups = [...this.groups.values()].map((g) =>
@@ -85,7 +91,7 @@ export class SharedCompile {
     );
     const hosts = [...this.hosts.values()].map((h) => ({
       ...h,
-      securityGroups: h.securityGroups.filter((s) => this.groups.has(s)),
+      securityGroups: h.securityGroups.filter((s) => this.groups.has(s) || !this.declared.has(s)),
     }));
     return { ...this.options, securityGroups, hosts };
   }

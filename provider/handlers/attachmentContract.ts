@@ -29,6 +29,13 @@ export interface AttachmentInputProps {
   hash: string;
   /** What the host allows, one flow per line in terms of groups, hosts and CIDRs (sdk/flows.ts); display only. */
   flows?: string;
+  /**
+   * The verdict on the whole declaration (handlers/verdict.ts): "valid", or
+   * the problems. An Attachment refuses an invalid one in its own check, so
+   * `up --target` of it alone cannot apply what the FleetModel's check would
+   * have refused. Not compared by diff: it changes nothing on the host.
+   */
+  verdict?: string;
 }
 
 /** An Attachment as state holds it: inputs of this format or an older one, and the outputs of the last apply or refresh. */
@@ -68,4 +75,5 @@ export interface AttachmentProps {
   otherFirewalls?: string[];
   firewallWarnings?: string[];
   flows?: string;
+  verdict?: string;
 }

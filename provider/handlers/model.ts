@@ -1,6 +1,8 @@
-// The fleet model: its check validates the whole declaration before any host
-// is contacted, returning every problem with the path of its field.
-import { containsUnknown } from "./unknown";
+// The fleet model: its check reports every problem of the whole declaration
+// with the path of its field, before any host is contacted. The program
+// computes the verdict (verdict.ts) and hands it to the model and to every
+// Attachment; state written before verdicts existed is validated here.
+import { containsUnknown, UNKNOWN } from "./unknown";
 import { recordHandlers } from "./records";
 
 type Props = Record<string, unknown>;
@@ -17,32 +19,24 @@ export function parseDeclaration(text: string): unknown {
   }
 }
 
-function policyIssues(fleet: import("../declaration/fleetModel").NormalisedFleet) {
-  if (!fleet.tests) return [];
-  const { policyTestIssues } = require("../evaluate/policyTests") as typeof import("../evaluate/policyTests");
-  return policyTestIssues(fleet);
-}
-
 export function modelHandlers() {
   const base = recordHandlers();
   return {
     ...base,
     async check(_olds: Props, news: Props) {
-      // Values not known yet (preview) are checked again when they are.
+      const { fleetProblems, verdictProblems } = require("./verdict") as typeof import("./verdict");
+      if (news.verdict !== undefined) {
+        // Not known yet (preview): checked again when it is, at `up`.
+        if (news.verdict === UNKNOWN) return { inputs: news };
+        const failures = verdictProblems(news.verdict);
+        return failures.length ? { inputs: news, failures } : { inputs: news };
+      }
       if (containsUnknown(news.declaration)) return { inputs: news };
-      const { validateFleet } = require("../declaration/validate") as typeof import("../declaration/validate");
       // The SDK sends the declaration as line-per-item JSON (readable diffs).
       const declaration = typeof news.declaration === "string" ? parseDeclaration(news.declaration) : news.declaration;
-      const result = validateFleet(declaration);
-      // A valid fleet must also pass its policy tests (issue 12). At preview
-      // with unknown values the tests wait for `up`, where this check runs
-      // again before any Attachment (which all depend on the model) is touched.
-      const issues = result.ok ? policyIssues(result.fleet) : result.issues;
+      const issues = fleetProblems(declaration);
       if (issues.length === 0) return { inputs: news };
-      return {
-        inputs: news,
-        failures: issues.map((i: { path: string; message: string }) => ({ property: i.path || "declaration", reason: i.message })),
-      };
+      return { inputs: news, failures: issues.map((i) => ({ property: i.path || "declaration", reason: i.message })) };
     },
     async create(inputs: Props) {
       return { id: String(inputs.fleet), outs: inputs };

@@ -12,9 +12,9 @@ import { generateFleet } from "../support/fleetGen";
 
 const owners = (decl: FleetDeclaration) => Object.fromEntries(decl.hosts.map((h) => [h.name, `o/p/s/host=${h.name}`]));
 
-function sharedCompile(): { shared: SharedCompile; compiles: string[][] } {
+function sharedCompile(declared: FleetDeclaration): { shared: SharedCompile; compiles: string[][] } {
   const compiles: string[][] = [];
-  const shared = new SharedCompile((decl, only) => {
+  const shared = new SharedCompile(new Set(declared.securityGroups.map((g) => g.name)), (decl, only) => {
     compiles.push(only);
     return compileFleet(decl, { owners: owners(decl), lineStyle: "groups", only });
   });
@@ -55,7 +55,7 @@ describe("compile once, hand out per host", () => {
       fc.asyncProperty(fleetArb, async (opts) => {
         const decl = generateFleet({ ...opts, detachedShare: 0.1, failsafe: { cidrs: ["198.18.0.0/15"] } });
         const whole = compileFleet(decl, { owners: owners(decl), lineStyle: "groups" });
-        const { shared, compiles } = sharedCompile();
+        const { shared, compiles } = sharedCompile(decl);
         const got = await request(decl, shared, [decl.hosts.map((h) => h.name)]);
         expect(got).toEqual(whole);
         expect(compiles).toHaveLength(1);
@@ -75,7 +75,7 @@ describe("compile once, hand out per host", () => {
         const asking = decl.hosts.map((h) => h.name)
           .filter((n) => n !== unknown && !slices.get(n)!.peerMembers.some((m) => m.name === unknown));
         const batches = Array.from({ length: nBatches }, (_, b) => asking.filter((_n, i) => i % nBatches === b));
-        const { shared } = sharedCompile();
+        const { shared } = sharedCompile(decl);
         const got = await request(decl, shared, batches);
         for (const n of asking) expect(got[n]).toEqual(whole[n]);
       }),
@@ -88,9 +88,24 @@ describe("compile once, hand out per host", () => {
       securityGroups: [{ name: "db", ingress: [{ protocol: "tcp", ports: 70000, cidrs: ["10.0.0.0/8"] }] }],
       hosts: [{ name: "db-1", connection: { host: "198.18.0.2" }, securityGroups: ["db"] }],
     };
-    const got = await request(decl, sharedCompile().shared, [["db-1"]]);
+    const got = await request(decl, sharedCompile(decl).shared, [["db-1"]]);
     expect(got["db-1"]).toBeInstanceOf(Error);
     expect((got["db-1"] as Error).name).toBe("FleetValidationError");
+  });
+
+  it("a host whose group is misspelt gets the validation error, never a ruleset without that group", async () => {
+    const decl: FleetDeclaration = {
+      securityGroups: [{ name: "db", ingress: [{ protocol: "tcp", ports: 5432, cidrs: ["10.0.0.0/8"] }] }],
+      hosts: [
+        { name: "db-1", connection: { host: "198.18.0.2" }, securityGroups: ["dbb"] },
+        { name: "db-2", connection: { host: "198.18.0.3" }, securityGroups: ["db", "dbb"] },
+      ],
+    };
+    const got = await request(decl, sharedCompile(decl).shared, [["db-1", "db-2"]]);
+    for (const h of ["db-1", "db-2"]) {
+      expect(got[h]).toBeInstanceOf(Error);
+      expect((got[h] as Error).message).toMatch(/hosts\[0\]\.securityGroups\[0\].*dbb/);
+    }
   });
 
   it("hosts that name the same peer groups share one member list", () => {

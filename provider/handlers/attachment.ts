@@ -1,104 +1,24 @@
 // Attachment: one host's firewall. create/update push the host's compiled
 // ruleset atomically over SSH; read detects drift; delete removes the table.
 // diff works from inputs alone, so `pulumi preview` never opens a connection.
-import { createHash, randomBytes } from "node:crypto";
+// What may reach a host is decided in attachmentContent.ts, what state means
+// in attachmentState.ts; nothing here forgets a table it applied: one it must
+// still remove is kept as a pending removal until it is gone.
 import { isDeepStrictEqual } from "node:util";
-import type { HostOps } from "../host/ops";
+import type { HostError } from "../host/errors";
 import type { RulesetRead } from "../otherFirewalls/report";
-import type { AttachmentProps } from "./attachmentContract";
-import { containsUnknown, UNKNOWN } from "./unknown";
+import { contentProblems, refuseUnfit } from "./attachmentContent";
+import type { AttachmentProps, PendingRemoval } from "./attachmentContract";
+import { realAttachmentEnv, type AttachmentEnv } from "./attachmentEnv";
+import {
+  APPLY_FIELDS, DRIFT_MARKER, contentChanged, LOCATION_FIELDS, NO_TABLE_HASH, attachedToNoGroup, attachmentId, bootExpectation, expand, expectedListing,
+  newInstanceId, outputs, outputsOf, persistenceProblem, sameOnHost, sha256, type Expanded,
+} from "./attachmentState";
+import { UNKNOWN } from "./unknown";
 
 export type { AttachmentProps } from "./attachmentContract";
-
-/** What the handlers use of the world: the hosts, and the engine's log. */
-export interface AttachmentEnv {
-  /** The hosts (SSH by default; a fake in handler tests). */
-  host(): HostOps;
-  /** A warning shown by `pulumi up` / `refresh`. */
-  warn(message: string): Promise<void>;
-}
-
-/** The real world: hosts over SSH, warnings to the engine. Loaded lazily. */
-export function realAttachmentEnv(): AttachmentEnv {
-  let ops: HostOps | undefined;
-  return {
-    host: () => (ops ??= (require("../host/ops") as typeof import("../host/ops")).sshHostOps()),
-    warn: (message) => (require("./engineLog") as typeof import("./engineLog")).warn(message),
-  };
-}
-
-/** An Attachment with its script at hand, as the apply path needs it. */
-type Expanded = AttachmentProps & { script: string };
-
-/** Settings whose change means "apply again"; the ruleset itself is compared by hash (contentChanged). */
-const APPLY_FIELDS = ["owner", "takeover", "rollbackSeconds", "connection", "hostName", "fleet"] as const;
-/**
- * Where the firewall is: how the host is reached and the table's name. A
- * change is an update, never a replacement: an update knows the host keys
- * recorded on first use (a replacement's create would not, and would trust
- * whatever key the address presents), so the same machine under a new
- * address (IPv4 -> IPv6, a DNS name, a port-forward) passes and another
- * machine is refused until its key is pinned. A new table name is applied
- * and confirmed first; only then is the old table removed (two nftsg tables
- * on one host only ever restrict).
- */
-const LOCATION_FIELDS = ["address", "port", "table"] as const;
-
-const DRIFT_MARKER = "# nftsg: the live table differs from what nftsg applied";
-
-/** A host attached to no group compiles to an empty script and keeps no table. */
-function attachedToNoGroup(p: Expanded): boolean {
-  return p.script === "";
-}
-
-/** The props with the script decoded (format 2 carries it compressed). */
-function expand(p: AttachmentProps): Expanded {
-  if (p.script !== undefined) return p as Expanded;
-  const { decodeScript } = require("./scriptEncoding") as typeof import("./scriptEncoding");
-  return { ...p, script: decodeScript(p.scriptBrotli ?? "") };
-}
-
-/** What an apply records beside the inputs. */
-interface ApplyOutputs {
-  hostKey: string | undefined;
-  proxyHostKey: string | undefined;
-  listingHash: string;
-  instance: string | undefined;
-  otherFirewalls?: string[];
-  firewallWarnings?: string[];
-}
-
-/** Outputs: the inputs without the script (state keeps it once, in the inputs). */
-function outputsOf(p: Expanded, applied: ApplyOutputs): AttachmentProps {
-  const { script: _script, scriptBrotli: _gz, ...rest } = p;
-  // Format 1 state keeps its script in the outputs: nothing else holds it there.
-  return outputs(p.format === undefined ? { ...p, ...applied } : { ...rest, ...applied });
-}
-
-/** The table as it must list on the host, normalised; "" for no table. */
-function expectedListing(script: string): string {
-  const { listing } = lazy();
-  return script === "" ? "" : listing.normaliseNftListing(listing.tableDefinition(script));
-}
-
-const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
-
-/**
- * Whether the ruleset changed. The script is compared by its hash, so state
- * written in another format (older versions kept the script in plain text
- * and one rule line per peer address) reads as unchanged when the script is
- * byte-identical: an upgrade neither replaces nor re-pushes any host. The
- * readable lines are compared only within one format.
- */
-function contentChanged(olds: AttachmentProps, news: AttachmentProps): boolean {
-  if ([news.hash, news.scriptBrotli, news.script, news.rules, news.format].includes(UNKNOWN)) return true;
-  if (olds.hash !== news.hash) return true;
-  return olds.format === news.format && olds.rules !== news.rules;
-}
-
-function attachmentId(p: AttachmentProps): string {
-  return `${p.hostName}@${p.address}:${p.port}/inet ${p.table}`;
-}
+export type { AttachmentEnv } from "./attachmentEnv";
+export { realAttachmentEnv } from "./attachmentEnv";
 
 function lazy() {
   return {
@@ -119,59 +39,10 @@ async function reportedOtherFirewalls(env: AttachmentEnv, p: AttachmentProps, re
   return report;
 }
 
-const SHA256_HEX = /^[0-9a-f]{64}$/;
-
-/**
- * What makes inputs unfit to reach a host, as check failures: a declaration
- * whose verdict is not valid, content that is not a compiled ruleset (a
- * placeholder, a script that does not match its hash), or no script where
- * the compiler did not say "no table" (sha256 of the empty script).
- */
-function contentProblems(news: AttachmentProps): { property: string; reason: string }[] {
-  const { verdictProblems } = require("./verdict") as typeof import("./verdict");
-  const out: { property: string; reason: string }[] = [];
-  if (news.verdict !== undefined && news.verdict !== UNKNOWN) out.push(...verdictProblems(news.verdict));
-  const { OWNER_PATTERN } = require("../vocabulary/names") as typeof import("../vocabulary/names");
-  if (news.owner !== UNKNOWN && (typeof news.owner !== "string" || !OWNER_PATTERN.test(news.owner))) {
-    out.push({ property: "owner", reason: `${JSON.stringify(news.owner)} is not an owner nftsg can record on the host (at most 128 characters of letters, digits and . _ / @ : = + -); shorten the host name` });
-  }
-  if ([news.hash, news.scriptBrotli, news.script].includes(UNKNOWN)) return out;
-  if (typeof news.hash !== "string" || !SHA256_HEX.test(news.hash)) {
-    out.push({ property: "hash", reason: `this host has no compiled ruleset (${JSON.stringify(news.rules)}): the declaration did not compile; nothing is applied` });
-    return out;
-  }
-  const encoded = news.script === undefined;
-  const script = encoded ? (news.scriptBrotli === undefined ? undefined : safeDecode(news.scriptBrotli)) : news.script;
-  if (script === undefined) {
-    out.push({ property: "scriptBrotli", reason: "the compiled ruleset is missing or cannot be decoded; nothing is applied" });
-  } else if (sha256(script) !== news.hash) {
-    out.push({
-      property: encoded ? "scriptBrotli" : "script",
-      reason: script === "" ? "no script, but the compiler did not mark this host as keeping no table; nothing is applied" : "the script does not match its hash; nothing is applied",
-    });
-  }
-  return out;
-}
-
-function safeDecode(encoded: string): string | undefined {
-  try {
-    return (require("./scriptEncoding") as typeof import("./scriptEncoding")).decodeScript(encoded);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The last line before a host is contacted: inputs that check would refuse,
- * or that still hold an unknown value, never reach it (the engine does not
- * normally hand either to create or update; if it ever does, fail closed).
- */
-function refuseUnfit(news: AttachmentProps): void {
-  const problems = contentProblems(news);
-  if (containsUnknown(news)) problems.push({ property: "inputs", reason: "a value is still unknown" });
-  if (problems.length === 0) return;
-  const what = problems.map((p) => `${p.property}: ${p.reason}`).join("; ");
-  throw new Error(`host ${news.hostName} (${news.address}:${news.port}): refused before contacting the host: ${what}`);
+/** Records a declared Attachment in this run; the label of another one at the same host and table, if any. */
+function declareInRun(env: AttachmentEnv, news: AttachmentProps): string | undefined {
+  if ([news.address, news.port, news.table, news.fleet, news.hostName].includes(UNKNOWN as never)) return undefined;
+  return env.run?.declare(news.fleet, news.hostName, news.address, news.port, news.table);
 }
 
 /** Errors name the host and never carry secrets. */
@@ -182,107 +53,114 @@ function hostFailure(p: AttachmentProps, err: unknown): Error {
   return new Error(redact(named, connectionSecrets(p.connection)));
 }
 
-/** Whether applying `news` would give the host exactly what `olds` gave it (olds not drifted). */
-function sameOnHost(olds: AttachmentProps, news: AttachmentProps): boolean {
-  return (
-    olds.hash === news.hash &&
-    olds.table === news.table &&
-    olds.owner === news.owner &&
-    olds.address === news.address &&
-    olds.port === news.port &&
-    !String(olds.script ?? "").startsWith(DRIFT_MARKER) &&
-    !String(olds.rules).startsWith(DRIFT_MARKER)
-  );
-}
-
 /**
- * What the host must have loaded at boot, from state of either format: format
- * 1 (and a drift record) carries the script; format 2 outputs carry only its
- * hash, which is the boot file's (compiled scripts end with a newline).
+ * A failure after which the engine must still record state: the error
+ * carries the resource's id and properties (the dynamic provider sends them
+ * as the engine's "initialization failure"), so a table that was applied and
+ * confirmed, or that is still to be removed, is never lost from state.
  */
-function bootExpectation(p: AttachmentProps): { noTable: boolean; bootSha256: string } {
-  if (p.script !== undefined) {
-    const sent = p.script.endsWith("\n") || p.script === "" ? p.script : `${p.script}\n`;
-    return { noTable: p.script === "", bootSha256: sha256(sent) };
-  }
-  return { noTable: p.hash === sha256(""), bootSha256: p.hash };
+function failureWithState(message: string, outs: AttachmentProps, inputs: AttachmentProps): Error {
+  const e = new Error(message) as Error & { id: string; properties: Record<string, unknown>; reasons: string[] };
+  e.id = attachmentId(outs);
+  e.properties = { ...outs, __provider: (inputs as unknown as Record<string, unknown>).__provider };
+  e.reasons = [message];
+  return e;
 }
 
-/** Why the host would not come up with this ruleset after a reboot, if it would not. */
-function persistenceProblem(expectedBootSha256: string, live: { persisted: boolean; bootSha256?: string }): string | undefined {
-  if (!live.persisted) return "the table is not loaded at boot (its /etc/nftsg file, boot unit or include line is missing or disabled)";
-  if (live.bootSha256 !== undefined && live.bootSha256 !== expectedBootSha256) {
-    return "the file loaded at boot differs from the applied ruleset";
-  }
-  return undefined;
-}
-
-/** Outputs without undefined values: the engine's property serialisation rejects them. */
-function outputs(p: AttachmentProps): AttachmentProps {
-  return Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)) as unknown as AttachmentProps;
-}
-
-function newInstanceId(): string {
-  return randomBytes(16).toString("hex");
-}
-
-/** Apply (or, for a host attached to no group, remove) and return the outputs. */
 /** Keys recorded on first use (trust on first use): from now on they must match. */
 interface KnownKeys {
   hostKey?: string;
   proxyHostKey?: string;
 }
 
-async function converge(env: AttachmentEnv, p: Expanded, known: KnownKeys, instance: string): Promise<AttachmentProps> {
-  const { listing, others } = lazy();
-  const apply = env.host();
+/** Outcome of bringing a host to its declared state. */
+type Converged = { ok: true; outs: AttachmentProps } | { ok: false; error: Error; confirmedOuts?: AttachmentProps };
+
+/**
+ * Apply (or, for a host attached to no group, remove) and return the outputs.
+ * A failure after the host confirmed the new ruleset (saving it for boot, the
+ * connection) still returns the outputs of what is now on the host.
+ */
+async function converge(env: AttachmentEnv, p: Expanded, known: KnownKeys, instance: string): Promise<Converged> {
+  const { others } = lazy();
+  const host = env.host();
   const keys = { expectedHostKey: p.connection.hostKey ?? known.hostKey, expectedProxyHostKey: known.proxyHostKey };
   try {
     if (attachedToNoGroup(p)) {
-      const r = await apply.removeTable(p.connection, p.table, {
-        owner: p.owner, takeover: p.takeover, instance, ...keys, displayName: p.hostName,
-      });
-      return outputsOf(p, { hostKey: r.hostKey, proxyHostKey: r.proxyHostKey, listingHash: sha256(""), instance, ...others.NO_REPORT });
+      const r = await host.removeTable(p.connection, p.table, { owner: p.owner, takeover: p.takeover, instance, ...keys, displayName: p.hostName });
+      for (const n of r.notes) await env.warn(`nftsg: host ${p.hostName}: ${n}`);
+      return { ok: true, outs: outputsOf(p, { hostKey: r.hostKey, proxyHostKey: r.proxyHostKey, listingHash: NO_TABLE_HASH, instance, ...others.NO_REPORT }) };
     }
-    const r = await apply.applyAtomically(p.connection, p.table, p.script, {
+    // The host reads the table back and compares it before it is confirmed (host/apply.ts).
+    const r = await host.applyAtomically(p.connection, p.table, p.script, {
       owner: p.owner, takeover: p.takeover, instance, rollbackSeconds: p.rollbackSeconds, ...keys, displayName: p.hostName, readRuleset: true,
     });
-    // Read back and compare with what was sent, through the tested normaliser.
-    const sent = expectedListing(p.script);
-    const live = listing.normaliseNftListing(r.listing);
-    if (sent !== live) {
-      throw new Error(`the table read back from the host differs from the script sent:\n${listing.describeDifference(sent, live)}`);
-    }
     const report = await reportedOtherFirewalls(env, p, r.ruleset);
-    return outputsOf(p, { hostKey: r.hostKey, proxyHostKey: r.proxyHostKey, listingHash: sha256(sent), instance, ...report });
+    return { ok: true, outs: outputsOf(p, { hostKey: r.hostKey, proxyHostKey: r.proxyHostKey, listingHash: sha256(expectedListing(p.script)), instance, ...report }) };
   } catch (err) {
-    throw hostFailure(p, err);
+    const error = hostFailure(p, err);
+    const he = err as Partial<HostError>;
+    if (!he.confirmed) return { ok: false, error };
+    // The ruleset is live and stays: record it (the next refresh shows whether it is persisted).
+    const confirmedOuts = outputsOf(p, { hostKey: he.hostKey ?? keys.expectedHostKey, proxyHostKey: known.proxyHostKey, listingHash: sha256(expectedListing(p.script)), instance });
+    return { ok: false, error, confirmedOuts };
   }
 }
 
-/**
- * After a table rename: the new table is in place and confirmed; remove the
- * old one (under the same owner and instance). If that fails the host keeps
- * both tables, which only ever restricts, and the update fails loudly; the
- * next `up` retries.
- */
-async function removeRenamedTable(env: AttachmentEnv, olds: AttachmentProps, news: AttachmentProps, outs: AttachmentProps): Promise<void> {
-  const apply = env.host();
-  try {
-    await apply.removeTable(news.connection, olds.table, {
-      owner: olds.owner, takeover: olds.takeover, instance: olds.instance,
-      expectedHostKey: news.connection.hostKey ?? outs.hostKey, expectedProxyHostKey: outs.proxyHostKey, displayName: news.hostName,
-    });
-  } catch (err) {
-    const e = hostFailure(news, err);
-    throw new Error(`table inet ${news.table} is applied, but the old table inet ${olds.table} could not be removed (the host runs both, which only restricts): ${e.message}`);
+/** Removes each pending table; returns those that could not be removed, with why. */
+async function removePending(env: AttachmentEnv, p: AttachmentProps, pending: readonly PendingRemoval[], outs: AttachmentProps): Promise<{ left: PendingRemoval[]; errors: string[] }> {
+  const left: PendingRemoval[] = [];
+  const errors: string[] = [];
+  for (const r of pending) {
+    const sameHost = r.address === p.address && r.port === p.port;
+    // The same machine: its pinned or recorded key. Another machine (the one
+    // the Attachment moved away from): the key recorded for it then.
+    const { hostKey: pinned, ...credentials } = p.connection;
+    const conn = sameHost ? p.connection : { ...credentials, host: r.address, port: r.port };
+    try {
+      const res = await env.host().removeTable(conn, r.table, {
+        owner: r.owner, takeover: p.takeover, instance: r.instance,
+        expectedHostKey: sameHost ? (pinned ?? outs.hostKey) : r.hostKey,
+        displayName: p.hostName,
+      });
+      for (const n of res.notes) await env.warn(`nftsg: host ${p.hostName} (${r.address}): ${n}`);
+    } catch (err) {
+      left.push(r);
+      errors.push(`table inet ${r.table} on ${r.address}:${r.port} (${r.why}) could not be removed: ${hostFailure({ ...p, address: r.address, port: r.port }, err).message}`);
+    }
   }
+  return { left, errors };
+}
+
+/** The tables an update leaves behind: the old table after a rename, the old machine after a move to another one. */
+function leftBehind(olds: AttachmentProps, news: AttachmentProps, outs: AttachmentProps): PendingRemoval[] {
+  const out: PendingRemoval[] = [...(olds.pendingRemovals ?? [])];
+  if (bootExpectation(olds).noTable) return out;
+  const moved = olds.address !== news.address || olds.port !== news.port;
+  // The same machine answers with the key recorded for it; a key that changed
+  // (a new pin) means the Attachment now firewalls another machine.
+  const otherMachine = moved && olds.hostKey !== undefined && outs.hostKey !== undefined && olds.hostKey !== outs.hostKey;
+  if (otherMachine) {
+    out.push({ address: olds.address, port: olds.port, table: olds.table, owner: olds.owner, instance: olds.instance, hostKey: olds.hostKey, why: "the machine this Attachment was moved away from" });
+  } else if (olds.table !== news.table) {
+    out.push({ address: news.address, port: news.port, table: olds.table, owner: olds.owner, instance: olds.instance, why: `renamed to ${news.table}` });
+  }
+  return out;
 }
 
 export function attachmentHandlers(env: AttachmentEnv = realAttachmentEnv()) {
   return {
     async check(_olds: AttachmentProps, news: AttachmentProps) {
       const failures: { property: string; reason: string }[] = [...contentProblems(news)];
+      const twin = declareInRun(env, news);
+      if (twin !== undefined) {
+        failures.push({
+          property: "connection.host",
+          reason:
+            `${news.address}:${news.port} table inet ${news.table} is also declared by ${twin} in this stack: ` +
+            "one host's table has one Attachment; remove one declaration, or give one of them another table name",
+        });
+      }
       // `address` is the non-secret copy of connection.host; inside the secret
       // connection an unknown value is not visible as such during preview.
       const host = news.address;
@@ -304,14 +182,23 @@ export function attachmentHandlers(env: AttachmentEnv = realAttachmentEnv()) {
     async diff(_id: string, olds: AttachmentProps, news: AttachmentProps) {
       const changed =
         contentChanged(olds, news) ||
+        Boolean(olds.pendingRemovals?.length) ||
         [...APPLY_FIELDS, ...LOCATION_FIELDS].some((f) => news[f] === UNKNOWN || !isDeepStrictEqual(olds[f], news[f]));
+      // Unchanged: the host already has what this Attachment declares.
+      if (!changed) env.run?.confirm(news.address, news.port, news.table);
       return { changes: changed, replaces: [], deleteBeforeReplace: false };
     },
 
     async create(inputs: AttachmentProps) {
       refuseUnfit(inputs);
-      const outs = await converge(env, expand(inputs), {}, newInstanceId());
-      return { id: attachmentId(outs), outs };
+      const r = await converge(env, expand(inputs), {}, newInstanceId());
+      if (!r.ok) {
+        // Confirmed and then failed: the table is on the host; state must know it.
+        if (r.confirmedOuts) throw failureWithState(r.error.message, r.confirmedOuts, inputs);
+        throw r.error;
+      }
+      env.run?.confirm(inputs.address, inputs.port, inputs.table);
+      return { id: attachmentId(r.outs), outs: r.outs };
     },
 
     async update(_id: string, olds: AttachmentProps, news: AttachmentProps) {
@@ -322,20 +209,37 @@ export function attachmentHandlers(env: AttachmentEnv = realAttachmentEnv()) {
       if (sameOnHost(olds, news)) {
         const expanded = expand(news);
         const listingHash = olds.listingHash ?? sha256(expectedListing(expanded.script));
+        env.run?.confirm(news.address, news.port, news.table);
         return { outs: outputsOf(expanded, { hostKey: olds.hostKey, proxyHostKey: olds.proxyHostKey, listingHash, instance: olds.instance }) };
       }
       // Trust on first use: a key recorded earlier must match from now on.
-      const outs = await converge(env, expand(news), olds, olds.instance ?? newInstanceId());
-      if (olds.table !== news.table && !bootExpectation(olds).noTable) await removeRenamedTable(env, olds, news, outs);
+      const r = await converge(env, expand(news), olds, olds.instance ?? newInstanceId());
+      if (!r.ok) {
+        if (r.confirmedOuts) {
+          throw failureWithState(r.error.message, outputs({ ...r.confirmedOuts, pendingRemovals: leftBehind(olds, news, r.confirmedOuts) }), news);
+        }
+        throw r.error;
+      }
+      env.run?.confirm(news.address, news.port, news.table);
+      // The new table is in place and confirmed: only now remove what the old state left elsewhere.
+      const { left, errors } = await removePending(env, news, leftBehind(olds, news, r.outs), r.outs);
+      const outs = outputs({ ...r.outs, pendingRemovals: left });
+      if (errors.length > 0) {
+        throw failureWithState(
+          `host ${news.hostName}: table inet ${news.table} is applied, but ${errors.join("; ")}. ` +
+            "It stays recorded in state, and every update and the delete of this Attachment retry it",
+          outs,
+          news,
+        );
+      }
       return { outs };
     },
 
     async read(id: string, props: AttachmentProps) {
       const { listing } = lazy();
-      const apply = env.host();
       let live;
       try {
-        live = await apply.readLive(props.connection, props.table, {
+        live = await env.host().readLive(props.connection, props.table, {
           expectedHostKey: props.connection.hostKey ?? props.hostKey, expectedProxyHostKey: props.proxyHostKey, displayName: props.hostName,
           readRuleset: !bootExpectation(props).noTable,
         });
@@ -357,22 +261,27 @@ export function attachmentHandlers(env: AttachmentEnv = realAttachmentEnv()) {
         listingHash: expected,
         script: live.exists ? `${DRIFT_MARKER}${what}\n${live.listing}` : `${DRIFT_MARKER}${what}\n`,
         rules: `${DRIFT_MARKER}${what}`,
-        hash: createHash("sha256").update(live.listing).digest("hex"),
+        hash: sha256(live.listing),
       };
       return { id, props: drifted, inputs: drifted };
     },
 
     async delete(_id: string, props: AttachmentProps) {
-      const apply = env.host();
-      try {
-        await apply.removeTable(props.connection, props.table, {
-          owner: props.owner, takeover: props.takeover, instance: props.instance,
-          expectedHostKey: props.connection.hostKey ?? props.hostKey, expectedProxyHostKey: props.proxyHostKey, displayName: props.hostName,
-        });
-      } catch (err) {
-        // Delete failing means the resource still exists.
-        throw hostFailure(props, err);
+      // A successor declared in this run that has not applied yet (its create
+      // failed under --continue-on-error, or was skipped): removing the table
+      // now would leave the host open. Delete failing means the resource (and
+      // the table) stays, until a run in which the successor confirms.
+      const successor = env.run?.unconfirmedSuccessor(props.hostName, props.address, props.port, props.table);
+      if (successor !== undefined) {
+        throw new Error(
+          `host ${props.hostName} (${props.address}:${props.port}): table inet ${props.table} was not removed: ${successor} declares it again ` +
+            "and has not applied it yet in this run; the host keeps its current ruleset, and this Attachment stays until the new one has applied",
+        );
       }
+      const own: PendingRemoval = { address: props.address, port: props.port, table: props.table, owner: props.owner, instance: props.instance, why: "this Attachment's table" };
+      const { errors } = await removePending(env, props, [own, ...(props.pendingRemovals ?? [])], props);
+      // Delete failing means the resource still exists: nothing it applied is forgotten.
+      if (errors.length > 0) throw new Error(`host ${props.hostName}: ${errors.join("; ")}`);
     },
   };
 }

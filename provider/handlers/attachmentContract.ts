@@ -76,4 +76,24 @@ export interface AttachmentProps {
   firewallWarnings?: string[];
   flows?: string;
   verdict?: string;
+  /**
+   * Output: tables this Attachment applied that it must still remove — the
+   * old table after a rename, or the table on the machine the Attachment was
+   * moved away from — when removing them failed. Retried by every update and
+   * by delete; never silently forgotten.
+   */
+  pendingRemovals?: PendingRemoval[];
+}
+
+/** A table to remove from a host (the connection's credentials, at this address). */
+export interface PendingRemoval {
+  address: string;
+  port: number;
+  table: string;
+  owner: string;
+  instance?: string;
+  /** That machine's key as recorded, when it is another machine than the Attachment's. */
+  hostKey?: string;
+  /** Why it is to be removed, for messages. */
+  why: string;
 }

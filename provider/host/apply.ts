@@ -12,6 +12,7 @@ import { DEFAULT_ROLLBACK_SECONDS, DEFAULT_SSH_PORT, MAX_ROLLBACK_SECONDS, MIN_R
 import { assertScriptScope } from "./remoteScriptScope";
 import { openSession, sleep, type SshSession } from "./ssh";
 import { tryReadRuleset, type RulesetRead } from "./rulesetJson";
+import { describeDifference, normaliseNftListing, tableDefinition } from "../nft/listing";
 
 export { HostError } from "./errors";
 export type { HostErrorKind } from "./errors";
@@ -120,6 +121,22 @@ export async function applyAtomically(
       throw failure(session, run, nonce, table, opts, "before");
     }
     const listing = parseRemoteOutput(run.stdout, nonce).listing;
+    // The host must run exactly what was sent before it is confirmed: a table
+    // that reads back differently is rolled back, never made permanent.
+    const expected = normaliseNftListing(tableDefinition(script));
+    const live = normaliseNftListing(listing);
+    if (live !== expected) {
+      await run.write("ROLLBACK\n");
+      run.endInput();
+      const end = await run.waitClosed((rollbackSeconds + 15) * 1000);
+      const rolledBack = parseRemoteOutput(run.stdout, nonce).events.includes("rolled-back");
+      throw session.error(
+        "verify",
+        `the table read back from the host differs from the ruleset sent, so it was not confirmed; ${
+          rolledBack ? "the host was rolled back to its previous ruleset" : end ? "the host's rollback timer restored its previous ruleset" : `the host's rollback timer restores its previous ruleset within ${rollbackSeconds} s`
+        }:\n${describeDifference(expected, live)}`,
+      );
+    }
     // Read-only, on its own channel, while the confirmation runs (never rejects).
     const rulesetRead = opts.readRuleset ? tryReadRuleset(session, conn.sudo) : undefined;
 
@@ -270,14 +287,6 @@ async function runToEnd(
   return out;
 }
 
-async function killRemote(session: SshSession, sudo: boolean | undefined, pid: string): Promise<void> {
-  const ch = await session.exec(`${sudo ? "sudo -n " : ""}kill -9 ${pid}`);
-  await new Promise<void>((resolve) => {
-    ch.on("close", () => resolve());
-    ch.resume();
-  });
-}
-
 /** The port the compiled failsafe rule opens (`tcp dport N accept comment "failsafe ssh"`), if any. */
 export function failsafePortInScript(script: string): number | undefined {
   const m = /\btcp dport (\d{1,5}) accept comment "failsafe ssh"$/m.exec(script);
@@ -334,11 +343,13 @@ function failure(
   parsed?: RemoteOutput,
 ): HostError {
   const out = parsed ?? parseRemoteOutput(run?.stdout ?? "", nonce);
+  const confirmed = out.events.includes("committed");
+  const error = (kind: HostErrorKind, message: string) => session.error(kind, message, confirmed);
   const stderr = (run?.stderr ?? "").trim();
   const end: RunEnd | undefined = run?.end;
   const detail = stderr ? `: ${stderr}` : "";
   if (out.failKind === "owner" && out.values.foreign === "1") {
-    return session.error(
+    return error(
       "owner",
       `table inet ${table} already exists and was not created by nftsg (it carries no nftsg owner marker: ` +
         "another tool's table, such as a distribution's default inet filter or firewalld's); nothing was changed. " +
@@ -347,16 +358,16 @@ function failure(
   }
   if (out.failKind === "owner") {
     const other = out.values.owner ?? "another stack";
-    return session.error(
+    return error(
       "owner",
       `table inet ${table} is owned by stack ${other}, not by ${opts.owner ?? "this stack"}; nothing was changed. ` +
         "Set takeover to take it over (the other stack will then refuse to touch it).",
     );
   }
-  if (out.failKind === "check") return session.error("check", `nft -c rejected the ruleset; nothing was applied${detail}`);
-  if (out.failKind) return session.error(out.failKind, stderr || `the remote ${out.failKind} step failed`);
+  if (out.failKind === "check") return error("check", `nft -c rejected the ruleset; nothing was applied${detail}`);
+  if (out.failKind) return error(out.failKind, stderr || `the remote ${out.failKind} step failed`);
   if (end?.signal) {
-    return session.error(
+    return error(
       "apply",
       `the remote nftsg shell was killed (${end.signal}) ${
         out.events.includes("committed")
@@ -368,11 +379,11 @@ function failure(
     );
   }
   if (!end || end.connectionLost) {
-    return session.error("unreachable", connectionLostMessage(out.events, phase));
+    return error("unreachable", connectionLostMessage(out.events, phase));
   }
   if (end.code === 1 && /sudo/.test(stderr)) {
-    return session.error("preflight", `sudo -n failed (connection.sudo needs passwordless sudo for this user)${detail}`);
+    return error("preflight", `sudo -n failed (connection.sudo needs passwordless sudo for this user)${detail}`);
   }
-  if (end.code === 127) return session.error("preflight", `no POSIX shell to run nftsg's program${detail}`);
-  return session.error("apply", `the remote program exited with status ${end.code}${detail}`);
+  if (end.code === 127) return error("preflight", `no POSIX shell to run nftsg's program${detail}`);
+  return error("apply", `the remote program exited with status ${end.code}${detail}`);
 }

@@ -28,6 +28,13 @@ export class HostError extends Error {
   override name = "HostError";
   readonly host: string;
   readonly kind: HostErrorKind;
+  /**
+   * The host accepted the confirmation: the new ruleset is live and stays
+   * (whatever failed after that, e.g. saving it for boot, or the connection).
+   */
+  readonly confirmed: boolean;
+  /** The host's key, when the connection got that far (record it: trust on first use). */
+  readonly hostKey?: string;
 
   /**
    * @param host    connection.host
@@ -38,11 +45,13 @@ export class HostError extends Error {
     host: string,
     kind: HostErrorKind,
     message: string,
-    opts: { label?: string; secrets?: readonly string[] } = {},
+    opts: { label?: string; secrets?: readonly string[]; confirmed?: boolean; hostKey?: string } = {},
   ) {
     super(redact(`${opts.label ?? host}: ${message}`, opts.secrets ?? []));
     this.host = host;
     this.kind = kind;
+    this.confirmed = opts.confirmed ?? false;
+    if (opts.hostKey !== undefined) this.hostKey = opts.hostKey;
   }
 }
 

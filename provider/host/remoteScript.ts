@@ -124,6 +124,11 @@ export function applyProgram(p: ApplyProgramParams): string {
   };
   return `{
 ${libParams(vars)}${SH_LOCK}${SH_ROLLBACK}${SH_BOOT}
+# A connection lost after CONFIRM must not stop the persistence that follows
+# it: writes to a closed channel fail (EPIPE) instead of killing this shell,
+# and a hangup from sshd is ignored. A connection lost before CONFIRM is seen
+# by the read below (EOF) and rolls back.
+trap '' PIPE HUP
 preflight
 say "pid=$$"
 lock

@@ -63,8 +63,8 @@ export class SshSession {
     readonly proxyHostKey?: string,
   ) {}
 
-  error(kind: HostErrorKind, message: string): HostError {
-    return new HostError(this.conn.host, kind, message, { label: this.label, secrets: this.secrets });
+  error(kind: HostErrorKind, message: string, confirmed = false): HostError {
+    return new HostError(this.conn.host, kind, message, { label: this.label, secrets: this.secrets, confirmed, hostKey: this.hostKey });
   }
 
   /** Starts `command` on a new channel of this connection. */

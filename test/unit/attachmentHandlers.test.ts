@@ -122,7 +122,7 @@ describe("Attachment handlers on fake hosts", () => {
     expect([...m.tables.keys()]).toEqual(["nftsg2"]);
 
     m.failNext = { op: "remove", kind: "unreachable" };
-    await expect(handlers.update("id", renamed, inputs({ table: "nftsg3" }))).rejects.toThrow(/table inet nftsg3 is applied, but the old table inet nftsg2 could not be removed/);
+    await expect(handlers.update("id", renamed, inputs({ table: "nftsg3" }))).rejects.toThrow(/table inet nftsg3 is applied, but table inet nftsg2 on 198\.18\.0\.21:22 \(renamed to nftsg3\) could not be removed/);
     expect([...m.tables.keys()].sort()).toEqual(["nftsg2", "nftsg3"]);
   });
 

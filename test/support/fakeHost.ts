@@ -38,6 +38,8 @@ export class FakeMachine {
   reachable = true;
   /** When set, the next apply's lockout probe fails (the ruleset cuts SSH); one-shot. */
   lockoutNext = false;
+  /** When set, the next apply is confirmed and then fails saving the ruleset for boot (the host keeps it live); one-shot. */
+  failAfterConfirmNext = false;
   /** When set, the next operation of that kind fails with that kind of error, changing nothing; one-shot. */
   failNext: { op: "apply" | "read" | "remove"; kind: HostErrorKind } | undefined;
 
@@ -147,6 +149,12 @@ export class FakeHosts implements HostOps {
     }
     const listing = tableDefinition(script);
     m.tables.set(table, { listing });
+    if (m.failAfterConfirmNext) {
+      m.failAfterConfirmNext = false;
+      m.ownerFiles.set(table, opts.owner);
+      if (opts.instance) m.instanceFiles.set(table, opts.instance);
+      throw new HostError(conn.host, "apply", "applied and confirmed, but saving it for boot failed", { confirmed: true, hostKey: m.hostKey });
+    }
     m.bootFiles.set(table, script.endsWith("\n") ? script : `${script}\n`);
     m.ownerFiles.set(table, opts.owner);
     if (opts.instance) m.instanceFiles.set(table, opts.instance);

@@ -5,9 +5,10 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { attachmentHandlers } from "./handlers/attachment";
 import { modelHandlers } from "./handlers/model";
-import { recordHandlers } from "./handlers/records";
+import { recordHandlers, stackIdentityHandlers } from "./handlers/records";
 
 export const attachment = attachmentHandlers() satisfies pulumi.dynamic.ResourceProvider;
 export const securityGroup = recordHandlers() satisfies pulumi.dynamic.ResourceProvider;
 export const rule = recordHandlers() satisfies pulumi.dynamic.ResourceProvider;
 export const model = modelHandlers() satisfies pulumi.dynamic.ResourceProvider;
+export const stackIdentity = stackIdentityHandlers() satisfies pulumi.dynamic.ResourceProvider;

@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HostDeclaration, HostRuleset, SecurityGroupDeclaration } from "../provider/declaration/declaration";
 import type { ConnectionArgs, FleetArgs, HostArgs, SecurityGroupArgs } from "./inputs";
-import { Attachment, FleetModel, Rule, SecurityGroup } from "./resources";
+import { Attachment, FleetModel, Rule, SecurityGroup, stackIdentity } from "./resources";
 import { ruleKeys } from "./identity";
 import { fleetSlices } from "./slice";
 import { SharedCompile, type FleetOptions } from "./sharedCompile";
@@ -94,6 +94,7 @@ export class Fleet extends pulumi.ComponentResource {
         flows: content.apply((c) => c.flows),
         hash: content.apply((c) => c.hash),
         verdict,
+        stackId: stackIdentity(),
       }, { parent: this, dependsOn: [this.model] });
     }
     this.registerOutputs({});

@@ -10,7 +10,7 @@ import * as path from "node:path";
 const implementationPath: string = path.join(__dirname, "..", "provider", "index.js");
 
 type Handlers = typeof import("../provider/index");
-type Kind = "attachment" | "securityGroup" | "rule" | "model";
+type Kind = "attachment" | "securityGroup" | "rule" | "model" | "stackIdentity";
 
 function makeProvider(kind: Kind, implPath: string): pulumi.dynamic.ResourceProvider {
   // Resolved at call time in the provider process; by name first (the user's
@@ -36,3 +36,4 @@ export const attachmentProvider = makeProvider("attachment", implementationPath)
 export const securityGroupProvider = makeProvider("securityGroup", implementationPath);
 export const ruleProvider = makeProvider("rule", implementationPath);
 export const modelProvider = makeProvider("model", implementationPath);
+export const stackIdentityProvider = makeProvider("stackIdentity", implementationPath);

@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { PortSpec } from "../provider/declaration/declaration";
 import type { AttachmentInputProps } from "../provider/handlers/attachmentContract";
-import { attachmentProvider, modelProvider, ruleProvider, securityGroupProvider } from "./providers";
+import { attachmentProvider, modelProvider, ruleProvider, securityGroupProvider, stackIdentityProvider } from "./providers";
 import type { Protocol } from "../provider/vocabulary/protocols";
 
 const MODULE = "nftsg";
@@ -91,4 +91,30 @@ export class FleetModel extends pulumi.dynamic.Resource {
   ) {
     super(modelProvider, name, args as pulumi.Inputs, opts, MODULE, "FleetModel");
   }
+}
+
+/**
+ * The stack's own identity (provider/handlers/records.ts): one per stack,
+ * shared by its Fleets (a host may move between them), made once.
+ */
+export class StackIdentity extends pulumi.dynamic.Resource {
+  declare readonly stackId: pulumi.Output<string>;
+  constructor(name: string, opts?: pulumi.CustomResourceOptions) {
+    super(stackIdentityProvider, name, { stackId: undefined }, opts, MODULE, "StackIdentity");
+  }
+}
+
+/** One identity per stack run: every Fleet of the program shares it. */
+const identities = new WeakMap<object, StackIdentity>();
+
+export function stackIdentity(): pulumi.Output<string> {
+  // The stack resource is new in every run of the program (Automation API
+  // inline programs run many in one process), so it keys this run's identity.
+  const run = pulumi.runtime.getStackResource() ?? identities;
+  let id = identities.get(run);
+  if (!id) {
+    id = new StackIdentity("nftsg-stack-identity");
+    identities.set(run, id);
+  }
+  return id.stackId;
 }

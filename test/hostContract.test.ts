@@ -20,6 +20,8 @@ const A2 = "org/project/stack-a/host=x2";
 const B = "org/project/stack-b/host=x1";
 const I1 = "1111111111111111aaaaaaaaaaaaaaaa";
 const I2 = "2222222222222222bbbbbbbbbbbbbbbb";
+const S1 = "5151515151515151cccccccccccccccc";
+const S2 = "5252525252525252dddddddddddddddd";
 const APPLIED = new Set([A, A2].map((o) => normaliseNftListing(tableDefinition(allowScript(o, 80)))));
 const FOREIGN = "table inet nftsg {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t}\n}\n";
 
@@ -62,9 +64,10 @@ async function outcome(p: Promise<unknown>): Promise<Outcome> {
 async function scenario(t: Target): Promise<Outcome[]> {
   const out: Outcome[] = [];
   const read = () => outcome(t.ops.readLive(t.conn, TABLE, {}));
-  const apply = (owner: string, instance?: string, extra: { takeover?: boolean; expectedHostKey?: string } = {}) =>
+  const apply = (owner: string, instance?: string, extra: { takeover?: boolean; expectedHostKey?: string; stackId?: string } = {}) =>
     outcome(t.ops.applyAtomically(t.conn, TABLE, allowScript(owner, 80), { owner, instance, ...extra }));
-  const remove = (owner: string, instance?: string, takeover?: boolean) => outcome(t.ops.removeTable(t.conn, TABLE, { owner, instance, takeover }));
+  const remove = (owner: string, instance?: string, takeover?: boolean, stackId?: string) =>
+    outcome(t.ops.removeTable(t.conn, TABLE, { owner, instance, takeover, stackId }));
   out.push(await read());
   out.push(await apply(A, I1));
   out.push(await read());
@@ -84,6 +87,14 @@ async function scenario(t: Target): Promise<Outcome[]> {
   await t.removeBootFile();
   out.push(await read());
   out.push(await remove(A, I1));
+  out.push(await read());
+  // Two stacks of the same name (another backend): told apart by their identities.
+  out.push(await apply(A, I1, { stackId: S1 }));
+  out.push(await apply(A, I1, { stackId: S2 }));
+  out.push(await remove(A, I1, false, S2));
+  out.push(await apply(A, I1));
+  out.push(await apply(A, I2, { stackId: S2, takeover: true }));
+  out.push(await remove(A, I2, false, S2));
   out.push(await read());
   return out;
 }
@@ -133,7 +144,7 @@ describe("the fake host behaves as a real one", () => {
     expect(onFake).toEqual(onReal);
     expect(onReal.some((o) => o.includes('"table":"changed by hand"'))).toBe(true);
     // The refusals the scenario is about really happened.
-    expect(onReal.filter((o) => o.startsWith("refused")).sort()).toEqual(["refused: hostkey", "refused: owner", "refused: owner"]);
+    expect(onReal.filter((o) => o.startsWith("refused")).sort()).toEqual(["refused: hostkey", "refused: owner", "refused: owner", "refused: owner", "refused: owner"]);
     expect(onReal.filter((o) => o.includes("|"))).toEqual([
       "removed | another resource instance",
       "removed | another resource instance",

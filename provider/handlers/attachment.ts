@@ -87,13 +87,13 @@ async function converge(env: AttachmentEnv, p: Expanded, known: KnownKeys, insta
   const keys = { expectedHostKey: p.connection.hostKey ?? known.hostKey, expectedProxyHostKey: known.proxyHostKey };
   try {
     if (attachedToNoGroup(p)) {
-      const r = await host.removeTable(p.connection, p.table, { owner: p.owner, takeover: p.takeover, instance, ...keys, displayName: p.hostName });
+      const r = await host.removeTable(p.connection, p.table, { owner: p.owner, takeover: p.takeover, instance, stackId: p.stackId, ...keys, displayName: p.hostName });
       for (const n of r.notes) await env.warn(`nftsg: host ${p.hostName}: ${n}`);
       return { ok: true, outs: outputsOf(p, { hostKey: r.hostKey, proxyHostKey: r.proxyHostKey, listingHash: NO_TABLE_HASH, instance, ...others.NO_REPORT }) };
     }
     // The host reads the table back and compares it before it is confirmed (host/apply.ts).
     const r = await host.applyAtomically(p.connection, p.table, p.script, {
-      owner: p.owner, takeover: p.takeover, instance, rollbackSeconds: p.rollbackSeconds, ...keys, displayName: p.hostName, readRuleset: true,
+      owner: p.owner, takeover: p.takeover, instance, stackId: p.stackId, rollbackSeconds: p.rollbackSeconds, ...keys, displayName: p.hostName, readRuleset: true,
     });
     const report = await reportedOtherFirewalls(env, p, r.ruleset);
     return { ok: true, outs: outputsOf(p, { hostKey: r.hostKey, proxyHostKey: r.proxyHostKey, listingHash: sha256(expectedListing(p.script)), instance, ...report }) };
@@ -119,7 +119,7 @@ async function removePending(env: AttachmentEnv, p: AttachmentProps, pending: re
     const conn = sameHost ? p.connection : { ...credentials, host: r.address, port: r.port };
     try {
       const res = await env.host().removeTable(conn, r.table, {
-        owner: r.owner, takeover: p.takeover, instance: r.instance,
+        owner: r.owner, takeover: p.takeover, instance: r.instance, stackId: p.stackId,
         expectedHostKey: sameHost ? (pinned ?? outs.hostKey) : r.hostKey,
         displayName: p.hostName,
       });

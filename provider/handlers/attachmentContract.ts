@@ -36,6 +36,14 @@ export interface AttachmentInputProps {
    * have refused. Not compared by diff: it changes nothing on the host.
    */
   verdict?: string;
+  /**
+   * The stack's own random identity (StackIdentity), recorded on the host
+   * with the table: two stacks with the same organisation, project and
+   * stack names (self-managed backends all say "organization") are two
+   * owners. Not compared by diff: a table applied before identities existed
+   * gets it with its next apply.
+   */
+  stackId?: string;
 }
 
 /** An Attachment as state holds it: inputs of this format or an older one, and the outputs of the last apply or refresh. */
@@ -76,6 +84,7 @@ export interface AttachmentProps {
   firewallWarnings?: string[];
   flows?: string;
   verdict?: string;
+  stackId?: string;
   /**
    * Output: tables this Attachment applied that it must still remove — the
    * old table after a rename, or the table on the machine the Attachment was

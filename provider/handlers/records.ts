@@ -31,3 +31,24 @@ export function recordHandlers() {
     async delete() {},
   };
 }
+
+/**
+ * StackIdentity: one per stack, a random id made once, at create, and kept
+ * for the life of the stack. Every Attachment records it on its host, so two
+ * stacks that share organisation, project and stack names (every
+ * self-managed backend reports the organisation "organization") are two
+ * owners. No inputs change it; nothing on a host depends on its deletion.
+ */
+export function stackIdentityHandlers() {
+  return {
+    ...recordHandlers(),
+    async diff() {
+      return { changes: false };
+    },
+    async create(inputs: Props) {
+      const { randomBytes } = require("node:crypto") as typeof import("node:crypto");
+      const stackId = randomBytes(16).toString("hex");
+      return { id: stackId, outs: { ...inputs, stackId } };
+    },
+  };
+}

@@ -26,6 +26,8 @@ export interface ApplyOptions {
   owner: string;
   /** The resource instance applying (recorded on the host; see removeTable). */
   instance?: string;
+  /** The stack's own identity (recorded on the host): another stack of the same name is refused. */
+  stackId?: string;
   /** The key recorded on first use; connection.hostKey (pinned) takes precedence. */
   expectedHostKey?: string;
   /** The jump host's key recorded on first use (ApplyResult.proxyHostKey); connection.proxy.hostKey takes precedence. */
@@ -89,6 +91,7 @@ export async function applyAtomically(
     assertTableName(table);
     assertOwner(opts.owner);
     assertInstance(opts.instance);
+    assertInstance(opts.stackId);
     assertScriptScope(script, table);
     if (!(rollbackSeconds >= MIN_ROLLBACK_SECONDS && rollbackSeconds <= MAX_ROLLBACK_SECONDS)) {
       throw new Error(`rollbackSeconds must be between ${MIN_ROLLBACK_SECONDS} and ${MAX_ROLLBACK_SECONDS}`);
@@ -109,7 +112,7 @@ export async function applyAtomically(
   try {
     const nonce = newNonce();
     const lockWaitSeconds = rollbackSeconds + 60;
-    const program = applyProgram({ table, owner: opts.owner, takeover: opts.takeover, instance: opts.instance, failsafePort: failsafePortInScript(script), script, rollbackSeconds, lockWaitSeconds, nonce });
+    const program = applyProgram({ table, owner: opts.owner, takeover: opts.takeover, instance: opts.instance, stackId: opts.stackId, failsafePort: failsafePortInScript(script), script, rollbackSeconds, lockWaitSeconds, nonce });
     const run = new RemoteRun(await session.exec(remoteCommand(conn.sudo)), nonce);
     let roundTrips = 1;
 
@@ -217,6 +220,7 @@ export interface RemoveOptions {
   owner: string;
   takeover?: boolean;
   instance?: string;
+  stackId?: string;
   expectedHostKey?: string;
   expectedProxyHostKey?: string;
   displayName?: string;
@@ -231,10 +235,11 @@ export interface RemoveResult {
 
 export async function removeTable(conn: ConnectionDeclaration, table: string, opts: RemoveOptions): Promise<RemoveResult> {
   validateOrThrow(conn, table, opts.displayName, opts.owner, opts.instance);
+  validateOrThrow(conn, table, opts.displayName, undefined, opts.stackId);
   const session = await openSession(conn, opts);
   try {
     const nonce = newNonce();
-    const program = removeProgram({ table, owner: opts.owner, takeover: opts.takeover, instance: opts.instance, nonce });
+    const program = removeProgram({ table, owner: opts.owner, takeover: opts.takeover, instance: opts.instance, stackId: opts.stackId, nonce });
     const out = await runToEnd(session, conn, program, nonce, table, opts);
     if (!out.events.includes("removed")) throw failure(session, undefined, nonce, table, opts, "before", out);
     return { hostKey: session.hostKey, proxyHostKey: session.proxyHostKey, notes: out.notes };
@@ -354,6 +359,14 @@ function failure(
       `table inet ${table} already exists and was not created by nftsg (it carries no nftsg owner marker: ` +
         "another tool's table, such as a distribution's default inet filter or firewalld's); nothing was changed. " +
         "Choose another table name, or set takeover: true to replace that table with nftsg's ruleset.",
+    );
+  }
+  if (out.failKind === "owner" && out.values.other_stack === "1") {
+    return error(
+      "owner",
+      `table inet ${table} is owned by another stack that has the same organisation, project and stack names as this one ` +
+        `(${out.values.owner ?? opts.owner ?? "?"}, but a different stack identity: another backend, or a stack created anew); nothing was changed. ` +
+        "Set takeover to take it over (the other stack will then refuse to touch it).",
     );
   }
   if (out.failKind === "owner") {

@@ -22,6 +22,8 @@ export interface LibParams {
   takeover?: boolean;
   /** The resource instance applying or removing the table (see INSTANCE_ID). */
   instance?: string;
+  /** The stack's own random identity (lower-case hex): two stacks of the same name are two owners. */
+  stackId?: string;
   rollbackSeconds?: number;
   lockWaitSeconds?: number;
 }
@@ -36,6 +38,7 @@ NONCE=${shQuote(p.nonce)}
 OWNER=${shQuote(p.owner ?? "")}
 TAKEOVER=${p.takeover ? 1 : 0}
 INSTANCE=${shQuote(p.instance ?? "")}
+STACK_ID=${shQuote(p.stackId ?? "")}
 ROLLBACK_SECONDS=${Math.trunc(p.rollbackSeconds ?? 30)}
 LOCK_WAIT=${Math.trunc(p.lockWaitSeconds ?? 90)}
 STATE=${STATE_DIR}
@@ -44,6 +47,7 @@ NEW=$STATE/$T.new.nft
 PREV=$STATE/$T.prev.nft
 OWNERF=$STATE/$T.owner
 INSTF=$STATE/$T.instance
+STACKF=$STATE/$T.stack
 UNIT=nftsg-$T.service
 UNIT_FILE=/etc/systemd/system/$UNIT
 DROPIN_DIR=/etc/systemd/system/nftables.service.d
@@ -122,7 +126,19 @@ check_owner() {
     say "owner=$1"
     fail owner "table inet $T is owned by $1"
   fi
+  # Same names, another stack (another backend, or a stack made anew): the
+  # stack identities differ. A table applied before identities were
+  # recorded has none and is compared by name only.
+  live_stack=$(live_stack_id)
+  if [ -n "$live_stack" ] && [ -n "$STACK_ID" ] && [ "$live_stack" != "$STACK_ID" ] && [ "$TAKEOVER" != 1 ]; then
+    say "owner=$1"
+    say "other_stack=1"
+    fail owner "table inet $T is owned by another stack of the same name"
+  fi
 }
+
+# The stack identity recorded with the table ("" if none).
+live_stack_id() { head -n 1 "$STACKF" 2>/dev/null | tr -cd 'a-f0-9'; }
 
 # The resource instance that last confirmed an apply of this table ("" if
 # none recorded, e.g. applied by an older nftsg).

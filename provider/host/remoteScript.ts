@@ -48,6 +48,8 @@ export interface ApplyProgramParams {
   takeover?: boolean;
   /** The resource instance applying: recorded on the host with the confirmed ruleset. */
   instance?: string;
+  /** The stack's identity: recorded with the confirmed ruleset; another stack's is refused. */
+  stackId?: string;
   /** The TCP port the script's failsafe opens for sshd: something must listen on it. */
   failsafePort?: number;
   /** The complete `nft -f` script (table inet T {} / delete table inet T / definition). */
@@ -119,6 +121,7 @@ export function applyProgram(p: ApplyProgramParams): string {
     owner: p.owner,
     takeover: p.takeover,
     instance: p.instance,
+    stackId: p.stackId,
     rollbackSeconds: p.rollbackSeconds,
     lockWaitSeconds: p.lockWaitSeconds ?? p.rollbackSeconds + 60,
   };
@@ -211,6 +214,9 @@ case $REPLY in
     if [ -n "$INSTANCE" ]; then
       printf '%s\\n' "$INSTANCE" > "$INSTF.tmp" && mv -f "$INSTF.tmp" "$INSTF" || fail apply "applied, but cannot write $INSTF"
     fi
+    if [ -n "$STACK_ID" ]; then
+      printf '%s\\n' "$STACK_ID" > "$STACKF.tmp" && mv -f "$STACKF.tmp" "$STACKF" || fail apply "applied, but cannot write $STACKF"
+    fi
     install_boot
     say confirmed
     exit 0
@@ -264,13 +270,14 @@ export function removeProgram(p: {
   owner: string;
   takeover?: boolean;
   instance?: string;
+  stackId?: string;
   nonce: string;
   lockWaitSeconds?: number;
 }): string {
   assertTableName(p.table);
   assertOwner(p.owner);
   return `{
-${libParams({ table: p.table, nonce: p.nonce, owner: p.owner, takeover: p.takeover, instance: p.instance, lockWaitSeconds: p.lockWaitSeconds })}${SH_LOCK}${SH_ROLLBACK}${SH_BOOT}
+${libParams({ table: p.table, nonce: p.nonce, owner: p.owner, takeover: p.takeover, instance: p.instance, stackId: p.stackId, lockWaitSeconds: p.lockWaitSeconds })}${SH_LOCK}${SH_ROLLBACK}${SH_BOOT}
 preflight
 lock
 resolve_stale
@@ -306,7 +313,7 @@ if ! err=$(printf 'table inet %s {}\\ndelete table inet %s\\n' "$T" "$T" | nft -
 fi
 # Boot loading before files: an include of a missing file would break the boot config.
 uninstall_boot
-rm -f "$LIVE" "$NEW" "$PREV" "$OWNERF" "$INSTF" "$PREV.tmp" "$OWNERF.tmp" "$INSTF.tmp" "$FIRE" "$PIDF"
+rm -f "$LIVE" "$NEW" "$PREV" "$OWNERF" "$INSTF" "$STACKF" "$PREV.tmp" "$OWNERF.tmp" "$INSTF.tmp" "$STACKF.tmp" "$FIRE" "$PIDF"
 rmdir "$STATE" 2>/dev/null
 say removed
 exit 0

@@ -31,6 +31,7 @@ export class FakeMachine {
   readonly bootFiles = new Map<string, string>();
   readonly ownerFiles = new Map<string, string>();
   readonly instanceFiles = new Map<string, string>();
+  readonly stackFiles = new Map<string, string>();
   /** Tables whose boot loading (unit or include line) is installed. */
   readonly bootLoaded = new Set<string>();
   /** Operations that reached the machine (each one SSH connection or more). */
@@ -119,13 +120,17 @@ export class FakeHosts implements HostOps {
     return m;
   }
 
-  private refuseOwner(m: FakeMachine, conn: ConnectionDeclaration, table: string, owner: string, takeover: boolean | undefined): void {
+  private refuseOwner(m: FakeMachine, conn: ConnectionDeclaration, table: string, owner: string, takeover: boolean | undefined, stackId?: string): void {
     const live = liveOwner(m, table);
     if (m.tables.has(table) && live === "" && !takeover) {
       throw hostError(conn, "owner", `table inet ${table} already exists and was not created by nftsg; nothing was changed`);
     }
     if (live !== "" && stackOf(live) !== stackOf(owner) && !takeover) {
       throw hostError(conn, "owner", `table inet ${table} is owned by stack ${live}, not by ${owner}; nothing was changed`);
+    }
+    const liveStack = m.stackFiles.get(table);
+    if (liveStack !== undefined && stackId !== undefined && liveStack !== stackId && !takeover) {
+      throw hostError(conn, "owner", `table inet ${table} is owned by another stack of the same name; nothing was changed`);
     }
   }
 
@@ -142,7 +147,7 @@ export class FakeHosts implements HostOps {
     const scriptOwner = ownerInScript(script);
     if (scriptOwner !== undefined && scriptOwner !== opts.owner) throw hostError(conn, "owner", `the ruleset's table comment names owner ${scriptOwner}`);
     const m = this.connect(conn, opts.expectedHostKey, `apply ${table}`);
-    this.refuseOwner(m, conn, table, opts.owner, opts.takeover);
+    this.refuseOwner(m, conn, table, opts.owner, opts.takeover, opts.stackId);
     if (m.lockoutNext) {
       m.lockoutNext = false;
       throw hostError(conn, "lockout", "applying this ruleset would have cut SSH access; the host was rolled back to its previous ruleset");
@@ -158,6 +163,7 @@ export class FakeHosts implements HostOps {
     m.bootFiles.set(table, script.endsWith("\n") ? script : `${script}\n`);
     m.ownerFiles.set(table, opts.owner);
     if (opts.instance) m.instanceFiles.set(table, opts.instance);
+    if (opts.stackId) m.stackFiles.set(table, opts.stackId);
     m.bootLoaded.add(table);
     return { hostKey: m.hostKey, listing, connections: 2, roundTrips: 2 };
   }
@@ -190,7 +196,7 @@ export class FakeHosts implements HostOps {
     const result = (notes: string[]): RemoveResult => ({ hostKey: m.hostKey, notes });
     const live = liveOwner(m, table);
     if (m.tables.has(table) && live === "" && !opts.takeover) return result([`table inet ${table} was not created by nftsg; left in place`]);
-    this.refuseOwner(m, conn, table, opts.owner, opts.takeover);
+    this.refuseOwner(m, conn, table, opts.owner, opts.takeover, opts.stackId);
     const liveInstance = m.instanceFiles.get(table);
     if (liveInstance !== undefined && liveInstance !== (opts.instance ?? "")) {
       return result([`table inet ${table} now belongs to another resource instance; left in place`]);
@@ -201,6 +207,7 @@ export class FakeHosts implements HostOps {
     m.bootFiles.delete(table);
     m.ownerFiles.delete(table);
     m.instanceFiles.delete(table);
+    m.stackFiles.delete(table);
     return result([]);
   }
 }

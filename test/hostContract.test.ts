@@ -152,5 +152,5 @@ describe("the fake host behaves as a real one", () => {
     ]);
     // Every step reached the fake machine or was refused before it.
     expect(m.calls.length).toBeGreaterThan(10);
-  });
+  }, 600_000); // ~25 real operations, a few seconds each on a busy machine
 });

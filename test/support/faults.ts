@@ -14,7 +14,8 @@ import type { ConnectionDeclaration } from "../../provider/declaration/declarati
 import { failsafePortInScript } from "../../provider/host/apply";
 import { applyProgram, newNonce, remoteCommand } from "../../provider/host/remoteScript";
 import { RemoteRun } from "../../provider/host/remoteRun";
-import { openSession, sleep } from "../../provider/host/ssh";
+import { openSession, sleep, type SshSession } from "../../provider/host/ssh";
+import { parseRemoteOutput } from "../../provider/host/remoteOutput";
 
 const FAULT_TABLE = "inet nftsglabfault";
 const POLL_MS = 50;
@@ -206,4 +207,39 @@ export async function sendPartialApplyProgram(
   } finally {
     session.destroy();
   }
+}
+
+/**
+ * A provider that confirms and goes away at once: the shipped apply program
+ * over a real session; once the host says "applied", CONFIRM, the end of
+ * input and the channel's close are sent together (SSH delivers them in that
+ * order: the host's shell reads CONFIRM, then finds its output channel gone
+ * while it confirms and persists). Returns the session, still open (close it
+ * when the host is done), and the remote shell's pid.
+ */
+export async function confirmAndCloseChannel(
+  conn: ConnectionDeclaration,
+  table: string,
+  script: string,
+  opts: { owner: string; rollbackSeconds: number; instance?: string },
+): Promise<{ session: SshSession; pid: number }> {
+  const nonce = newNonce();
+  const program = applyProgram({
+    table, owner: opts.owner, instance: opts.instance, script, rollbackSeconds: opts.rollbackSeconds, lockWaitSeconds: opts.rollbackSeconds + 60, nonce,
+    failsafePort: failsafePortInScript(script),
+  });
+  const session = await openSession(conn, {});
+  const ch = await session.exec(remoteCommand(conn.sudo));
+  const run = new RemoteRun(ch, nonce);
+  await run.write(program);
+  const applied = await run.waitForEvent("applied", (opts.rollbackSeconds + 60) * 1000);
+  const pid = Number(parseRemoteOutput(run.stdout, nonce).values.pid);
+  if (!applied || !Number.isInteger(pid)) {
+    session.destroy();
+    throw new Error(`the host never said "applied": ${run.stderr}`);
+  }
+  await run.write("CONFIRM\n");
+  ch.end();
+  ch.close();
+  return { session, pid };
 }

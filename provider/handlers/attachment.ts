@@ -95,6 +95,13 @@ async function converge(env: AttachmentEnv, p: Expanded, known: KnownKeys, insta
     const r = await host.applyAtomically(p.connection, p.table, p.script, {
       owner: p.owner, takeover: p.takeover, instance, stackId: p.stackId, rollbackSeconds: p.rollbackSeconds, ...keys, displayName: p.hostName, readRuleset: true,
     });
+    if (r.bootLoader === "none") {
+      await env.warn(
+        `nftsg: host ${p.hostName}: the ruleset is live, but nothing on this host loads it at boot (no systemd, and no enabled nftables ` +
+          "init script loads its nftables configuration): after a reboot the host would come up without it; enable the distribution's nftables service. " +
+          "`pulumi refresh` reports it as not persisted until then",
+      );
+    }
     const report = await reportedOtherFirewalls(env, p, r.ruleset);
     return { ok: true, outs: outputsOf(p, { hostKey: r.hostKey, proxyHostKey: r.proxyHostKey, listingHash: sha256(expectedListing(p.script)), instance, ...report }) };
   } catch (err) {
@@ -250,7 +257,9 @@ export function attachmentHandlers(env: AttachmentEnv = realAttachmentEnv()) {
       const expected = props.listingHash ?? sha256(expectedListing(expand(props).script));
       const actual = live.exists ? listing.normaliseNftListing(live.listing) : "";
       const bootFacts = bootExpectation(props);
-      const boot = bootFacts.noTable ? undefined : persistenceProblem(bootFacts.bootSha256, live);
+      const boot = live.pending
+        ? "an apply was never confirmed: the host's rollback timer restores its previous ruleset"
+        : bootFacts.noTable ? undefined : persistenceProblem(bootFacts.bootSha256, live);
       if (expected === sha256(actual) && boot === undefined) return { id, props, inputs: props };
       // Drift: record what is really there, so the next `up` sees a change
       // and restores the declared ruleset (and its boot loading).

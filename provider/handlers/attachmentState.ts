@@ -117,7 +117,10 @@ export function bootExpectation(p: AttachmentProps): { noTable: boolean; bootSha
 }
 
 /** Why the host would not come up with this ruleset after a reboot, if it would not. */
-export function persistenceProblem(expectedBootSha256: string, live: { persisted: boolean; bootSha256?: string }): string | undefined {
+export function persistenceProblem(expectedBootSha256: string, live: { persisted: boolean; bootSha256?: string; bootLoader?: string }): string | undefined {
+  if (!live.persisted && live.bootLoader === "none") {
+    return "the table is not loaded at boot: this host has no systemd and no enabled nftables init script that loads its nftables configuration (enable your distribution's nftables service)";
+  }
   if (!live.persisted) return "the table is not loaded at boot (its /etc/nftsg file, boot unit or include line is missing or disabled)";
   if (live.bootSha256 !== undefined && live.bootSha256 !== expectedBootSha256) {
     return "the file loaded at boot differs from the applied ruleset";

@@ -56,6 +56,8 @@ export interface ApplyResult {
   roundTrips: number;
   /** With readRuleset: the host's ruleset as JSON, after the apply. */
   ruleset?: RulesetRead;
+  /** What loads the saved ruleset at boot (see LiveState.bootLoader). */
+  bootLoader?: "systemd" | "init" | "none";
 }
 
 export interface LiveState {
@@ -73,6 +75,10 @@ export interface LiveState {
   bootSha256?: string;
   /** With readRuleset: the host's ruleset as JSON. */
   ruleset?: RulesetRead;
+  /** An apply was never confirmed and its rollback is still armed: what is live now will be rolled back. */
+  pending?: boolean;
+  /** What loads tables at boot here: systemd (nftsg's unit), an init script that loads the include file, or nothing. */
+  bootLoader?: "systemd" | "init" | "none";
 }
 
 const MAX_CONFIRM_MS = 6_000;
@@ -171,7 +177,11 @@ export async function applyAtomically(
     const out = parseRemoteOutput(run.stdout, nonce);
     if (!out.events.includes("confirmed")) throw failure(session, run, nonce, table, opts, "after");
     const ruleset = await rulesetRead;
-    return { hostKey: session.hostKey, proxyHostKey: session.proxyHostKey, listing, connections: session.connections, roundTrips, ...(ruleset ? { ruleset } : {}) };
+    const bootLoader = out.values.boot_loader as ApplyResult["bootLoader"];
+    return {
+      hostKey: session.hostKey, proxyHostKey: session.proxyHostKey, listing, connections: session.connections, roundTrips,
+      ...(ruleset ? { ruleset } : {}), ...(bootLoader ? { bootLoader } : {}),
+    };
   } finally {
     session.close();
   }
@@ -204,6 +214,8 @@ export async function readLive(conn: ConnectionDeclaration, table: string, opts:
       instance: out.values.instance || undefined,
       persisted: out.values.persisted === "1",
       bootSha256: out.values.boot_sha256 || undefined,
+      pending: out.values.pending === "1",
+      bootLoader: (out.values.boot_loader as LiveState["bootLoader"]) || undefined,
       ...(ruleset ? { ruleset } : {}),
     };
   } finally {

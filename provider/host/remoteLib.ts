@@ -52,7 +52,6 @@ UNIT=nftsg-$T.service
 UNIT_FILE=/etc/systemd/system/$UNIT
 DROPIN_DIR=/etc/systemd/system/nftables.service.d
 DROPIN=$DROPIN_DIR/nftsg-$T.conf
-RB_UNIT=nftsg-rollback-$T
 INCLUDE_LINE="include \"$LIVE\" # nftsg"
 CREATED_MARK=${shQuote(CREATED_CONF_MARK)}
 TAB=$(printf '\t')
@@ -78,6 +77,15 @@ preflight() {
   # there is one, and hosts emulated as namespaces sharing /run stay apart.
   NETNS=$(readlink /proc/self/ns/net 2>/dev/null | tr -cd 0-9)
   [ -n "$NETNS" ] || NETNS=0
+  # A systemd timer runs in PID 1's network namespace: use one only when
+  # that is this ruleset's namespace, else the rollback would restore the
+  # wrong namespace; its unit is keyed by the namespace too.
+  TIMER_SYSTEMD=0
+  if [ "$SYSTEMD" = 1 ] && command -v systemd-run >/dev/null 2>&1 \
+    && [ "$(readlink /proc/1/ns/net 2>/dev/null)" = "$(readlink /proc/self/ns/net 2>/dev/null)" ]; then
+    TIMER_SYSTEMD=1
+  fi
+  RB_UNIT=nftsg-rollback-net$NETNS-$T
   RUN=/run/nftsg/net$NETNS
   ARMED=$RUN/$T.armed
   FIRING=$RUN/$T.firing
@@ -166,8 +174,22 @@ boot_installed() {
     [ -f "$UNIT_FILE" ] && [ -f "$DROPIN" ] && systemctl is-enabled --quiet "$UNIT" </dev/null >/dev/null 2>&1
   else
     c=$(boot_conf)
-    [ -f "$c" ] && grep -qxF "$INCLUDE_LINE" "$c"
+    [ -f "$c" ] && grep -qxF "$INCLUDE_LINE" "$c" && boot_loads "$c"
   fi
+}
+
+# Without systemd, an include line only counts if something loads its file
+# at boot: an nftables init script that names the file, enabled in a
+# runlevel (sysvinit's /etc/rc?.d links, OpenRC's /etc/runlevels). Anything
+# else (no init script, a minimal image) is reported as not persisted.
+boot_loads() {
+  for s in /etc/init.d/nftables /etc/init.d/nftables.sh; do
+    [ -f "$s" ] && grep -qF "$1" "$s" || continue
+    for l in /etc/rc[S2345].d/S[0-9][0-9]nftables* /etc/runlevels/*/nftables; do
+      [ -e "$l" ] && return 0
+    done
+  done
+  return 1
 }
 `;
 
@@ -201,7 +223,7 @@ export const SH_LOCK = String.raw`lock() {
  * to rename it, and rename is atomic, so exactly one of them decides.
  */
 export const SH_ROLLBACK = String.raw`stop_timer() {
-  if [ "$SYSTEMD" = 1 ]; then
+  if [ "$TIMER_SYSTEMD" = 1 ]; then
     systemctl stop "$RB_UNIT.timer" "$RB_UNIT.service" </dev/null >/dev/null 2>&1
     systemctl reset-failed "$RB_UNIT.timer" "$RB_UNIT.service" </dev/null >/dev/null 2>&1
   fi

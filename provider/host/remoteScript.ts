@@ -66,7 +66,7 @@ function validateScript(script: string): void {
 
 /**
  * The rollback timer, installed as a file and run by systemd-run or setsid.
- * $1 = runtime dir; with "--sleep N" it records its pid and waits itself.
+ * $1 = runtime dir; with "--sleep N" it waits itself (the arming shell records its pid).
  */
 export function fireScript(table: string): string {
   assertTableName(table);
@@ -76,7 +76,7 @@ export function fireScript(table: string): string {
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export PATH
 T=${shQuote(table)}
 RUN=$1
-if [ "$2" = --sleep ]; then echo $$ > "$RUN/$T.rollback.pid"; sleep "$3"; fi
+if [ "$2" = --sleep ]; then sleep "$3"; fi
 # Whoever renames the token first decides: the confirming shell, or this timer.
 mv "$RUN/$T.armed" "$RUN/$T.firing" 2>/dev/null || exit 0
 nft -f /etc/nftsg/$T.prev.nft
@@ -172,16 +172,21 @@ fi
 ${heredocToFile('"$FIRE.tmp"', fireScript(p.table), "cannot write the rollback timer")}mv -f "$FIRE.tmp" "$FIRE" || fail apply "cannot write the rollback timer"
 rm -f "$PIDF" "$FIRING"
 printf '%s %s\\n' "$$" "$(proc_start $$)" > "$ARMED" || fail apply "cannot arm the rollback"
-if [ "$SYSTEMD" = 1 ] && command -v systemd-run >/dev/null 2>&1; then
+if [ "$TIMER_SYSTEMD" = 1 ]; then
   systemctl stop "$RB_UNIT.timer" "$RB_UNIT.service" </dev/null >/dev/null 2>&1
   systemctl reset-failed "$RB_UNIT.timer" "$RB_UNIT.service" </dev/null >/dev/null 2>&1
   if ! err=$(systemd-run --quiet --collect --unit="$RB_UNIT" --on-active="$ROLLBACK_SECONDS"s --timer-property=AccuracySec=100ms /bin/sh "$FIRE" "$RUN" </dev/null 2>&1 >/dev/null); then
     disarm; rm -f "$NEW"; fail apply "cannot arm the rollback timer (systemd-run): $err"
   fi
 elif command -v setsid >/dev/null 2>&1; then
+  # Not a process-group leader (no job control here), so setsid execs in
+  # place and $! is the timer's pid: recorded now, before anything can
+  # disarm, so a disarm always finds the timer to stop.
   setsid /bin/sh "$FIRE" "$RUN" --sleep "$ROLLBACK_SECONDS" </dev/null >/dev/null 2>&1 9>&- &
+  echo "$!" > "$PIDF"
 else
   ( trap '' HUP; exec /bin/sh "$FIRE" "$RUN" --sleep "$ROLLBACK_SECONDS" ) </dev/null >/dev/null 2>&1 9>&- &
+  echo "$!" > "$PIDF"
 fi
 # From here the host may run the new ruleset, which can cut this very session.
 say armed
@@ -218,6 +223,8 @@ case $REPLY in
       printf '%s\\n' "$STACK_ID" > "$STACKF.tmp" && mv -f "$STACKF.tmp" "$STACKF" || fail apply "applied, but cannot write $STACKF"
     fi
     install_boot
+    if [ "$SYSTEMD" = 1 ]; then LOADER=systemd; elif boot_loads "$(boot_conf)"; then LOADER=init; else LOADER=none; fi
+    say "boot_loader=$LOADER"
     say confirmed
     exit 0
     ;;
@@ -242,6 +249,17 @@ export function readProgram(p: { table: string; nonce: string }): string {
   return `{
 ${libParams({ table: p.table, nonce: p.nonce })}
 preflight
+# Wait out an apply in progress (a shared hold on its lock; the lock file is
+# only opened if it exists, so reading creates nothing), so a refresh never
+# records a ruleset that is not confirmed yet.
+if [ -e "$RUN/$T.lock" ] && command -v flock >/dev/null 2>&1 && exec 9<"$RUN/$T.lock"; then
+  flock -s -w "$LOCK_WAIT" 9 || fail apply "another nftsg operation on table inet $T held this host's lock for more than $LOCK_WAIT s"
+fi
+# An apply whose shell died before it was confirmed: its timer restores the
+# previous ruleset; what is live now is not what the host will keep.
+PENDING=0
+if [ -e "$ARMED" ]; then PENDING=1; fi
+say "pending=$PENDING"
 read_table
 PERSISTED=0
 if [ -f "$LIVE" ] && boot_installed; then PERSISTED=1; fi
@@ -253,6 +271,8 @@ say "boot_sha256=$BOOT_SHA"
 say "owner=$(live_owner "$CUR")"
 say "instance=$(live_instance)"
 say "persisted=$PERSISTED"
+if [ "$SYSTEMD" = 1 ]; then LOADER=systemd; elif boot_loads "$(boot_conf)"; then LOADER=init; else LOADER=none; fi
+say "boot_loader=$LOADER"
 say listing-begin
 if [ "$EXISTS" = 1 ]; then printf '%s\\n' "$CUR"; fi
 say listing-end

@@ -76,8 +76,8 @@ export async function killShell(lab: Lab, host: string, token: string): Promise<
  * connection passes, every later one (the lockout probe) is dropped. Remove
  * with clearHold.
  */
-export async function holdLockoutProbe(lab: Lab, host: string): Promise<void> {
-  await installHold(lab, host);
+export async function holdLockoutProbe(lab: Lab, host: string, opts: { ipv4Only?: boolean } = {}): Promise<void> {
+  await installHold(lab, host, opts.ipv4Only ?? false);
 }
 
 export async function clearHold(lab: Lab, host: string): Promise<void> {
@@ -92,7 +92,7 @@ export async function clearHold(lab: Lab, host: string): Promise<void> {
  * also drop a retransmitted SYN of the provider's own connection on a busy
  * machine and leave it hanging in the handshake.
  */
-async function installHold(lab: Lab, host: string): Promise<void> {
+async function installHold(lab: Lab, host: string, ipv4Only: boolean): Promise<void> {
   const script = [
     `table ${FAULT_TABLE} {}`,
     `delete table ${FAULT_TABLE}`,
@@ -103,6 +103,8 @@ async function installHold(lab: Lab, host: string): Promise<void> {
     `  chain input {`,
     `    type filter hook input priority -20; policy accept;`,
     `    tcp dport 22 ct state != new accept`,
+    // IPv4 only: a test's own IPv6 connection (a concurrent read) passes.
+    ...(ipv4Only ? [`    meta nfproto ipv6 accept`] : []),
     `    ip saddr . tcp sport @first_v4 accept`,
     `    ip6 saddr . tcp sport @first_v6 accept`,
     // A full set makes "add" fail, which ends the rule: the next one drops.

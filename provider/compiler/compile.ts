@@ -65,6 +65,9 @@ const SET_TYPE: Record<Family, SetKeyType> = { 4: "ipv4_addr", 6: "ipv6_addr" };
 const ADDR_EXPR: Record<Family, string> = { 4: "ip", 6: "ip6" };
 const FAMILY_LABEL: Record<Family, string> = { 4: "IPv4", 6: "IPv6" };
 
+/** sshd's side of a session: from the SSH port, never opening a connection (nft 1.0.6 lists "& syn == 0" so). */
+const FAILSAFE_SERVER_SIDE = (port: number) => `tcp sport ${port} tcp flags ! syn`;
+
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 /** The script that removes a host's table (whether or not it exists). */
@@ -306,6 +309,13 @@ class Compiler {
    * server's side for the original direction, and the management session
    * would then stall or, with revokeEstablished, die.
    */
+  /**
+   * The failsafe's egress half (the host's groups restrict egress).
+   * The first ruleset with conntrack on a host picks the running SSH session
+   * up mid-stream and may take sshd's side for the original direction, so
+   * sshd's packets are not all "replies"; accept them, but never a SYN: a
+   * program bound to the SSH port cannot open a connection anywhere.
+   */
   private failsafe(host: NormalisedHost, sets: string[], lines: string[]): { ingress: string[]; egress: string[] } {
     const fs = this.fleet.failsafe;
     const port = host.sshPort;
@@ -317,7 +327,7 @@ class Compiler {
     }
     if (!fs.cidrs) {
       lines.push(`ingress tcp/${port} from any [failsafe ssh]`);
-      return { ingress: [`tcp dport ${port} accept comment ${comment}`], egress: [`tcp sport ${port} accept comment ${replyComment}`] };
+      return { ingress: [`tcp dport ${port} accept comment ${comment}`], egress: [`${FAILSAFE_SERVER_SIDE(port)} accept comment ${replyComment}`] };
     }
     const rules: string[] = [];
     const egress: string[] = [];
@@ -329,7 +339,7 @@ class Compiler {
       this.addSet(name, `failsafe|${family}|${elements.join(",")}`, SET_TYPE[family], elements);
       sets.push(name);
       rules.push(`${ADDR_EXPR[family]} saddr @${name} tcp dport ${port} accept comment ${comment}`);
-      egress.push(`${ADDR_EXPR[family]} daddr @${name} tcp sport ${port} accept comment ${replyComment}`);
+      egress.push(`${ADDR_EXPR[family]} daddr @${name} ${FAILSAFE_SERVER_SIDE(port)} accept comment ${replyComment}`);
       for (const p of prefixes) lines.push(`ingress tcp/${port} from ${formatPrefix(p)} [failsafe ssh]`);
     }
     return { ingress: rules, egress };
@@ -398,7 +408,7 @@ class Compiler {
     hostLines.push(...BASELINE_LINES.ingress, ...statefulLines(revoke, "ingress"), ...containerLines(containers, egressRestricted));
     if (egressRestricted) {
       hostLines.push(...BASELINE_LINES.egressRestricted, ...statefulLines(revoke, "egress"));
-      if (failsafeRules.egress.length > 0) hostLines.push(`egress tcp from port ${host.sshPort} [failsafe ssh: server side]`);
+      if (failsafeRules.egress.length > 0) hostLines.push(`egress tcp from port ${host.sshPort}, no new connection [failsafe ssh: server side]`);
     } else {
       hostLines.push(...BASELINE_LINES.egressOpen);
     }

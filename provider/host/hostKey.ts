@@ -39,6 +39,12 @@ export type ParsedHostKey =
  */
 export function parseHostKey(text: string): ParsedHostKey {
   const t = text.trim();
+  // known_hosts markers: "@revoked" names a key that must NOT be trusted,
+  // "@cert-authority" a CA, not this host's key: neither can pin a host.
+  const marker = /(?:^|\s)(@[A-Za-z-]+)(?=\s|$)/.exec(t);
+  if (marker) {
+    throw new Error(`a known_hosts line with the marker ${marker[1]} is not a host key (it revokes a key or names a certificate authority); pin the host's own key`);
+  }
   if (/^SHA256:[A-Za-z0-9+/]{43}=?$/.test(t)) return { form: "fingerprint", fingerprint: t.replace(/=$/, "") };
   const fields = t.split(/\s+/);
   for (let i = 0; i + 1 < fields.length; i++) {

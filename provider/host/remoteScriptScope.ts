@@ -56,9 +56,22 @@ export function topLevelStatements(script: string): string[] {
   return out;
 }
 
+/**
+ * Statements that read other files or run anything, at any depth (nft
+ * accepts `include` inside a table block too): never in a ruleset of ours.
+ */
+function nestedEscape(script: string): string | undefined {
+  // Quoted strings and comments removed, so only statements are searched.
+  const bare = script.replace(/"[^"\n]*"/g, '""').replace(/#[^\n]*/g, "");
+  const m = /(?:^|[\n;{}])\s*(include\s+\S+)/.exec(bare);
+  return m?.[1];
+}
+
 /** Throws with the offending statement if the script may touch anything but `table inet <table>`. */
 export function assertScriptScope(script: string, table: string): void {
   const own = (family: string | undefined, name: string | undefined) => family === "inet" && name === table;
+  const escape = nestedEscape(script);
+  if (escape !== undefined) throw new Error(`the ruleset may only touch table inet ${table}; refusing statement: ${escape.slice(0, 120)}`);
   for (const stmt of topLevelStatements(script)) {
     const w = stmt.replace(/[{}]/g, " ").split(/\s+/).filter(Boolean);
     const bad = () => new Error(`the ruleset may only touch table inet ${table}; refusing statement: ${stmt.slice(0, 120)}`);

@@ -191,7 +191,7 @@ describe("semantics", () => {
       "meta nfproto ipv6 udp sport 546 udp dport 547 accept",
       'oifname { "br-*", "cali*", "cni-podman*", "cni0", "docker0", "incusbr*", "lxcbr*", "lxdbr*", "podman*", "virbr*", "weave" } accept',
       // The failsafe's server side: survives a session conntrack picked up mid-stream.
-      "tcp sport 22 accept",
+      "tcp sport 22 tcp flags ! syn accept",
     ]);
   });
 

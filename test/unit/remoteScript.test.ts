@@ -210,9 +210,24 @@ describe("readProgram and removeProgram", () => {
       expect(prog.startsWith("{\n") && prog.endsWith("\n}\n")).toBe(true);
     }
   });
-  it("readProgram changes nothing: no lock, no nft -f, no file writes", () => {
-    const body = readProgram({ table: "nftsg", nonce: NONCE }).split("\npreflight\n")[1];
-    expect(body).not.toMatch(/\block\b|nft -f|nft -c|rm -f|mkdir|> "/);
+  it("readProgram changes nothing: no exclusive lock, no nft -f, no file writes; it waits on a shared hold of an existing lock", () => {
+    const body = readProgram({ table: "nftsg", nonce: NONCE }).split("\npreflight\n")[1]!.replace(/#[^\n]*/g, "");
+    expect(body).not.toMatch(/^\s*lock\s*$|nft -f|nft -c|rm -f|mkdir|> "|exec 9>/m);
+    expect(body).toMatch(/\[ -e "\$RUN\/\$T\.lock" \] && .*exec 9<"\$RUN\/\$T\.lock"/);
+    expect(body).toMatch(/flock -s -w "\$LOCK_WAIT" 9/);
+  });
+  it("the setsid rollback timer's pid is recorded by the arming shell, before it says armed", () => {
+    const p = applyProgram({ table: "nftsg", owner: "a/b/c", script: SCRIPT, rollbackSeconds: 30, nonce: NONCE });
+    const arm = p.indexOf('setsid /bin/sh "$FIRE"');
+    expect(p.indexOf('echo "$!" > "$PIDF"', arm)).toBeGreaterThan(arm);
+    expect(p.indexOf('echo "$!" > "$PIDF"', arm)).toBeLessThan(p.indexOf("say armed"));
+    expect(fireScript("nftsg")).not.toMatch(/rollback\.pid"; sleep|echo \$\$ >/);
+  });
+  it("the systemd rollback timer is keyed by network namespace, and used only in PID 1's namespace", () => {
+    const p = applyProgram({ table: "nftsg", owner: "a/b/c", script: SCRIPT, rollbackSeconds: 30, nonce: NONCE });
+    expect(p).toContain("RB_UNIT=nftsg-rollback-net$NETNS-$T");
+    expect(p).toMatch(/readlink \/proc\/1\/ns\/net.*= "\$\(readlink \/proc\/self\/ns\/net/);
+    expect(p).toContain('if [ "$TIMER_SYSTEMD" = 1 ]; then\n  systemctl stop "$RB_UNIT.timer"');
   });
   it("removeProgram deletes with add+delete, removes boot loading before the file it includes", () => {
     const r = removeProgram({ table: "nftsg", owner: "a/b/c", nonce: NONCE });
@@ -264,9 +279,14 @@ describe("assertScriptScope", () => {
       "add rule ip filter input drop",
       "table inet nftsg {}; delete table ip nat",
       "list ruleset",
+      // nft reads an include inside a block too.
+      'table inet nftsg {\n\tinclude "/etc/other.nft"\n}',
+      'table inet nftsg {\n\tchain c {\n\t\ttcp dport 22 accept; include "/tmp/x"\n\t}\n}',
     ]) {
       expect(() => assertScriptScope(bad, "nftsg"), bad).toThrow(/only touch table inet nftsg/);
     }
+    // The word in a comment or a quoted comment is no statement.
+    expect(() => assertScriptScope('table inet nftsg {\n\tcomment "include this"\n\t# include "/x"\n}', "nftsg")).not.toThrow();
   });
   it("splits top-level statements only outside blocks, strings and comments", () => {
     expect(topLevelStatements('a; b # c; d\ntable t { x; y }\n"q;r"')).toEqual(["a", "b", "table t {}", '"q;r"']);
@@ -298,6 +318,11 @@ describe("hostKey", () => {
     const f = parseHostKey(fingerprint(blob));
     expect(hostKeyMatches(f, blob)).toBe(true);
     expect(hostKeyAlgorithms(f)).toBeUndefined();
+  });
+  it("refuses known_hosts marker lines as pins: @revoked names a key never to trust, @cert-authority a CA", () => {
+    for (const line of [`@revoked 198.18.1.11 ${pub}`, `@cert-authority *.example.com ${pub}`, `@revoked ${pub}`]) {
+      expect(() => parseHostKey(line), line).toThrow(/marker @(revoked|cert-authority) is not a host key/);
+    }
   });
   it("rejects garbage and mismatched keys", () => {
     expect(() => parseHostKey("ssh-ed25519 notbase64!!")).toThrow();

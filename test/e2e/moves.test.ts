@@ -1,0 +1,117 @@
+// Moves, duplicates and owners through the real CLI, checking each host's
+// live table and boot file after every step:
+// - a host's table declared by two Fleets of one stack is refused at preview;
+// - a host moved between Fleets whose new Attachment fails to apply, under
+//   `--continue-on-error`, keeps its firewall: the old Attachment's delete
+//   waits until the new one has applied;
+// - two unrelated stacks with the same organisation, project and stack names
+//   (two self-managed backends) are two owners.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { labUp, type Lab } from "../lab";
+import type { FleetArgs } from "../../sdk/inputs";
+import { fleetsStack, type FleetsStack } from "../support/fleetsStack";
+import { hostFile } from "../support/applyLab";
+
+const HOSTS = ["m1", "m2"] as const;
+type HostName = (typeof HOSTS)[number];
+const PORT = 8125;
+let lab: Lab;
+let s: FleetsStack;
+
+function fleet(hosts: HostName[], opts: { port?: number; failsafe?: boolean; hostName?: (h: HostName) => string } = {}): FleetArgs {
+  return {
+    rollbackSeconds: 20,
+    failsafe: { ssh: opts.failsafe ?? true },
+    securityGroups: [{ name: "web", ingress: [{ protocol: "tcp", ports: opts.port ?? PORT, cidrs: [`${lab.runnerIpv4}/32`], description: "http" }] }],
+    hosts: hosts.map((h) => ({
+      name: opts.hostName?.(h) ?? h,
+      connection: { host: lab.host(h).ipv4, user: "root", privateKey: lab.privateKey },
+      securityGroups: ["web"],
+    })),
+  };
+}
+
+async function snapshot(h: HostName): Promise<{ live: string; boot: string | undefined }> {
+  const live = await lab.exec(h, "nft list table inet nftsg");
+  return { live: live.code === 0 ? live.stdout : "", boot: await hostFile(lab, h, "/etc/nftsg/nftsg.nft") };
+}
+
+async function failure(p: Promise<unknown>): Promise<string> {
+  const e = await p.then(() => undefined, (err: Error) => err);
+  expect(e, "the operation succeeded").toBeInstanceOf(Error);
+  return e!.message;
+}
+
+async function attachments(): Promise<string[]> {
+  const state = await s.stack.exportStack();
+  return (state.deployment.resources as { urn: string; type: string }[])
+    .filter((r) => r.type.endsWith("nftsg:Attachment")).map((r) => r.urn.split("::").pop()!).sort();
+}
+
+beforeAll(async () => {
+  lab = await labUp({ hosts: HOSTS.length, hostNames: [...HOSTS] });
+  s = await fleetsStack({ a: fleet(["m1", "m2"]) }, { project: "nftsg-moves", stackName: "dev" });
+  const up = await s.stack.up();
+  expect(up.summary.result).toBe("succeeded");
+});
+
+afterAll(async () => {
+  try {
+    s.setFleets({});
+    await s.stack.up();
+  } catch { /* the tests report */ }
+  await lab?.down();
+});
+
+describe("moves and duplicates keep every host firewalled", () => {
+  it("a host's table declared by two Fleets is refused at preview, before any host is touched", async () => {
+    const before = await Promise.all(HOSTS.map(snapshot));
+    s.setFleets({ a: fleet(["m1", "m2"]), b: fleet(["m2"], { port: PORT + 1 }) });
+    const message = await failure(s.stack.preview());
+    expect(message).toMatch(/also declared by Fleet (a|b), host m2/);
+    expect(await failure(s.stack.up())).toMatch(/also declared by/);
+    expect(await Promise.all(HOSTS.map(snapshot))).toEqual(before);
+  });
+
+  it("a host moved to another Fleet whose new Attachment fails (continue-on-error) keeps its table until the new one applies", async () => {
+    const before = await snapshot("m2");
+    expect(before.live).toContain(`tcp dport ${PORT} accept`);
+    // The new Fleet's ruleset would cut SSH (failsafe off): its create is rolled back.
+    s.setFleets({ a: fleet(["m1"]), b: fleet(["m2"], { port: PORT + 2, failsafe: false }) });
+    const message = await failure(s.stack.up({ continueOnError: true }));
+    expect(message).toMatch(/would have cut SSH access/);
+    expect(message).toMatch(/was not removed: Fleet b, host m2 declares it again and has not applied it yet/);
+    // The host's own rollback timer may be what restored it (the lockout can cut the session).
+    const deadline = Date.now() + 40_000;
+    let now = await snapshot("m2");
+    while (now.live !== before.live && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      now = await snapshot("m2");
+    }
+    expect(now).toEqual(before);
+    expect(await attachments()).toEqual(["a-m1", "a-m2"]);
+
+    s.setFleets({ a: fleet(["m1"]), b: fleet(["m2"], { port: PORT + 2 }) });
+    const up = await s.stack.up();
+    expect(up.summary.result).toBe("succeeded");
+    const after = await snapshot("m2");
+    expect(after.live).toContain(`tcp dport ${PORT + 2} accept`);
+    expect(after.boot).toContain(`tcp dport ${PORT + 2} accept`);
+    expect(await attachments()).toEqual(["a-m1", "b-m2"]);
+  });
+});
+
+describe("owners", () => {
+  it("a stack with the same organisation, project and stack names in another backend is another owner", async () => {
+    const before = await snapshot("m1");
+    const twin = await fleetsStack({ a: fleet(["m1"], { port: PORT + 3 }) }, { project: "nftsg-moves", stackName: "dev" });
+    try {
+      const message = await failure(twin.stack.up());
+      expect(message).toMatch(/owned by another stack that has the same organisation, project and stack names/);
+      expect(message).toMatch(/takeover/);
+      expect(await snapshot("m1")).toEqual(before);
+    } finally {
+      await twin.stack.workspace.removeStack("dev", { force: true }).catch(() => undefined);
+    }
+  });
+});

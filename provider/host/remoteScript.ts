@@ -84,7 +84,7 @@ if command -v logger >/dev/null 2>&1; then
 fi
 # The shell still waiting for a confirmation holds the host lock: end it,
 # if it is still the same process (pid and start time recorded in the token).
-pid= start= st=
+pid='' start='' st=''
 read -r pid start < "$RUN/$T.firing"
 if [ -n "$pid" ] && [ -r "/proc/$pid/stat" ]; then
   read -r _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ st _ < "/proc/$pid/stat"

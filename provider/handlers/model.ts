@@ -34,7 +34,7 @@ export function modelHandlers() {
       // The SDK sends the declaration as line-per-item JSON (readable diffs).
       const declaration = typeof news.declaration === "string" ? parseDeclaration(news.declaration) : news.declaration;
       const result = validateFleet(declaration);
-      // A valid fleet must also pass its policy tests (issue 12). At preview
+      // A valid fleet must also pass its policy tests (`tests`). At preview
       // with unknown values the tests wait for `up`, where this check runs
       // again before any Attachment (which all depend on the model) is touched.
       const issues = result.ok ? policyIssues(result.fleet) : result.issues;

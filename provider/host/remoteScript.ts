@@ -100,7 +100,7 @@ function libParams(p: LibParams): string {
 }
 
 /**
- * The apply transaction (DESIGN §4, commit-confirmed):
+ * The apply transaction (docs/apply.md, commit-confirmed):
  * preflight → lock → settle an earlier unconfirmed apply → ownership → save
  * the previous state → write and `nft -c` the new script → arm the rollback
  * → `nft -f` → print the read-back and "applied" → wait for CONFIRM (persist,
@@ -279,10 +279,10 @@ if [ "$EXISTS" = 1 ] && [ -z "$LIVE_OWNER" ] && [ "$TAKEOVER" != 1 ]; then
   exit 0
 fi
 check_owner "$LIVE_OWNER"
-# Another resource instance confirmed this table since (a replacement: a new
-# connection address or port, a renamed Fleet, a host moved between Fleets;
-# Pulumi creates the new instance before it deletes the old one): it is
-# theirs now, leave it, whatever takeover says.
+# Another resource instance confirmed this table since (a new Attachment: a
+# renamed Fleet, a host moved between Fleets; Pulumi creates the new instance
+# before it deletes the old one): it is theirs now, leave it, whatever
+# takeover says.
 if [ -n "$LIVE_INSTANCE" ] && [ "$LIVE_INSTANCE" != "$INSTANCE" ]; then
   say "note:table inet $T now belongs to another resource instance; left in place"
   say removed

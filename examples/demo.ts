@@ -28,7 +28,7 @@ function banner(text: string): void {
 
 /**
  * Probe every source -> host pair with real packets and print the grid; the
- * reference evaluator (DESIGN §2) marks any cell where the firewall disagrees.
+ * reference evaluator (docs/semantics.md) marks any cell where the firewall disagrees.
  */
 async function printMatrix(lab: Lab, decl: FleetDeclaration): Promise<void> {
   const plan = buildPlan(lab, { services: SERVICES, families: [4, 6] });

@@ -8,7 +8,7 @@ export DEBIAN_FRONTEND=noninteractive
 # Go lives in /usr/local/go on this kind of machine; a login shell may not have it on PATH.
 [ -d /usr/local/go/bin ] && export PATH="$PATH:/usr/local/go/bin"
 
-PKGS=(nftables openssh-server openssh-client iproute2 iputils-ping fping conntrack util-linux procps psmisc ansible docker.io busybox-static)
+PKGS=(nftables openssh-server openssh-client iproute2 iputils-ping fping conntrack util-linux procps psmisc ansible shellcheck docker.io busybox-static)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

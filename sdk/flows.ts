@@ -1,4 +1,4 @@
-// The Attachment's `flows` input (issue 12): what the host allows, one line
+// The Attachment's `flows` input (docs/evaluate.md): what the host allows, one line
 // per (traffic, peer) in terms of groups, hosts and CIDRs, so that
 // `pulumi preview --diff` shows the flows a change adds (+) and removes (-)
 // on each host. Computed from the same declaration as the shared compile

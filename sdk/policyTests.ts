@@ -1,4 +1,4 @@
-// Policy tests in the program (issue 12). They run in the FleetModel's check;
+// Policy tests in the program (docs/evaluate.md). They run in the FleetModel's check;
 // when the declaration holds values not known at preview (the address of a VM
 // created in the same program), the check cannot run them, so say so here:
 // they run at `up`, where the check sees the real values before any

@@ -43,7 +43,7 @@ async function expectPacketsAgree(decl: FleetDeclaration, services = servicesFor
 }
 
 describe("the product evaluator agrees with real packets", () => {
-  it("hand-written fleet covering DESIGN §2", async () => {
+  it("hand-written fleet covering docs/semantics.md", async () => {
     await expectPacketsAgree(mainFleet(lab), MAIN_SERVICES);
   });
 

@@ -2,7 +2,7 @@
 // `nft -f` into each lab host's own nftables, and the full connectivity matrix
 // (every ordered host pair and the runner, several services, IPv4 and IPv6) is
 // probed with real sockets. It must equal what the independent reference
-// evaluator (test/support/reference.ts, DESIGN §2) predicts, cell for cell.
+// evaluator (test/support/reference.ts, docs/semantics.md) predicts, cell for cell.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileFleet } from "../provider/compiler/compile";
 import type { FleetDeclaration } from "../provider/declaration/declaration";

@@ -1,6 +1,7 @@
 // The part of every host's ruleset that does not depend on its groups:
 // stateful handling, loopback, the ICMPv6 and DHCP a host needs to stay on
-// the network, and the default policies (DESIGN §2). Order matters here.
+// the network, and the default policies (docs/semantics.md#ingress, #egress).
+// Order matters here.
 
 import { quote } from "../nft/render";
 import { FAILSAFE_LABEL } from "../vocabulary/names";
@@ -52,7 +53,7 @@ const ESSENTIAL_ICMPV6_RULE = `${ESSENTIAL_ICMPV6} accept comment ${quote(BASELI
  * every packet of an accepted connection; revoking re-checks the packets of
  * established connections in their original direction against the rules, so
  * a connection that the new ruleset no longer allows stops at once, while
- * replies still always pass (DESIGN §2: replies to accepted connections).
+ * replies still always pass (docs/semantics.md#stateful).
  */
 export function statefulRules(revokeEstablished: boolean): string[] {
   return revokeEstablished

@@ -1,5 +1,5 @@
 // The compiler: one complete fleet declaration in, one nftables script per
-// host out (DESIGN §2-§4). Pure and deterministic: no I/O, no clock, no
+// host out (docs/semantics.md, docs/compiler.md). Pure and deterministic: no I/O, no clock, no
 // randomness; the same fleet declared in any order gives byte-identical
 // scripts, and a host's script depends only on what affects that host.
 //
@@ -377,7 +377,7 @@ class Compiler {
   compileHost(host: NormalisedHost): HostRuleset {
     const table = this.fleet.table;
     if (host.groups.length === 0) {
-      // DESIGN §2: a host attached to no group keeps no nftsg table.
+      // A host attached to no group keeps no nftsg table (docs/semantics.md#no-group-no-table).
       return { host: host.name, table, script: "", lines: [], hash: sha256("") };
     }
     // A host's ruleset depends only on its groups, its SSH port and the owner

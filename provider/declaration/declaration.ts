@@ -1,4 +1,4 @@
-// The fleet declaration: plain data, the shape users write (DESIGN §2).
+// The fleet declaration: plain data, the shape users write (docs/semantics.md#objects).
 // The SDK accepts the same shape with pulumi.Input at the leaves, resolves it,
 // and hands this plain form to the compiler and the provider.
 

@@ -66,7 +66,7 @@ const hostSchema = z
   })
   .strict();
 
-// Policy tests (issue 12); their traffic fields are checked in checks/policyTests.ts.
+// Policy tests (`tests`); their traffic fields are checked in checks/policyTests.ts.
 const policyTestSchema = z
   .object({
     from: z.string(),

@@ -1,4 +1,4 @@
-// The product evaluator (DESIGN §2) as a public API: would a new connection
+// The product evaluator (docs/semantics.md) as a public API: would a new connection
 // from `from` to `to` be accepted, and by which rules (source host's egress,
 // destination host's ingress), or why is it dropped? Pure: works on the
 // validated, normalised model; no I/O.

@@ -1,4 +1,4 @@
-// The core of the evaluator (DESIGN §2): is a NEW connection from one end to
+// The core of the evaluator (docs/semantics.md): is a NEW connection from one end to
 // the other accepted by the source host's egress AND the destination host's
 // ingress? An end is a fleet host (one of its addresses) or a range of
 // addresses outside the fleet; for a range the answer may be "partial".

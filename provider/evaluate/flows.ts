@@ -1,4 +1,4 @@
-// Flow-level views of a host's policy (issue 12):
+// Flow-level views of a host's policy (docs/evaluate.md, flow previews):
 //   - hostFlows: what it allows, one line per (traffic, peer) — the
 //     Attachment's `flows` input, so `pulumi preview --diff` shows flows
 //     gained and lost; descriptions are left out, so renaming one changes

@@ -1,5 +1,5 @@
 // Lint: declarations that are valid but probably not what was meant —
-// warnings, never errors, never silent (issue 12):
+// warnings, never errors, never silent (`nftsg lint`, docs/evaluate.md):
 //   - a rule implied by another rule of the same group and direction;
 //   - a rule whose peer group has no members (it matches nothing through it);
 //   - a group no host is attached to;

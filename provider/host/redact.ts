@@ -1,6 +1,6 @@
 // Scrubs secrets out of any text that may leave the provider (error messages,
 // log lines). Private keys, passwords and key passphrases must never appear in
-// Pulumi state, logs or errors (DESIGN §4), and an error from ssh2, sudo or a
+// Pulumi state, logs or errors (docs/apply.md#errors), and an error from ssh2, sudo or a
 // shell could in principle echo one back, so every message is passed through
 // here before it is thrown or logged.
 import type { ConnectionDeclaration } from "../declaration/declaration";

@@ -86,7 +86,7 @@ if command -v logger >/dev/null 2>&1; then
 fi
 # The shell still waiting for a confirmation holds the host lock: end it,
 # if it is still the same process (pid and start time recorded in the token).
-pid= start= st=
+pid='' start='' st=''
 read -r pid start < "$RUN/$T.firing"
 if [ -n "$pid" ] && [ -r "/proc/$pid/stat" ]; then
   read -r _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ st _ < "/proc/$pid/stat"
@@ -102,7 +102,7 @@ function libParams(p: LibParams): string {
 }
 
 /**
- * The apply transaction (DESIGN §4, commit-confirmed):
+ * The apply transaction (docs/apply.md, commit-confirmed):
  * preflight → lock → settle an earlier unconfirmed apply → ownership → save
  * the previous state → write and `nft -c` the new script → arm the rollback
  * → `nft -f` → print the read-back and "applied" → wait for CONFIRM (persist,
@@ -311,10 +311,10 @@ if [ "$EXISTS" = 1 ] && [ -z "$LIVE_OWNER" ] && [ "$TAKEOVER" != 1 ]; then
   exit 0
 fi
 check_owner "$LIVE_OWNER"
-# Another resource instance confirmed this table since (a replacement: a new
-# connection address or port, a renamed Fleet, a host moved between Fleets;
-# Pulumi creates the new instance before it deletes the old one): it is
-# theirs now, leave it, whatever takeover says.
+# Another resource instance confirmed this table since (a new Attachment: a
+# renamed Fleet, a host moved between Fleets; Pulumi creates the new instance
+# before it deletes the old one): it is theirs now, leave it, whatever
+# takeover says.
 if [ -n "$LIVE_INSTANCE" ] && [ "$LIVE_INSTANCE" != "$INSTANCE" ]; then
   say "note:table inet $T now belongs to another resource instance; left in place"
   say removed

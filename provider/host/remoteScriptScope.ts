@@ -1,5 +1,5 @@
-// nftsg owns exactly one table per host and never touches any other (DESIGN
-// §2, "only its own table"). Rollback, ownership and the lock all cover that
+// nftsg owns exactly one table per host and never touches any other
+// (docs/semantics.md#only-its-own-table). Rollback, ownership and the lock all cover that
 // one table, so a script that reached outside it would escape every safety
 // net: refuse it before contacting the host. A best-effort syntactic check of
 // the top-level statements (what nft executes outside any `{}` block).

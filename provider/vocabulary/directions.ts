@@ -1,3 +1,3 @@
-// The two directions of a rule (DESIGN §2).
+// The two directions of a rule (docs/semantics.md#ingress, #egress).
 export const DIRECTIONS = ["ingress", "egress"] as const;
 export type Direction = (typeof DIRECTIONS)[number];

@@ -2,7 +2,7 @@
 // validation (which explains a bad name) and by the compiler and the host
 // side (which refuse one that got past it).
 
-/** Security group names (DESIGN §2). */
+/** Security group names (docs/semantics.md#objects). */
 export const GROUP_NAME_PATTERN = /^[a-z][a-z0-9-]{0,40}$/;
 
 /**

@@ -2,7 +2,7 @@
 // imported everywhere a protocol is checked, compiled or evaluated.
 import type { Family } from "./families";
 
-/** What a rule may name (DESIGN §2): "all" matches every protocol. */
+/** What a rule may name (docs/semantics.md#objects): "all" matches every protocol. */
 export const PROTOCOLS = ["tcp", "udp", "icmp", "icmpv6", "all", "sctp", "esp", "ah", "gre"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 

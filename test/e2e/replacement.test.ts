@@ -1,8 +1,10 @@
-// Issue 9 items 1-2 through the real CLI: a replaced Attachment (new
-// connection address, renamed Fleet, host moved between two Fleets of one
-// stack, renamed table) leaves the host with exactly the new ruleset, live
-// and persisted for boot, after every step; a table rename whose create fails
-// leaves the old table; a later delete removes only what its instance created.
+// Through the real CLI: when a host's firewall changes place — a new
+// connection address or a renamed table (updates of the same Attachment), a
+// renamed Fleet or a host moved between two Fleets of one stack (a new
+// Attachment, created before the old one is deleted) — the host is left with
+// exactly the new ruleset, live and persisted for boot, after every step; a
+// table rename whose apply fails leaves the old table; a later delete removes
+// only what its instance created (docs/apply.md, "Guarantees").
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labUp, type Lab } from "../lab";
 import type { FleetArgs } from "../../sdk/inputs";

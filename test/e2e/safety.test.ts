@@ -1,4 +1,4 @@
-// DESIGN §4 through the real CLI: lockout rollback, a provider that dies
+// docs/apply.md through the real CLI: lockout rollback, a provider that dies
 // between apply and confirmation, a second stack refused, bad input stopped
 // at preview with no SSH connection, and secrets kept out of everything.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -269,7 +269,7 @@ export async function checkMatrix(
   const m = await connectivityMatrix(lab, decl, plan, opts);
   if (m.diffs.length > 0) {
     throw new Error(
-      `${m.diffs.length} of ${plan.probes.length} probes disagree with the reference evaluator (DESIGN §2):\n` +
+      `${m.diffs.length} of ${plan.probes.length} probes disagree with the reference evaluator (docs/semantics.md):\n` +
         `${m.diffs.join("\n")}\n\n${formatMatrix(plan, m.actual, m.expected)}`,
     );
   }

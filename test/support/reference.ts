@@ -1,4 +1,4 @@
-// Reference evaluator: DESIGN §2 transcribed as directly as possible, so the
+// Reference evaluator: docs/semantics.md transcribed as directly as possible, so the
 // semantic tests can compare real packets against it. It deliberately shares
 // NO code with the compiler (only the declaration types): if both were built
 // on the same helpers, a bug there would agree with itself and go unseen.

@@ -1,5 +1,5 @@
 // Fleets for the semantic test (real packets vs the reference evaluator): one
-// hand-written fleet covering every feature of DESIGN §2 on named lab hosts,
+// hand-written fleet covering every feature of docs/semantics.md on named lab hosts,
 // and a seeded generator of valid random fleets over any lab. Both are built
 // from the lab's real addresses, so the CIDRs in rules actually match (or
 // deliberately miss) the packets the matrix sends.

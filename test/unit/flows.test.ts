@@ -80,7 +80,7 @@ describe("flow diff of a change", () => {
     );
   });
 
-  it("removing the last egress rule opens egress (DESIGN §2): newly allowed, not denied", () => {
+  it("removing the last egress rule opens egress (docs/semantics.md#egress): newly allowed, not denied", () => {
     const open = editGroup(sample(), "db", (g) => ({ ...g, egress: [] }));
     const d = diff(sample(), open);
     expect(d.map((x) => x.host)).toEqual(["db-1", "db-2"]);

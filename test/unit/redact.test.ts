@@ -1,5 +1,5 @@
 // Secrets never leave the provider: every error message and log line is
-// scrubbed of private keys, passwords and passphrases (DESIGN §4).
+// scrubbed of private keys, passwords and passphrases (docs/apply.md#errors).
 import fc from "fast-check";
 import { utils } from "ssh2";
 import { describe, expect, it } from "vitest";

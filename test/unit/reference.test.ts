@@ -1,5 +1,5 @@
 // Hand-checked truth tables for the reference evaluator. Each row is small
-// enough to verify by reading DESIGN §2 next to it; the semantic lab test then
+// enough to verify by reading docs/semantics.md next to it; the semantic lab test then
 // trusts the evaluator to say what real packets must do.
 import { describe, expect, it } from "vitest";
 import type { FleetDeclaration } from "../../provider/declaration/declaration";
@@ -71,7 +71,7 @@ function packet(from: string, to: string, fam: Fam, proto: Packet["proto"], port
   };
 }
 
-describe("reference evaluator (DESIGN §2)", () => {
+describe("reference evaluator (docs/semantics.md)", () => {
   it.each<[string, string, string, Fam, Packet["proto"], number | undefined, boolean]>([
     // [why, from, to, family, proto, port, accepted]
     ["cidr rule, v4", "out", "w1", "v4", "tcp", 80, true],

@@ -1,4 +1,4 @@
-// Policy tests (issue 12): what can be checked without evaluating them — each
+// Policy tests (`tests`, docs/evaluate.md): what can be checked without evaluating them — each
 // end names a declared host, "sg:<declared group>" or an address/CIDR; the
 // traffic fields fit the protocol. Whether a test passes is decided later, on
 // the normalised fleet (provider/evaluate/policyTests.ts).

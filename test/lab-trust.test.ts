@@ -3,6 +3,7 @@
 // read-back of large non-ASCII listings, the lockout probe's login, jump host
 // keys, and tables nftsg did not create. Faults are injected from outside
 // (test/support/faults.ts), never through a hook in shipped code.
+import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyAtomically, HostError, readLive, removeTable, type ApplyOptions } from "../provider/host/apply";
 import { labUp, type Lab } from "./lab";
@@ -128,7 +129,8 @@ describe("the lockout probe logs in (item 5)", () => {
   // sshd still sends its banner on a new connection, but nothing after it
   // gets out: a stand-in for egress rules that break the login (LDAP, SSSD,
   // PAM) while the banner still appears. Connections that existed before the
-  // apply (the running apply's own) carry no mark and are unaffected.
+  // apply (the running apply's own) carry no mark and are unaffected. Written
+  // as nft lists it: the host compares the read-back before confirming.
   const bannerOnly = () =>
     [
       `table inet ${TABLE} {}`,
@@ -137,11 +139,11 @@ describe("the lockout probe logs in (item 5)", () => {
       `\tcomment "${A}"`,
       "\tchain input {",
       "\t\ttype filter hook input priority filter; policy accept;",
-      "\t\ttcp dport 22 ct state new ct mark set 2",
+      "\t\ttcp dport 22 ct state new ct mark set 0x00000002",
       "\t}",
       "\tchain output {",
       "\t\ttype filter hook output priority filter; policy accept;",
-      "\t\ttcp sport 22 ct mark 2 ct reply packets > 2 drop",
+      "\t\ttcp sport 22 ct mark 0x00000002 ct reply packets > 2 drop",
       "\t}",
       "}",
       "",
@@ -158,6 +160,11 @@ describe("the lockout probe logs in (item 5)", () => {
   });
 });
 
+/** A script with its real hash: an Attachment refuses a script that does not match its hash. */
+function scripted(script: string): { script: string; hash: string } {
+  return { script, hash: createHash("sha256").update(script).digest("hex") };
+}
+
 describe("jump host keys are recorded on first use and then enforced (item 6)", () => {
   it("the Attachment records the jump host's key and refuses a changed one; a pinned key still wins", async () => {
     // The handler loads its modules lazily with require(): use the built code.
@@ -167,14 +174,14 @@ describe("jump host keys are recorded on first use and then enforced (item 6)", 
     const connection = connectionTo(lab, "t3", { proxy: { host: jump.ipv4, user: "root", privateKey: lab.privateKey } });
     const props = {
       fleet: "f", hostName: "t3", address: lab.host("t3").ipv4, port: 22, connection, table: TABLE, owner: `${A}/host=t3`,
-      takeover: true, rollbackSeconds: 10, rules: "", script: allowScript(`${A}/host=t3`, 80), hash: "h1",
+      takeover: true, rollbackSeconds: 10, rules: "", ...scripted(allowScript(`${A}/host=t3`, 80)),
     };
     const created = await handlers.create(props);
     expect(created.outs.proxyHostKey).toBe(`${jump.ipv4}:22 ${jump.hostPublicKey}`);
 
     // The jump host now presents another key (here: t2's recorded in its place).
     const tampered = { ...created.outs, proxyHostKey: `${jump.ipv4}:22 ${lab.host("t2").hostPublicKey}` };
-    const next = { ...props, script: allowScript(`${A}/host=t3`, 81), hash: "h2" };
+    const next = { ...props, ...scripted(allowScript(`${A}/host=t3`, 81)) };
     const before = await liveTable(lab, "t3");
     await expect(handlers.update(created.id, tampered, next)).rejects.toThrow(/host key for .* changed.*jump host's key was recorded on first use/s);
     await expect(handlers.read(created.id, tampered)).rejects.toThrow(/changed/);
@@ -184,7 +191,7 @@ describe("jump host keys are recorded on first use and then enforced (item 6)", 
     const updated = await handlers.update(created.id, created.outs, next);
     expect(updated.outs.proxyHostKey).toBe(created.outs.proxyHostKey);
     const pinned = { ...next, connection: { ...connection, proxy: { ...connection.proxy!, hostKey: jump.hostPublicKey } } };
-    await handlers.update(created.id, tampered, { ...pinned, script: allowScript(`${A}/host=t3`, 82), hash: "h3" });
+    await handlers.update(created.id, tampered, { ...pinned, ...scripted(allowScript(`${A}/host=t3`, 82)) });
     expect(await liveTable(lab, "t3")).toContain("tcp dport 82 accept");
     await handlers.delete(created.id, { ...updated.outs, ...pinned });
   });
@@ -197,20 +204,20 @@ describe("a new address is checked against the key recorded on first use (item 6
     const owner = `${A}/host=t2`;
     const props = {
       fleet: "f", hostName: "t2", address: lab.host("t2").ipv4, port: 22, connection: connectionTo(lab, "t2"), table: TABLE, owner,
-      takeover: true, rollbackSeconds: 10, rules: "", script: allowScript(owner, 80), hash: "k1",
+      takeover: true, rollbackSeconds: 10, rules: "", ...scripted(allowScript(owner, 80)),
     };
     const created = await handlers.create(props);
     expect(created.outs.hostKey).toBeTruthy();
 
     // The same machine over IPv6: an update (never a replacement, whose create would trust any key).
-    const viaV6 = { ...props, address: lab.host("t2").ipv6, connection: { ...props.connection, host: lab.host("t2").ipv6 }, script: allowScript(owner, 81), hash: "k2" };
+    const viaV6 = { ...props, address: lab.host("t2").ipv6, connection: { ...props.connection, host: lab.host("t2").ipv6 }, ...scripted(allowScript(owner, 81)) };
     expect((await handlers.diff(created.id, created.outs, viaV6)).replaces).toEqual([]);
     const moved = await handlers.update(created.id, created.outs, viaV6);
     expect(await liveTable(lab, "t2")).toContain("tcp dport 81 accept");
 
     // The entry now points at another machine (t3): its key is not the recorded one.
     const t3Before = await liveTable(lab, "t3");
-    const elsewhere = { ...props, address: lab.host("t3").ipv4, connection: connectionTo(lab, "t3"), script: allowScript(owner, 82), hash: "k3" };
+    const elsewhere = { ...props, address: lab.host("t3").ipv4, connection: connectionTo(lab, "t3"), ...scripted(allowScript(owner, 82)) };
     expect((await handlers.diff(created.id, moved.outs, elsewhere)).replaces).toEqual([]);
     await expect(handlers.update(created.id, moved.outs, elsewhere)).rejects.toThrow(/host key for .* changed.*pin its new key with connection\.hostKey/s);
     expect(await liveTable(lab, "t3")).toBe(t3Before);

@@ -115,8 +115,8 @@ function message(index: FleetIndex, j: NormalisedHost, jumpIndex: number, t: Nor
   }
   return [
     `host "${t.name}" is managed through jump host "${j.name}" (hosts[${jumpIndex}]), a host of this fleet, but the declared rulesets close that path: ` +
-      `a new connection tcp/${port} from ${j.name} to ${t.name} is not accepted (${closed.length} of ${total} flows). ` +
-      `${j.name}'s own lockout probe tests only the provider's connection to it, so its ruleset would be confirmed and ${t.name} could no longer be managed. To fix it: ` +
+      `a new connection tcp/${port} from ${j.name} to ${t.name} is not accepted (${closed.length} of ${total} flows), and nftsg reaches ${t.name} only through ${j.name}: ` +
+      `with these rulesets ${t.name} could no longer be managed. To fix it: ` +
       fixes.join("; "),
     ...shown.flatMap((f) => flowText(f).map((l) => `  ${l}`)),
     ...(closed.length > shown.length ? [`  ... and ${closed.length - shown.length} more flows`] : []),

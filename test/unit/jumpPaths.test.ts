@@ -153,3 +153,46 @@ describe("the management path from a jump host in the fleet to its targets is ch
     }
   });
 });
+
+describe("the jump host's Attachment hands the hosts managed through it to its apply", () => {
+  const decl = fleet([sshBastion], [bastionHost(), appHost()]);
+  const r = compileFleet(decl, { owners: { bastion: "o/p/s/host=bastion" }, lineStyle: "groups", only: ["bastion"] });
+  const props = (jumpTargets: unknown): AttachmentProps => ({
+    fleet: "f", hostName: "bastion", address: BASTION, port: 22, connection: { host: BASTION, user: "root" },
+    table: "nftsg", owner: "o/p/s/host=bastion", takeover: false, rollbackSeconds: 30,
+    format: ATTACHMENT_FORMAT, rules: r.bastion!.lines.join("\n"), scriptBrotli: encodeScript(r.bastion!.script), hash: r.bastion!.hash,
+    verdict: verdictText(fleetProblems(decl)), jumpTargets: jumpTargets as AttachmentProps["jumpTargets"],
+  });
+
+  it("create passes jumpTargets to applyAtomically and shows the apply's warnings", async () => {
+    const seen: unknown[] = [];
+    const warnings: string[] = [];
+    const host = {
+      applyAtomically: async (_c: unknown, _t: string, _s: string, opts: { jumpTargets?: unknown }) => {
+        seen.push(opts.jumpTargets);
+        return { hostKey: "ssh-ed25519 AAAA", listing: "", connections: 2, roundTrips: 2, warnings: ["app-2 (198.18.0.12:22) was not reachable from this host before the change either"] };
+      },
+      readLive: async () => { throw new Error("unused"); },
+      removeTable: async () => { throw new Error("unused"); },
+    };
+    const handlers = attachmentHandlers({ host: () => host as never, warn: async (m: string) => void warnings.push(m) });
+    const targets = [{ name: "app-1", host: APP, port: 22 }];
+    const created = await handlers.create(props(targets));
+    expect(seen).toEqual([targets]);
+    expect(warnings).toEqual(["nftsg: host bastion: app-2 (198.18.0.12:22) was not reachable from this host before the change either"]);
+    // Not compared by diff: a new target alone changes nothing on the host.
+    const diff = await handlers.diff(created.id, created.outs, props([...targets, { name: "app-2", host: "198.18.0.12", port: 22 }]));
+    expect(diff.changes).toBe(false);
+  });
+
+  it.each<[string, unknown]>([
+    ["not a list", "app-1"],
+    ["an entry without a host", [{ name: "app-1", port: 22 }]],
+    ["a port out of range", [{ name: "app-1", host: APP, port: 0 }]],
+  ])("jumpTargets %s: refused in check and before contacting the host", async (_what, jumpTargets) => {
+    const handlers = attachmentHandlers({ host: () => { throw new Error("no host may be contacted"); }, warn: async () => undefined });
+    const { failures } = await handlers.check({} as AttachmentProps, props(jumpTargets));
+    expect(failures.map((f: { property: string }) => f.property)).toEqual(["jumpTargets"]);
+    await expect(handlers.create(props(jumpTargets))).rejects.toThrow(/refused before contacting the host: jumpTargets/);
+  });
+});

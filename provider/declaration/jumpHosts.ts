@@ -16,13 +16,11 @@ export interface JumpEdge {
   jump: number;
 }
 
-/** Two connection host texts name the same host: the same IP address, or the same DNS name (case and a final dot aside). */
-export function sameConnectionHost(a: string, b: string): boolean {
-  const pa = parseAddress(a);
-  const pb = parseAddress(b);
-  if (pa || pb) return pa !== undefined && pb !== undefined && pa.family === pb.family && pa.value === pb.value;
-  const name = (s: string) => s.toLowerCase().replace(/\.$/, "");
-  return a !== "" && name(a) === name(b);
+/** A connection host text as a key: the same IP address, or the same DNS name (case and a final dot aside), gives the same key. */
+export function connectionHostKey(text: string): string | undefined {
+  if (text === "") return undefined;
+  const a = parseAddress(text);
+  return a ? `ip${a.family}/${a.value}` : `name/${text.toLowerCase().replace(/\.$/, "")}`;
 }
 
 const portOf = (conn: Record<string, unknown>): number => (typeof conn["port"] === "number" ? conn["port"] : DEFAULT_SSH_PORT);
@@ -33,26 +31,39 @@ const portOf = (conn: Record<string, unknown>): number => (typeof conn["port"] =
  * port, when several share the host: a NAT address with one port per host),
  * else the hosts that declare its host among their addresses. A proxy that
  * matches several hosts yields a pair with each: the path from each is
- * checked (fail closed).
+ * checked (fail closed). Linear in the number of hosts.
  */
 export function jumpEdges(hosts: readonly unknown[]): JumpEdge[] {
   const conns = hosts.map((h) => (isObj(h) && isObj(h["connection"]) ? h["connection"] : undefined));
+  const byConnection = new Map<string, number[]>();
+  const byAddress = new Map<string, number[]>();
+  const add = (map: Map<string, number[]>, key: string | undefined, i: number) => {
+    if (key === undefined) return;
+    const list = map.get(key) ?? [];
+    if (!list.includes(i)) list.push(i);
+    map.set(key, list);
+  };
+  conns.forEach((c, i) => {
+    if (c && typeof c["host"] === "string") add(byConnection, connectionHostKey(c["host"]), i);
+    const addresses = isObj(hosts[i]) ? (hosts[i] as Record<string, unknown>)["addresses"] : undefined;
+    if (Array.isArray(addresses)) {
+      for (const a of addresses) if (typeof a === "string" && parseAddress(a)) add(byAddress, connectionHostKey(a), i);
+    }
+  });
   const out: JumpEdge[] = [];
   conns.forEach((conn, target) => {
     const proxy = conn && isObj(conn["proxy"]) ? conn["proxy"] : undefined;
-    if (!proxy || typeof proxy["host"] !== "string" || proxy["host"] === "") return;
-    const via = proxy["host"];
-    const others = conns.map((c, j) => ({ c, j })).filter(({ c, j }) => c !== undefined && j !== target);
-    let found = others.filter(({ c }) => typeof c!["host"] === "string" && sameConnectionHost(c!["host"], via));
-    const onPort = found.filter(({ c }) => portOf(c!) === portOf(proxy));
+    if (!proxy || typeof proxy["host"] !== "string") return;
+    const key = connectionHostKey(proxy["host"]);
+    if (key === undefined) return;
+    // The host itself counts while choosing by port (a proxy naming its own
+    // host and port is no jump host), never as a result.
+    let found = byConnection.get(key) ?? [];
+    const onPort = found.filter((j) => portOf(conns[j]!) === portOf(proxy));
     if (onPort.length > 0) found = onPort;
-    if (found.length === 0) {
-      found = others.filter(({ j }) => {
-        const addresses = (hosts[j] as Record<string, unknown>)["addresses"];
-        return Array.isArray(addresses) && addresses.some((a) => typeof a === "string" && parseAddress(a) !== undefined && sameConnectionHost(a, via));
-      });
-    }
-    for (const { j } of found) out.push({ target, jump: j });
+    else if (found.length === 0) found = byAddress.get(key) ?? [];
+    found = found.filter((j) => j !== target);
+    for (const jump of found) out.push({ target, jump });
   });
   return out;
 }

@@ -11,6 +11,7 @@ import type { AttachmentProps } from "../../provider/handlers/attachment";
 import { compileFleet } from "../../provider/compiler/compile";
 import { ATTACHMENT_FORMAT, encodeScript } from "../../provider/handlers/scriptEncoding";
 import { formatDeclaration } from "../../sdk/fleet";
+import { jumpEdges } from "../../provider/declaration/jumpHosts";
 import { requireDist } from "../support/dist";
 
 // From dist: the handlers load their modules with require() (needs the build).
@@ -194,5 +195,39 @@ describe("the jump host's Attachment hands the hosts managed through it to its a
     const { failures } = await handlers.check({} as AttachmentProps, props(jumpTargets));
     expect(failures.map((f: { property: string }) => f.property)).toEqual(["jumpTargets"]);
     await expect(handlers.create(props(jumpTargets))).rejects.toThrow(/refused before contacting the host: jumpTargets/);
+  });
+});
+
+describe("which host is a jump host", () => {
+  const h = (name: string, host: string, extra: Record<string, unknown> = {}, proxy?: Record<string, unknown>) => ({
+    name, connection: { host, ...extra, ...(proxy ? { proxy } : {}) }, securityGroups: [],
+  });
+
+  it("matches connection.host as an address (any spelling) or a DNS name (case, final dot), else declared addresses", () => {
+    expect(jumpEdges([h("j", "2001:db8::10"), h("t", APP, {}, { host: "2001:DB8:0::10" })])).toEqual([{ target: 1, jump: 0 }]);
+    expect(jumpEdges([h("j", "Bastion.Example.net."), h("t", APP, {}, { host: "bastion.example.net" })])).toEqual([{ target: 1, jump: 0 }]);
+    expect(jumpEdges([{ ...h("j", "bastion.example.net"), addresses: [BASTION] }, h("t", APP, {}, { host: BASTION })])).toEqual([{ target: 1, jump: 0 }]);
+    expect(jumpEdges([h("j", BASTION), h("t", APP, {}, { host: "198.18.0.99" })])).toEqual([]);
+  });
+
+  it("among hosts behind one NAT address, the one on the proxy's port; a host is never its own jump host", () => {
+    const nat = "203.0.113.5";
+    const hosts = [h("a", nat, { port: 2201 }), h("b", nat, { port: 2202 }), h("t", APP, {}, { host: nat, port: 2202 }), h("self", nat, { port: 2203 }, { host: nat, port: 2203 })];
+    expect(jumpEdges(hosts)).toEqual([{ target: 2, jump: 1 }]);
+  });
+
+  it("1,000 hosts behind one jump host: linear, and every closed path reported", () => {
+    const targets = Array.from({ length: 1000 }, (_, i) => ({
+      name: `app-${i}`, connection: { host: `198.18.${4 + Math.floor(i / 250)}.${1 + (i % 250)}`, proxy: { host: BASTION } }, securityGroups: ["app"],
+    }));
+    const decl = fleet([httpsOnlyBastion], [bastionHost(), ...targets]);
+    const t0 = Date.now();
+    const problems = fleetProblems(decl);
+    const ms = Date.now() - t0;
+    expect(problems).toHaveLength(1000);
+    expect(problems[999]!.path).toBe("hosts[1000].connection.proxy");
+    // Generous on a loaded 2-core machine; measured in the report.
+    expect(ms).toBeLessThan(10_000);
+    console.log(`fleetProblems, 1,000 targets behind one jump host: ${ms} ms`);
   });
 });

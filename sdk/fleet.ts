@@ -7,6 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HostDeclaration, HostRuleset, SecurityGroupDeclaration } from "../provider/declaration/declaration";
 import type { ConnectionArgs, FleetArgs, HostArgs, SecurityGroupArgs } from "./inputs";
+import type { JumpTargetProps } from "../provider/handlers/attachmentContract";
 import { Attachment, FleetModel, Rule, SecurityGroup, stackIdentity } from "./resources";
 import { ruleKeys } from "./identity";
 import { fleetSlices } from "./slice";
@@ -74,6 +75,7 @@ export class Fleet extends pulumi.ComponentResource {
     }
 
     const compiled = compileHosts(args, table, groups, hosts, addressing, ownerOf);
+    const jumpTargets = jumpTargetsOf(hosts);
     for (const h of hosts) {
       const owner = ownerOf(h.name);
       const content = compiled.get(h.name)!;
@@ -95,10 +97,45 @@ export class Fleet extends pulumi.ComponentResource {
         hash: content.apply((c) => c.hash),
         verdict,
         stackId: stackIdentity(),
+        jumpTargets: jumpTargets.apply((byHost) => byHost[h.name]),
       }, { parent: this, dependsOn: [this.model] });
     }
     this.registerOutputs({});
   }
+}
+
+/**
+ * For each host that is the jump host of others (their connection.proxy names
+ * it: provider/declaration/jumpHosts.ts), where it dials them; its Attachment
+ * proves, before it confirms a new ruleset, that it still reaches each
+ * (docs/apply.md). Hosts with none are absent. Only hosts, ports, proxies
+ * and addresses are read: never a secret.
+ */
+function jumpTargetsOf(hosts: HostArgs[]): pulumi.Output<Record<string, JumpTargetProps[] | undefined>> {
+  const plain = hosts.map((h) =>
+    pulumi.output({
+      name: h.name,
+      addresses: h.addresses,
+      connection: pulumi.unsecret(
+        pulumi.output(h.connection as pulumi.Input<ConnectionArgs>).apply((c) => ({
+          host: c.host,
+          port: c.port,
+          proxy: c.proxy ? { host: c.proxy.host, port: c.proxy.port } : undefined,
+        })),
+      ),
+    }),
+  );
+  return pulumi.all(plain).apply((list) => {
+    const { jumpEdges } = require("../provider/declaration/jumpHosts") as typeof import("../provider/declaration/jumpHosts");
+    const out: Record<string, JumpTargetProps[]> = {};
+    for (const { target, jump } of jumpEdges(list)) {
+      const t = list[target]!;
+      const entries = (out[list[jump]!.name] ??= []);
+      if (!entries.some((e) => e.name === t.name)) entries.push({ name: t.name, host: t.connection.host, port: t.connection.port ?? DEFAULT_SSH_PORT });
+    }
+    for (const entries of Object.values(out)) entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return out;
+  });
 }
 
 /** The verdict on the declaration (provider/handlers/verdict.ts), from its check text. */

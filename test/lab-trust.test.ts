@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyAtomically, HostError, readLive, removeTable, type ApplyOptions } from "../provider/host/apply";
 import { labUp, type Lab } from "./lab";
-import { connectionTo, liveTable } from "./support/applyLab";
+import { connectionTo, hostFile, liveTable } from "./support/applyLab";
 import { allowScript, TABLE } from "./support/applyScripts";
 import { cutSshConnections } from "./support/faults";
 import { requireDist } from "./support/dist";
@@ -237,5 +237,76 @@ describe("a failsafe port nothing listens on (item 8)", () => {
     expect(e.kind).toBe("preflight");
     expect(e.message).toMatch(/failsafe opens tcp port 2201 for SSH, but nothing listens on that port.*set failsafe\.port/);
     expect(await liveTable(lab, "t2")).toBe(before);
+  });
+});
+
+describe("a jump host's apply proves the path to the hosts managed through it (item 8)", () => {
+  // t1 is the jump host of t3. Its new ruleset accepts SSH (so its own login
+  // probe passes) but its egress drops new connections to t3's SSH port: the
+  // provider would reach t1 and never t3 again.
+  const JUMP = "t1";
+  const TARGET = "t3";
+  const blocksEgressTo = (address: string, port: number) =>
+    allowScript(A, port).replace(
+      /\n}\n$/,
+      `\n\tchain output {\n\t\ttype filter hook output priority filter; policy accept;\n\t\tip daddr ${address} tcp dport 22 ct state new drop\n\t}\n}\n`,
+    );
+  // The Attachment refuses a script that does not match its hash.
+  const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+  const targets = () => [{ name: TARGET, host: lab.host(TARGET).ipv4, port: 22 }];
+  const bootFile = () => hostFile(lab, JUMP, `/etc/nftsg/${TABLE}.nft`);
+  const viaJump = () => connectionTo(lab, TARGET, { proxy: { host: lab.host(JUMP).ipv4, user: "root", privateKey: lab.privateKey } });
+
+  it("a new ruleset whose egress blocks the jump host's target is rolled back as a lockout naming the target; the old ruleset stays", async () => {
+    await applyOk(JUMP, allowScript(A, 80));
+    const before = await liveTable(lab, JUMP);
+    const bootBefore = await bootFile();
+    expect(before).toContain("tcp dport 80 accept");
+    expect(await lab.probe(JUMP, lab.host(TARGET).ipv4, { proto: "tcp", port: 22 })).toBe(true);
+
+    const script = blocksEgressTo(lab.host(TARGET).ipv4, 81);
+    expect(script).toContain(`ip daddr ${lab.host(TARGET).ipv4} tcp dport 22 ct state new drop`);
+    const e = await hostError(applyOk(JUMP, script, { jumpTargets: targets() } as Partial<ApplyOptions>));
+    expect(e.kind).toBe("lockout");
+    expect(e.message).toMatch(new RegExp(`cut the management path from this host \\(their jump host\\) to ${TARGET} \\(${lab.host(TARGET).ipv4.replaceAll(".", "\\.")}:22\\), which nftsg reaches only through this host`));
+    expect(e.message).toMatch(/the host was rolled back to its previous ruleset/);
+    // The old ruleset is live, persisted as before, and the path works again.
+    expect(await liveTable(lab, JUMP)).toBe(before);
+    expect(await bootFile()).toBe(bootBefore);
+    expect(await lab.probe(JUMP, lab.host(TARGET).ipv4, { proto: "tcp", port: 22 })).toBe(true);
+    await applyAtomically(viaJump(), TABLE, allowScript(A, 90), { owner: A, rollbackSeconds: 10 });
+    expect(await liveTable(lab, TARGET)).toContain("tcp dport 90 accept");
+  });
+
+  it("through the jump host's Attachment (jumpTargets): the update fails as a lockout and the host keeps its table", async () => {
+    const { attachmentHandlers } = requireDist<typeof import("../provider/handlers/attachment")>("provider/handlers/attachment.js");
+    const handlers = attachmentHandlers();
+    const owner = `${A}/host=${JUMP}`;
+    const props = {
+      fleet: "f", hostName: JUMP, address: lab.host(JUMP).ipv4, port: 22, connection: connectionTo(lab, JUMP), table: TABLE, owner,
+      takeover: true, rollbackSeconds: 10, rules: "", script: allowScript(owner, 80), hash: sha256(allowScript(owner, 80)), jumpTargets: targets(),
+    };
+    const created = await handlers.create(props);
+    const before = await liveTable(lab, JUMP);
+    const bootBefore = await bootFile();
+    const blocking = blocksEgressTo(lab.host(TARGET).ipv4, 81).replaceAll(`comment "${A}"`, `comment "${owner}"`);
+    const next = { ...props, script: blocking, hash: sha256(blocking) };
+    await expect(handlers.update(created.id, created.outs, next)).rejects.toThrow(
+      new RegExp(`${JUMP} \\(.*management path from this host \\(their jump host\\) to ${TARGET}.*rolled back to its previous ruleset`, "s"),
+    );
+    expect(await liveTable(lab, JUMP)).toBe(before);
+    expect(await bootFile()).toBe(bootBefore);
+    // A ruleset that keeps the path open is confirmed.
+    await handlers.update(created.id, created.outs, { ...props, script: allowScript(owner, 82), hash: sha256(allowScript(owner, 82)) });
+    expect(await liveTable(lab, JUMP)).toContain("tcp dport 82 accept");
+  });
+
+  it("a target the jump host could not reach before the change either is reported, not required", async () => {
+    // Nothing listens on t3:2999: refused under the old ruleset as under the new one.
+    const r = await applyOk(JUMP, allowScript(A, 83), { jumpTargets: [...targets(), { name: "nobody", host: lab.host(TARGET).ipv4, port: 2999 }] } as Partial<ApplyOptions>);
+    expect(await liveTable(lab, JUMP)).toContain("tcp dport 83 accept");
+    const warnings = (r as { warnings?: string[] }).warnings ?? [];
+    expect(warnings.join("\n")).toMatch(new RegExp(`nobody \\(${lab.host(TARGET).ipv4.replaceAll(".", "\\.")}:2999\\) was not reachable from this host before the change either`));
+    expect(warnings).toHaveLength(1);
   });
 });

@@ -53,7 +53,7 @@ export function runPolicyTests(fleet: NormalisedFleet | FleetIndex): PolicyTestO
 }
 
 /** Failing tests as validation issues, each at its `tests[i]` path. */
-export function policyTestIssues(fleet: NormalisedFleet): ValidationIssue[] {
+export function policyTestIssues(fleet: NormalisedFleet | FleetIndex): ValidationIssue[] {
   return runPolicyTests(fleet)
     .filter((o) => !o.passed)
     .map((o) => ({ path: `tests[${o.test.index}]`, message: o.message }));

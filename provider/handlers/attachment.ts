@@ -92,8 +92,10 @@ async function converge(env: AttachmentEnv, p: Expanded, known: KnownKeys, insta
       return { ok: true, outs: outputsOf(p, { hostKey: r.hostKey, proxyHostKey: r.proxyHostKey, listingHash: NO_TABLE_HASH, instance, ...others.NO_REPORT }) };
     }
     // The host reads the table back and compares it before it is confirmed (host/apply.ts).
+    // A jump host of other hosts of the fleet also proves, before it confirms, that it still reaches them.
     const r = await host.applyAtomically(p.connection, p.table, p.script, {
       owner: p.owner, takeover: p.takeover, instance, stackId: p.stackId, rollbackSeconds: p.rollbackSeconds, ...keys, displayName: p.hostName, readRuleset: true,
+      jumpTargets: jumpTargetsOf(p),
     });
     if (r.bootLoader === "none") {
       await env.warn(
@@ -102,6 +104,7 @@ async function converge(env: AttachmentEnv, p: Expanded, known: KnownKeys, insta
           "`pulumi refresh` reports it as not persisted until then",
       );
     }
+    for (const w of r.warnings ?? []) await env.warn(`nftsg: host ${p.hostName}: ${w}`);
     const report = await reportedOtherFirewalls(env, p, r.ruleset);
     return { ok: true, outs: outputsOf(p, { hostKey: r.hostKey, proxyHostKey: r.proxyHostKey, listingHash: sha256(expectedListing(p.script)), instance, ...report }) };
   } catch (err) {
@@ -112,6 +115,11 @@ async function converge(env: AttachmentEnv, p: Expanded, known: KnownKeys, insta
     const confirmedOuts = outputsOf(p, { hostKey: he.hostKey ?? keys.expectedHostKey, proxyHostKey: known.proxyHostKey, listingHash: sha256(expectedListing(p.script)), instance });
     return { ok: false, error, confirmedOuts };
   }
+}
+
+/** The hosts managed through this one, as its apply probes them (their form is checked before: refuseUnfit). */
+function jumpTargetsOf(p: AttachmentProps): { name: string; host: string; port: number }[] {
+  return (p.jumpTargets ?? []).map(({ name, host, port }) => ({ name, host, port }));
 }
 
 /** Removes each pending table; returns those that could not be removed, with why. */

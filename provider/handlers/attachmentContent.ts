@@ -21,6 +21,10 @@ export function contentProblems(news: AttachmentProps): { property: string; reas
   if (news.owner !== UNKNOWN && (typeof news.owner !== "string" || !OWNER_PATTERN.test(news.owner))) {
     out.push({ property: "owner", reason: `${JSON.stringify(news.owner)} is not an owner nftsg can record on the host (at most 128 characters of letters, digits and . _ / @ : = + -); shorten the host name` });
   }
+  if (news.jumpTargets !== undefined && !containsUnknown(news.jumpTargets) && !wellFormedJumpTargets(news.jumpTargets)) {
+    // The hosts managed through this one: without them its apply could not prove their paths.
+    out.push({ property: "jumpTargets", reason: `not a list of {name, host, port} (${JSON.stringify(news.jumpTargets).slice(0, 120)}); nothing is applied` });
+  }
   if ([news.hash, news.scriptBrotli, news.script].includes(UNKNOWN)) return out;
   if (typeof news.hash !== "string" || !SHA256_HEX.test(news.hash)) {
     out.push({ property: "hash", reason: `this host has no compiled ruleset (${JSON.stringify(news.rules)}): the declaration did not compile; nothing is applied` });
@@ -37,6 +41,17 @@ export function contentProblems(news: AttachmentProps): { property: string; reas
     });
   }
   return out;
+}
+
+export function wellFormedJumpTargets(v: unknown): v is NonNullable<AttachmentProps["jumpTargets"]> {
+  return (
+    Array.isArray(v) &&
+    v.every(
+      (t) =>
+        typeof t === "object" && t !== null && typeof t.name === "string" && typeof t.host === "string" && t.host !== "" &&
+        Number.isInteger(t.port) && t.port >= 1 && t.port <= 65535,
+    )
+  );
 }
 
 function safeDecode(encoded: string): string | undefined {

@@ -44,6 +44,22 @@ export interface AttachmentInputProps {
    * gets it with its next apply.
    */
   stackId?: string;
+  /**
+   * The hosts of the fleet managed through this one (their connection.proxy
+   * names it), as this host dials them. Its apply proves, before it
+   * confirms, that a new connection from this host still reaches each
+   * (host/apply.ts). Not compared by diff: a new target behind an unchanged
+   * ruleset is proven by the target's own apply, which goes through this
+   * host. Absent when there is none.
+   */
+  jumpTargets?: JumpTargetProps[];
+}
+
+/** A host managed through the Attachment's host: its name, and its connection.host and port. */
+export interface JumpTargetProps {
+  name: string;
+  host: string;
+  port: number;
 }
 
 /** An Attachment as state holds it: inputs of this format or an older one, and the outputs of the last apply or refresh. */
@@ -85,6 +101,7 @@ export interface AttachmentProps {
   flows?: string;
   verdict?: string;
   stackId?: string;
+  jumpTargets?: JumpTargetProps[];
   /**
    * Output: tables this Attachment applied that it must still remove — the
    * old table after a rename, or the table on the machine the Attachment was

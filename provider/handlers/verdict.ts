@@ -9,18 +9,28 @@ import { OWNER_PATTERN } from "../vocabulary/names";
 /** The verdict of a declaration that validated and passed its policy tests. */
 export const VALID = "valid";
 
-/** The problems of a declaration (validation, then policy tests), and of the owners it would record on its hosts. */
+/**
+ * The problems of a declaration (validation, then what the evaluator finds:
+ * policy tests, management paths through jump hosts of the fleet), and of
+ * the owners it would record on its hosts.
+ */
 export function fleetProblems(declaration: unknown, owners: Readonly<Record<string, string>> = {}): ValidationIssue[] {
   const { validateFleet } = require("../declaration/validate") as typeof import("../declaration/validate");
   const result = validateFleet(declaration);
-  const issues: ValidationIssue[] = result.ok ? policyIssues(result.fleet) : [...result.issues];
+  const issues: ValidationIssue[] = result.ok ? evaluatedIssues(declaration, result.fleet) : [...result.issues];
   return [...issues, ...ownerIssues(declaration, owners)];
 }
 
-function policyIssues(fleet: import("../declaration/fleetModel").NormalisedFleet): ValidationIssue[] {
-  if (!fleet.tests) return [];
-  const { policyTestIssues } = require("../evaluate/policyTests") as typeof import("../evaluate/policyTests");
-  return policyTestIssues(fleet);
+function evaluatedIssues(declaration: unknown, fleet: import("../declaration/fleetModel").NormalisedFleet): ValidationIssue[] {
+  const { jumpPathIssues } = require("../evaluate/jumpPaths") as typeof import("../evaluate/jumpPaths");
+  const { indexFleet } = require("../evaluate/fleetIndex") as typeof import("../evaluate/fleetIndex");
+  const index = indexFleet(fleet); // one index for both
+  const out = jumpPathIssues(declaration, index);
+  if (fleet.tests) {
+    const { policyTestIssues } = require("../evaluate/policyTests") as typeof import("../evaluate/policyTests");
+    out.push(...policyTestIssues(index));
+  }
+  return out;
 }
 
 /**

@@ -41,6 +41,24 @@ export interface ApplyOptions {
   displayName?: string;
   /** Also read the host's whole ruleset (`nft -j`) for the report of other firewalls. */
   readRuleset?: boolean;
+  /**
+   * Hosts the provider reaches through this one (this host is their jump
+   * host). Before CONFIRM the apply also proves, for each that this host
+   * could reach before the change, that a new TCP connection from this host
+   * to it still gets an SSH banner; otherwise the host is rolled back (kind
+   * `lockout`). Targets it could not reach before are reported in
+   * `warnings`, not required.
+   */
+  jumpTargets?: readonly JumpTarget[];
+}
+
+/** A host managed through the host being applied (its jump host). */
+export interface JumpTarget {
+  /** Its name in the fleet, for messages. */
+  name?: string;
+  /** Where the jump host dials it: the target's connection.host and port (default 22). */
+  host: string;
+  port?: number;
 }
 
 export interface ApplyResult {
@@ -58,6 +76,8 @@ export interface ApplyResult {
   ruleset?: RulesetRead;
   /** What loads the saved ruleset at boot (see LiveState.bootLoader). */
   bootLoader?: "systemd" | "init" | "none";
+  /** What the caller should show: jump targets this host could not reach before the change (their path is unproven). */
+  warnings?: string[];
 }
 
 export interface LiveState {
@@ -116,6 +136,9 @@ export async function applyAtomically(
     expectedHostKey: opts.expectedHostKey, expectedProxyHostKey: opts.expectedProxyHostKey, displayName: opts.displayName,
   });
   try {
+    // The hosts managed through this one that it reaches now, under its
+    // current ruleset: the new one must not cut them (proven before CONFIRM).
+    const { reachable: jumpTargets, warnings } = await reachableJumpTargets(session, opts.jumpTargets ?? [], confirmMs);
     const nonce = newNonce();
     const lockWaitSeconds = rollbackSeconds + 60;
     const program = applyProgram({ table, owner: opts.owner, takeover: opts.takeover, instance: opts.instance, stackId: opts.stackId, failsafePort: failsafePortInScript(script), script, rollbackSeconds, lockWaitSeconds, nonce });
@@ -135,38 +158,38 @@ export async function applyAtomically(
     const expected = normaliseNftListing(tableDefinition(script));
     const live = normaliseNftListing(listing);
     if (live !== expected) {
-      await run.write("ROLLBACK\n");
-      run.endInput();
-      const end = await run.waitClosed((rollbackSeconds + 15) * 1000);
-      const rolledBack = parseRemoteOutput(run.stdout, nonce).events.includes("rolled-back");
-      throw session.error(
-        "verify",
-        `the table read back from the host differs from the ruleset sent, so it was not confirmed; ${
-          rolledBack ? "the host was rolled back to its previous ruleset" : end ? "the host's rollback timer restored its previous ruleset" : `the host's rollback timer restores its previous ruleset within ${rollbackSeconds} s`
-        }:\n${describeDifference(expected, live)}`,
-      );
+      const how = await rollBack(run, nonce, rollbackSeconds);
+      throw session.error("verify", `the table read back from the host differs from the ruleset sent, so it was not confirmed; ${how}:\n${describeDifference(expected, live)}`);
     }
     // Read-only, on its own channel, while the confirmation runs (never rejects).
     const rulesetRead = opts.readRuleset ? tryReadRuleset(session, conn.sudo) : undefined;
 
-    const probe = await session.probeFreshConnection(confirmMs);
+    // A new login to this host, and a new connection from it to each host
+    // managed through it, side by side within the same budget.
+    const [probe, cut] = await Promise.all([session.probeFreshConnection(confirmMs), cutJumpTargets(session, jumpTargets, confirmMs)]);
     // The connection or the remote shell went away meanwhile: not a lockout verdict.
     if (run.end) throw failure(session, run, nonce, table, opts, "before");
     if (!probe.ok) {
-      await run.write("ROLLBACK\n");
-      run.endInput();
-      const end = await run.waitClosed((rollbackSeconds + 15) * 1000);
-      const out = parseRemoteOutput(run.stdout, nonce);
+      const how = await rollBack(run, nonce, rollbackSeconds);
       const port = conn.port ?? DEFAULT_SSH_PORT;
-      const how = out.events.includes("rolled-back")
-        ? "the host was rolled back to its previous ruleset"
-        : end
-          ? "the host's rollback timer restored its previous ruleset"
-          : `the host's rollback timer restores its previous ruleset within ${rollbackSeconds} s`;
       throw session.error(
         "lockout",
         `applying this ruleset would have cut SSH access to ${conn.host}:${port} (a new SSH login, key exchange and authentication, failed: ${probe.reason}); ${how}. ` +
           "Allow the management SSH port (keep the failsafe on, or add a rule) and try again.",
+      );
+    }
+    if (cut.length > 0) {
+      const how = await rollBack(run, nonce, rollbackSeconds);
+      const which = cut.map(({ target }) => jumpTargetLabel(target)).join(", ");
+      const reasons = cut.map(({ reason }) => reason).join("; ");
+      const names = cut.map(({ target }) => target.name ?? target.host).join(", ");
+      const one = cut.length === 1;
+      throw session.error(
+        "lockout",
+        `applying this ruleset would have cut the management path from this host (their jump host) to ${which}, which nftsg reaches only through this host ` +
+          `(a new TCP connection from this host, through a new forwardOut, failed: ${reasons}); ${how}. ` +
+          `Allow it in this host's egress (tcp to ${names} on ${one ? "its" : "their"} SSH port) and in the ingress of ${names} ` +
+          "(the SSH failsafe covers it unless failsafe.cidrs narrows it), and try again.",
       );
     }
 
@@ -180,11 +203,67 @@ export async function applyAtomically(
     const bootLoader = out.values.boot_loader as ApplyResult["bootLoader"];
     return {
       hostKey: session.hostKey, proxyHostKey: session.proxyHostKey, listing, connections: session.connections, roundTrips,
-      ...(ruleset ? { ruleset } : {}), ...(bootLoader ? { bootLoader } : {}),
+      ...(ruleset ? { ruleset } : {}), ...(bootLoader ? { bootLoader } : {}), ...(warnings.length > 0 ? { warnings } : {}),
     };
   } finally {
     session.close();
   }
+}
+
+/** Sends ROLLBACK and waits for the host; says what the host now runs. */
+async function rollBack(run: RemoteRun, nonce: string, rollbackSeconds: number): Promise<string> {
+  await run.write("ROLLBACK\n");
+  run.endInput();
+  const end = await run.waitClosed((rollbackSeconds + 15) * 1000);
+  if (parseRemoteOutput(run.stdout, nonce).events.includes("rolled-back")) return "the host was rolled back to its previous ruleset";
+  return end ? "the host's rollback timer restored its previous ruleset" : `the host's rollback timer restores its previous ruleset within ${rollbackSeconds} s`;
+}
+
+function jumpTargetLabel(t: JumpTarget): string {
+  const where = `${t.host}:${t.port ?? DEFAULT_SSH_PORT}`;
+  return t.name ? `${t.name} (${where})` : where;
+}
+
+/**
+ * Banner probes of every target at once (all within one budget, which must
+ * end before the rollback timer: in waves they would not). Each is one
+ * direct-tcpip channel on the running connection; sshd dials them without
+ * blocking.
+ */
+async function probeJumpTargets(session: SshSession, targets: readonly JumpTarget[], ms: number): Promise<{ target: JumpTarget; ok: boolean; reason: string }[]> {
+  return Promise.all(
+    targets.map(async (target) => {
+      const r = await session.probeForwardedBanner(target.host, target.port ?? DEFAULT_SSH_PORT, ms);
+      return { target, ok: r.ok, reason: r.ok ? "" : r.reason };
+    }),
+  );
+}
+
+/**
+ * The jump targets this host reaches before the change. One it does not (a
+ * machine that is down, sshd stopped, a path already closed) cannot show
+ * whether the new ruleset cuts it; requiring it would let one dead target
+ * block every change of its jump host, so it is reported instead.
+ */
+async function reachableJumpTargets(session: SshSession, targets: readonly JumpTarget[], ms: number): Promise<{ reachable: JumpTarget[]; warnings: string[] }> {
+  if (targets.length === 0) return { reachable: [], warnings: [] };
+  const before = await probeJumpTargets(session, targets, ms);
+  return {
+    reachable: before.filter((r) => r.ok).map((r) => r.target),
+    warnings: before
+      .filter((r) => !r.ok)
+      .map(
+        (r) =>
+          `${jumpTargetLabel(r.target)} was not reachable from this host before the change either (${r.reason}), so this apply could not prove that the new ruleset ` +
+          "keeps the path to it open (nftsg manages it through this host, its jump host)",
+      ),
+  };
+}
+
+/** The jump targets the applied ruleset cut off, with why. */
+async function cutJumpTargets(session: SshSession, targets: readonly JumpTarget[], ms: number): Promise<{ target: JumpTarget; reason: string }[]> {
+  if (targets.length === 0) return [];
+  return (await probeJumpTargets(session, targets, ms)).filter((r) => !r.ok);
 }
 
 export interface ReadOptions {

@@ -35,7 +35,7 @@ export interface SessionOptions {
 }
 
 /** Process-wide counters (benchmarks, and tests that count SSH connections in-process). */
-export const transportStats = { sshConnections: 0, loginProbes: 0, execChannels: 0 };
+export const transportStats = { sshConnections: 0, loginProbes: 0, execChannels: 0, jumpPathProbes: 0 };
 
 const DEFAULT_USER = "root";
 const DEFAULT_DIAL_ERROR_LIMIT = 10;
@@ -106,6 +106,26 @@ export class SshSession {
         return { ok: true };
       }
       last = { ok: false, reason: outcome.kind === "hostkey" ? "a different host key" : outcome.message };
+    }
+    return last;
+  }
+
+  /**
+   * Proves that THIS host (as a jump host) can still open a new TCP
+   * connection to `host:port` and that an SSH server answers there: a new
+   * forwardOut through this session's connection (so the host's sshd dials
+   * it: a new connection leaving the host, through its egress and the
+   * target's ingress), up to `tries` times within `totalMs`, each reading
+   * the server's identification line ("SSH-…").
+   */
+  async probeForwardedBanner(host: string, port: number, totalMs: number, tries = 2): Promise<ProbeResult> {
+    const perTry = Math.max(500, Math.floor(totalMs / tries));
+    let last: ProbeResult = { ok: false, reason: "not tried" };
+    for (let i = 0; i < tries; i++) {
+      if (i > 0) await sleep(200);
+      transportStats.jumpPathProbes++;
+      last = await bannerThrough(this.client, host, port, perTry);
+      if (last.ok) return last;
     }
     return last;
   }
@@ -360,6 +380,46 @@ function forwardOut(proxy: Client, host: string, port: number): Promise<NodeJS.R
         resolve(stream);
       }
     });
+  });
+}
+
+/**
+ * A new TCP connection from the host `via` is connected to, to host:port, up
+ * to the SSH server's identification line, within `ms`. The channel is
+ * closed either way; a forwardOut still pending at the deadline (its SYN
+ * dropped: the host's sshd is still dialling) is closed when it opens.
+ */
+function bannerThrough(via: Client, host: string, port: number, ms: number): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    let settled = false;
+    let channel: ClientChannel | undefined;
+    const done = (r: ProbeResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      channel?.destroy();
+      resolve(r);
+    };
+    const timer = setTimeout(() => done({ ok: false, reason: `no SSH banner from ${host}:${port} within ${ms} ms` }), ms);
+    try {
+      via.forwardOut("127.0.0.1", 0, host, port, (err, stream) => {
+        if (err) return done({ ok: false, reason: `cannot connect to ${host}:${port} (${err.message})` });
+        if (settled) return void stream.destroy();
+        channel = stream;
+        let seen = "";
+        stream.on("error", () => undefined);
+        stream.on("data", (d: Buffer) => {
+          seen += d.toString("latin1");
+          const eol = seen.indexOf("\n");
+          if (eol < 0 && seen.length < 256) return;
+          const line = (eol < 0 ? seen : seen.slice(0, eol)).replace(/\r$/, "");
+          done(line.startsWith("SSH-") ? { ok: true } : { ok: false, reason: `${host}:${port} answered, but not as an SSH server (${JSON.stringify(line.slice(0, 40))})` });
+        });
+        stream.on("close", () => done({ ok: false, reason: `the connection to ${host}:${port} closed before an SSH banner` }));
+      });
+    } catch (e) {
+      done({ ok: false, reason: `cannot connect to ${host}:${port} (${(e as Error).message})` });
+    }
   });
 }
 

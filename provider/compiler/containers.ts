@@ -24,9 +24,13 @@ export type Containers = NormalisedFleet["containers"];
 /** Chain names (fixed: the table holds one of each). */
 export const CONTAINER_CHAINS = { forward: "forward", published: "published", egress: "container_egress" } as const;
 
-/** nft's anonymous set of interface names and patterns, as nft lists it. */
+/**
+ * nft's anonymous set of interface names and patterns, as nft lists it: one
+ * element is listed without braces, and the read-back of an apply must match.
+ */
 function ifaceSet(interfaces: readonly string[]): string {
-  return `{ ${interfaces.map((i) => `"${i}"`).join(", ")} }`;
+  const quoted = interfaces.map((i) => `"${i}"`);
+  return quoted.length === 1 ? quoted[0]! : `{ ${quoted.join(", ")} }`;
 }
 
 /**

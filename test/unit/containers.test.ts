@@ -117,6 +117,14 @@ describe("container egress and local interfaces", () => {
     expect(chain(a.script, "ingress")).toContain('iifname { "br-*", "docker0", "virbr0" } accept');
   });
 
+  it("one interface is written as nft lists it (no braces), so the read-back of an apply matches", () => {
+    const script = compileFleet(db({ interfaces: ["docker0"] }))["db-1"]!.script;
+    expect(chain(script, "ingress")).toContain('iifname "docker0" accept');
+    expect(chain(script, "egress")).toContain('oifname "docker0" accept');
+    expect(chain(script, "forward")).toContain('ct status dnat iifname != "docker0" jump published');
+    expect(chain(script, "forward")).toContain('iifname "docker0" oifname != "docker0" jump container_egress');
+  });
+
   it("everything off leaves the script as it was before container support (no forward hook)", () => {
     const script = compileFleet(db({ publishedPorts: false, interfaces: [] }))["db-1"]!.script;
     expect(script).not.toMatch(/forward|published|ifname|ct original/);

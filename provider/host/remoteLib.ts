@@ -26,6 +26,8 @@ export interface LibParams {
   stackId?: string;
   rollbackSeconds?: number;
   lockWaitSeconds?: number;
+  /** The ruleset's local (container) interface patterns, checked by check_local_ifaces. */
+  localInterfaces?: readonly string[];
 }
 
 /** Variable assignments: every input value is single-quoted. */
@@ -41,6 +43,7 @@ INSTANCE=${shQuote(p.instance ?? "")}
 STACK_ID=${shQuote(p.stackId ?? "")}
 ROLLBACK_SECONDS=${Math.trunc(p.rollbackSeconds ?? 30)}
 LOCK_WAIT=${Math.trunc(p.lockWaitSeconds ?? 90)}
+LOCAL_IFACES=${shQuote((p.localInterfaces ?? []).join(" "))}
 STATE=${STATE_DIR}
 LIVE=$STATE/$T.nft
 NEW=$STATE/$T.new.nft
@@ -340,5 +343,154 @@ uninstall_boot() {
     rm -f "$RUN/$T.conf.tmp"
     if [ "$(cat "$c")" = "$(printf '#!/usr/sbin/nft -f\n%s' "$CREATED_MARK")" ]; then rm -f "$c"; fi
   done
+}
+`;
+
+/**
+ * Local (container) interfaces (docs/containers.md): the ruleset accepts
+ * everything arriving on an interface that matches one of LOCAL_IFACES like
+ * loopback, before every group rule, and treats it as a container network in
+ * the forward chain. So no pattern may match an interface that connects this
+ * host to anything but its own guests: check_local_ifaces refuses the apply
+ * (kind preflight, before anything changes) when one matches an interface
+ * that carries the SSH connection, a default route or a public address, or
+ * that is not a bridge of local guests, a veth or a tap.
+ */
+export const SH_LOCAL_IFACES = String.raw`# The SSH connection ("client cport server sport"): $SSH_CONNECTION, or that
+# of the nearest ancestor that has it (sudo resets the environment).
+ssh_connection() {
+  if [ -n "$SSH_CONNECTION" ]; then printf '%s' "$SSH_CONNECTION"; return 0; fi
+  p=$$ i=0
+  while [ "$i" -lt 10 ] && [ -n "$p" ] && [ "$p" -gt 1 ] 2>/dev/null; do
+    c=$(tr '\000' '\n' < "/proc/$p/environ" 2>/dev/null | sed -n 's/^SSH_CONNECTION=//p' | head -n 1)
+    if [ -n "$c" ]; then printf '%s' "$c"; return 0; fi
+    p=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -d ' ' -f 2)
+    i=$((i + 1))
+  done
+  return 1
+}
+
+# Every word after "dev" in its input (ip route output, one route or many).
+route_devs() { tr ' \t\\' '\n\n\n' | awk 'prev == "dev" && $0 != "" { print } $0 != "" { prev = $0 }'; }
+
+# Interface names, one a line (without the @peer suffix).
+link_names() { ip -o link show 2>/dev/null | awk -F ': ' '{ n = $2; sub(/@.*/, "", n); print n }'; }
+
+# The kind of link $1 as "ip -d" shows it: veth, bridge, vxlan, ..., "tap" for
+# a tun device in tap mode, "" for a physical device, "unknown" if unreadable.
+link_kind() {
+  out=$(ip -d -o link show dev "$1" 2>/dev/null) || { printf unknown; return 0; }
+  printf '%s\n' "$out" | tr '\\' '\n' | awk '
+    NR > 2 && NF > 0 {
+      k = $1
+      if (k == "altname" || k == "alias" || k ~ /_slave$/) next
+      if (k == "tun" && $3 == "tap") k = "tap"
+      print k; exit
+    }'
+}
+
+# The ports of bridge $1, one a line.
+bridge_ports() { ip -o link show master "$1" 2>/dev/null | awk -F ': ' '{ n = $2; sub(/@.*/, "", n); print n }'; }
+
+# Whether address $1 is publicly routable: not private (RFC 1918, ULA),
+# shared (100.64/10), loopback, link-local, documentation, benchmarking
+# (198.18/15), multicast or reserved.
+is_global_addr() {
+  case $1 in
+    *:*)
+      a=$(printf '%s' "$1" | tr 'A-F' 'a-f')
+      case $a in ::*) return 1 ;; esac
+      h1=$(printf '%s' "$a" | cut -d : -f 1)
+      h2=$(printf '%s' "$a" | cut -d : -f 2)
+      [ -n "$h2" ] || h2=0
+      v1=$((0x$h1)); v2=$((0x$h2))
+      # Global unicast is 2000::/3, less documentation (2001:db8::/32).
+      [ "$v1" -ge 8192 ] && [ "$v1" -le 16383 ] || return 1
+      [ "$v1" -eq 8193 ] && [ "$v2" -eq 3512 ] && return 1
+      return 0
+      ;;
+  esac
+  o1=$(printf '%s' "$1" | cut -d . -f 1)
+  o2=$(printf '%s' "$1" | cut -d . -f 2)
+  o3=$(printf '%s' "$1" | cut -d . -f 3)
+  case $o1 in 0 | 10 | 127) return 1 ;; esac
+  [ "$o1" -ge 224 ] && return 1
+  [ "$o1" -eq 100 ] && [ "$o2" -ge 64 ] && [ "$o2" -le 127 ] && return 1
+  [ "$o1" -eq 169 ] && [ "$o2" -eq 254 ] && return 1
+  [ "$o1" -eq 172 ] && [ "$o2" -ge 16 ] && [ "$o2" -le 31 ] && return 1
+  [ "$o1" -eq 192 ] && [ "$o2" -eq 168 ] && return 1
+  [ "$o1" -eq 192 ] && [ "$o2" -eq 0 ] && { [ "$o3" -eq 0 ] || [ "$o3" -eq 2 ]; } && return 1
+  [ "$o1" -eq 198 ] && { [ "$o2" -eq 18 ] || [ "$o2" -eq 19 ]; } && return 1
+  [ "$o1" -eq 198 ] && [ "$o2" -eq 51 ] && [ "$o3" -eq 100 ] && return 1
+  [ "$o1" -eq 203 ] && [ "$o2" -eq 0 ] && [ "$o3" -eq 113 ] && return 1
+  return 0
+}
+
+# The first pattern of LOCAL_IFACES that interface $1 matches (nft's "*" is a
+# prefix wildcard, as in a shell pattern; the patterns hold no other metacharacter).
+local_pattern() {
+  set -f
+  for lp in $LOCAL_IFACES; do
+    case $1 in $lp) set +f; printf '%s' "$lp"; return 0 ;; esac
+  done
+  set +f
+  return 1
+}
+
+# Why interface $1 must not be local ("" if it may): reasons joined by "; ".
+uplink_reasons() {
+  rs=
+  add() { if [ -n "$rs" ]; then rs="$rs; $*"; else rs=$*; fi; }
+  if printf '%s\n' "$MGMT_CLIENT_DEVS" | grep -qxF -- "$1"; then add "carries the SSH connection (the route to $MGMT_CLIENT)"; fi
+  if printf '%s\n' "$MGMT_SERVER_DEVS" | grep -qxF -- "$1"; then add "holds $MGMT_SERVER, the address this SSH connection arrived at"; fi
+  if printf '%s\n' "$DEFAULT_DEVS" | grep -qxF -- "$1"; then add "carries a default route"; fi
+  kind=$(link_kind "$1")
+  case $kind in
+    bridge)
+      for port in $(bridge_ports "$1"); do
+        pk=$(link_kind "$port")
+        [ -n "$pk" ] || pk=physical
+        case $pk in
+          veth | tap | dummy) ;;
+          *) add "bridges $port, a $pk device that connects other machines" ;;
+        esac
+      done
+      ;;
+    veth | tap) ;;
+    unknown) add "is a device whose kind cannot be read (ip -d link)" ;;
+    '') add "is a physical device, not a bridge of local guests, a veth or a tap" ;;
+    *) add "is a $kind device, not a bridge of local guests, a veth or a tap" ;;
+  esac
+  # A bridge of local guests may hold a public (routed) prefix for them.
+  if [ "$kind" != bridge ]; then
+    for a in $(ip -o addr show dev "$1" 2>/dev/null | awk '$3 == "inet" || $3 == "inet6" { split($4, p, "/"); print p[1] }'); do
+      if is_global_addr "$a"; then add "carries the public address $a"; fi
+    done
+  fi
+  printf '%s' "$rs"
+}
+
+check_local_ifaces() {
+  [ -n "$LOCAL_IFACES" ] || return 0
+  command -v ip >/dev/null 2>&1 || fail preflight "the ruleset treats interfaces matching containers.interfaces as local, but ip (iproute2) is not installed to check that none of them is an uplink; install iproute2 or set containers.interfaces to []; nothing was changed"
+  conn=$(ssh_connection) || fail preflight "cannot find the SSH connection (SSH_CONNECTION) to check that no interface matching containers.interfaces carries it; nothing was changed"
+  MGMT_CLIENT=$(printf '%s' "$conn" | cut -d ' ' -f 1)
+  MGMT_SERVER=$(printf '%s' "$conn" | cut -d ' ' -f 3 | cut -d % -f 1)
+  case $MGMT_CLIENT in
+    *%*) MGMT_CLIENT_DEVS=$(printf '%s' "$MGMT_CLIENT" | cut -d % -f 2) ;;
+    *) MGMT_CLIENT_DEVS=$(ip route get "$MGMT_CLIENT" 2>/dev/null | route_devs) ;;
+  esac
+  MGMT_SERVER_DEVS=$(ip -o addr show 2>/dev/null | awk -v a="$MGMT_SERVER" '{ split($4, p, "/"); if (p[1] == a) print $2 }')
+  DEFAULT_DEVS=$({ ip -4 route show table all default; ip -6 route show table all default; } 2>/dev/null | route_devs)
+  problems=
+  for dev in $(link_names); do
+    pat=$(local_pattern "$dev") || continue
+    why=$(uplink_reasons "$dev")
+    [ -n "$why" ] || continue
+    problems="$problems
+interface $dev (matched by \"$pat\") $why"
+  done
+  [ -z "$problems" ] || fail preflight "containers.interfaces: everything arriving on a local (container) interface is accepted like loopback, before every security group rule, so none may connect this host to other machines:$problems
+Set containers.interfaces to this host's container and VM bridges only (e.g. [\"docker0\", \"br-<network id>\"]); nothing was changed"
 }
 `;

@@ -6,6 +6,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compileFleet } from "../../provider/compiler/compile";
 import type { ContainersDeclaration, FleetDeclaration } from "../../provider/declaration/declaration";
+import { validateFleet } from "../../provider/declaration/validate";
 import { CONTAINER_INTERFACES_DEFAULT } from "../../provider/vocabulary/containers";
 import { generateFleet } from "../support/fleetGen";
 
@@ -149,4 +150,26 @@ describe("container egress and local interfaces", () => {
       { numRuns: 40 },
     );
   });
+});
+
+describe("local interface patterns (item 10)", () => {
+  const issues = (interfaces: string[]) => {
+    const r = validateFleet({ ...db(), containers: { interfaces } });
+    return r.ok ? [] : r.issues.map((i) => `${i.path}: ${i.message}`);
+  };
+
+  it("the defaults are bridges and veths of local guests only: weave, which bridges other hosts' containers, is not one", () => {
+    expect(CONTAINER_INTERFACES_DEFAULT).not.toContain("weave");
+    expect(issues([...CONTAINER_INTERFACES_DEFAULT])).toEqual([]);
+  });
+
+  it.each(["br-*", "docker0", "veth*", "tap*", "vnet*", "lxc*", "cali*", "cni0", "virbr0", "weave", "podman1", "dkr-*", "kube-bridge"])(
+    "%s is accepted",
+    (p) => expect(issues([p])).toEqual([]),
+  );
+
+  it.each(["*", "e*", "en*", "lo", "lo*", "eth*", "eth0", "ens*", "enp*", "eno1", "wl*", "wlan*", "wlp*", "ww*", "wwan*", "bond*", "bond0", "team*", "vlan*", "br*", "br0", "bri*", "bridge*", "vmbr*", "ovs*", "wg*", "wg0", "tun*", "ppp*", "flannel*", "vxlan*", "tunl*"])(
+    "%s is refused at containers.interfaces[0]",
+    (p) => expect(issues([p]).filter((i) => i.startsWith("containers.interfaces[0]: "))).toHaveLength(1),
+  );
 });

@@ -67,14 +67,27 @@ describe("published ports", () => {
     expect(published.slice(1, -1)).toEqual(translated);
   });
 
-  it("the forward chain: policy accept, replies, then DNATed traffic from outside the container interfaces", () => {
+  it("the forward chain: policy accept, replies, then DNATed traffic from outside the container interfaces, then traffic from outside routed into them (item 11c)", () => {
     expect(chain(script, "forward")).toEqual([
       "type filter hook forward priority filter; policy accept;",
       "ct state established ct direction reply accept",
       "ct state related accept",
       `ct status dnat iifname != ${DEFAULT_IFACES} jump published`,
+      `iifname != ${DEFAULT_IFACES} oifname ${DEFAULT_IFACES} jump published`,
       `iifname ${DEFAULT_IFACES} oifname != ${DEFAULT_IFACES} jump container_egress`,
     ]);
+  });
+
+  it("the lines say what the forward chain filters: DNAT wherever it goes, and routed connections to local containers", () => {
+    const lines = compileFleet(db())["db-1"]!.lines.filter((l) => l.startsWith("forward "));
+    expect(lines).toEqual([
+      "forward connections from outside that this host DNATs (published ports, port forwards) follow the ingress rules, matched on the port the client connected to [containers]",
+      "forward connections from outside to local containers' own addresses (routed, no DNAT) follow the ingress rules [containers]",
+      "forward container egress follows the egress rules [containers]",
+    ]);
+    expect(compileFleet(db({ publishedPorts: false }))["db-1"]!.lines).toContain(
+      "forward published ports, port forwards and connections to local containers' own addresses not filtered [containers.publishedPorts: false]",
+    );
   });
 
   it("revokeEstablished: false accepts every established packet in forward too", () => {

@@ -354,7 +354,9 @@ uninstall_boot() {
  * host to anything but its own guests: check_local_ifaces refuses the apply
  * (kind preflight, before anything changes) when one matches an interface
  * that carries the SSH connection, a default route or a public address, or
- * that is not a bridge of local guests, a veth or a tap.
+ * that is not a bridge of local guests, a veth or a tap. Two netlink dumps and
+ * a few processes, whatever the number of interfaces (a node with hundreds of
+ * pod veths must not pay a process per veth).
  */
 export const SH_LOCAL_IFACES = String.raw`# The SSH connection ("client cport server sport"): $SSH_CONNECTION, or that
 # of the nearest ancestor that has it (sudo resets the environment).
@@ -370,27 +372,29 @@ ssh_connection() {
   return 1
 }
 
-# Every word after "dev" in its input (ip route output, one route or many).
-route_devs() { tr ' \t\\' '\n\n\n' | awk 'prev == "dev" && $0 != "" { print } $0 != "" { prev = $0 }'; }
+# Every word after "dev" in its input (ip route output, one route or many),
+# on one line, space-separated.
+route_devs() { tr ' \t\\' '\n\n\n' | awk 'prev == "dev" && $0 != "" { printf "%s ", $0 } $0 != "" { prev = $0 }'; }
 
-# Interface names, one a line (without the @peer suffix).
-link_names() { ip -o link show 2>/dev/null | awk -F ': ' '{ n = $2; sub(/@.*/, "", n); print n }'; }
-
-# The kind of link $1 as "ip -d" shows it: veth, bridge, vxlan, ..., "tap" for
-# a tun device in tap mode, "" for a physical device, "unknown" if unreadable.
-link_kind() {
-  out=$(ip -d -o link show dev "$1" 2>/dev/null) || { printf unknown; return 0; }
-  printf '%s\n' "$out" | tr '\\' '\n' | awk '
-    NR > 2 && NF > 0 {
-      k = $1
-      if (k == "altname" || k == "alias" || k ~ /_slave$/) next
-      if (k == "tun" && $3 == "tap") k = "tap"
-      print k; exit
-    }'
+# "ip -d -o link show" to one line per link: "name kind master", where kind
+# is veth, bridge, vxlan, ... as ip shows it, "tap" for a tun device in tap
+# mode, "physical" when ip shows none, and master is "-" when there is none.
+link_table() {
+  awk '{
+    n = split($0, seg, /\\    /)
+    split(seg[1], f, ": "); name = f[2]; sub(/@.*/, "", name)
+    master = "-"
+    if (match(seg[1], / master [^ ]+/)) master = substr(seg[1], RSTART + 8, RLENGTH - 8)
+    kind = "physical"
+    for (i = 3; i <= n; i++) {
+      split(seg[i], w, " "); k = w[1]
+      if (k == "" || k == "altname" || k == "alias" || k == "vf" || k ~ /_slave$/) continue
+      if (k == "tun" && w[3] == "tap") k = "tap"
+      kind = k; break
+    }
+    print name, kind, master
+  }'
 }
-
-# The ports of bridge $1, one a line.
-bridge_ports() { ip -o link show master "$1" 2>/dev/null | awk -F ': ' '{ n = $2; sub(/@.*/, "", n); print n }'; }
 
 # Whether address $1 is publicly routable: not private (RFC 1918, ULA),
 # shared (100.64/10), loopback, link-local, documentation, benchmarking
@@ -426,49 +430,52 @@ is_global_addr() {
   return 0
 }
 
-# The first pattern of LOCAL_IFACES that interface $1 matches (nft's "*" is a
-# prefix wildcard, as in a shell pattern; the patterns hold no other metacharacter).
-local_pattern() {
+# PAT = the first pattern of LOCAL_IFACES that interface $1 matches, or ""
+# (nft's "*" is a prefix wildcard, as in a shell pattern; the patterns hold no
+# other metacharacter). No subshell: it runs once per interface.
+match_local() {
+  PAT=
   set -f
   for lp in $LOCAL_IFACES; do
-    case $1 in $lp) set +f; printf '%s' "$lp"; return 0 ;; esac
+    case $1 in $lp) PAT=$lp; break ;; esac
   done
   set +f
-  return 1
 }
 
-# Why interface $1 must not be local ("" if it may): reasons joined by "; ".
+# WHY = why interface $1 (of kind $2) must not be local, reasons joined by
+# "; ", or "" if it may be.
 uplink_reasons() {
-  rs=
-  add() { if [ -n "$rs" ]; then rs="$rs; $*"; else rs=$*; fi; }
-  if printf '%s\n' "$MGMT_CLIENT_DEVS" | grep -qxF -- "$1"; then add "carries the SSH connection (the route to $MGMT_CLIENT)"; fi
-  if printf '%s\n' "$MGMT_SERVER_DEVS" | grep -qxF -- "$1"; then add "holds $MGMT_SERVER, the address this SSH connection arrived at"; fi
-  if printf '%s\n' "$DEFAULT_DEVS" | grep -qxF -- "$1"; then add "carries a default route"; fi
-  kind=$(link_kind "$1")
-  case $kind in
+  WHY=
+  case " $MGMT_CLIENT_DEVS " in *" $1 "*) add_why "carries the SSH connection (the route to $MGMT_CLIENT)" ;; esac
+  case " $MGMT_SERVER_DEVS " in *" $1 "*) add_why "holds $MGMT_SERVER, the address this SSH connection arrived at" ;; esac
+  case " $DEFAULT_DEVS " in *" $1 "*) add_why "carries a default route" ;; esac
+  case $2 in
     bridge)
-      for port in $(bridge_ports "$1"); do
-        pk=$(link_kind "$port")
-        [ -n "$pk" ] || pk=physical
+      # Its ports: the links whose master it is.
+      while read -r pn pk pm; do
+        [ "$pm" = "$1" ] || continue
         case $pk in
           veth | tap | dummy) ;;
-          *) add "bridges $port, a $pk device that connects other machines" ;;
+          *) add_why "bridges $pn, a $pk device that connects other machines" ;;
         esac
-      done
+      done <<NFTSG_LINKS
+$LINKTAB
+NFTSG_LINKS
       ;;
     veth | tap) ;;
-    unknown) add "is a device whose kind cannot be read (ip -d link)" ;;
-    '') add "is a physical device, not a bridge of local guests, a veth or a tap" ;;
-    *) add "is a $kind device, not a bridge of local guests, a veth or a tap" ;;
+    *) add_why "is a $2 device, not a bridge of local guests, a veth or a tap" ;;
   esac
   # A bridge of local guests may hold a public (routed) prefix for them.
-  if [ "$kind" != bridge ]; then
-    for a in $(ip -o addr show dev "$1" 2>/dev/null | awk '$3 == "inet" || $3 == "inet6" { split($4, p, "/"); print p[1] }'); do
-      if is_global_addr "$a"; then add "carries the public address $a"; fi
-    done
+  if [ "$2" != bridge ]; then
+    while read -r an aa; do
+      [ "$an" = "$1" ] || continue
+      if is_global_addr "$aa"; then add_why "carries the public address $aa"; fi
+    done <<NFTSG_ADDRS
+$ADDRTAB
+NFTSG_ADDRS
   fi
-  printf '%s' "$rs"
 }
+add_why() { if [ -n "$WHY" ]; then WHY="$WHY; $*"; else WHY=$*; fi; }
 
 check_local_ifaces() {
   [ -n "$LOCAL_IFACES" ] || return 0
@@ -480,16 +487,25 @@ check_local_ifaces() {
     *%*) MGMT_CLIENT_DEVS=$(printf '%s' "$MGMT_CLIENT" | cut -d % -f 2) ;;
     *) MGMT_CLIENT_DEVS=$(ip route get "$MGMT_CLIENT" 2>/dev/null | route_devs) ;;
   esac
-  MGMT_SERVER_DEVS=$(ip -o addr show 2>/dev/null | awk -v a="$MGMT_SERVER" '{ split($4, p, "/"); if (p[1] == a) print $2 }')
   DEFAULT_DEVS=$({ ip -4 route show table all default; ip -6 route show table all default; } 2>/dev/null | route_devs)
+  out=$(ip -d -o link show 2>&1) || fail preflight "cannot list the interfaces to check containers.interfaces (ip -d -o link show: $out); nothing was changed"
+  LINKTAB=$(printf '%s\n' "$out" | link_table)
+  addrs=$(ip -o addr show 2>/dev/null)
+  MGMT_SERVER_DEVS=$(printf '%s\n' "$addrs" | awk -v a="$MGMT_SERVER" '$3 == "inet" || $3 == "inet6" { split($4, p, "/"); if (p[1] == a) printf "%s ", $2 }')
+  # Link-local and host-scope addresses are never public: not looked at.
+  ADDRTAB=$(printf '%s\n' "$addrs" | awk '($3 == "inet" || $3 == "inet6") && / scope global / { split($4, p, "/"); print $2, p[1] }')
   problems=
-  for dev in $(link_names); do
-    pat=$(local_pattern "$dev") || continue
-    why=$(uplink_reasons "$dev")
-    [ -n "$why" ] || continue
+  while read -r name kind master; do
+    [ -n "$name" ] || continue
+    match_local "$name"
+    [ -n "$PAT" ] || continue
+    uplink_reasons "$name" "$kind"
+    [ -n "$WHY" ] || continue
     problems="$problems
-interface $dev (matched by \"$pat\") $why"
-  done
+interface $name (matched by \"$PAT\") $WHY"
+  done <<NFTSG_LINKS
+$LINKTAB
+NFTSG_LINKS
   [ -z "$problems" ] || fail preflight "containers.interfaces: everything arriving on a local (container) interface is accepted like loopback, before every security group rule, so none may connect this host to other machines:$problems
 Set containers.interfaces to this host's container and VM bridges only (e.g. [\"docker0\", \"br-<network id>\"]); nothing was changed"
 }

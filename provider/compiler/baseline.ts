@@ -24,7 +24,8 @@ export const BASELINE_COMMENT = {
   dhcpv6Replies: "dhcpv6 client replies",
   dhcpv6Requests: "dhcpv6 client requests",
   localContainers: "local containers",
-  published: "published ports: DNAT to local containers",
+  published: "published ports and port forwards (DNAT)",
+  routedToContainers: "local containers' own addresses (routed)",
   containerEgress: "container egress",
 } as const;
 

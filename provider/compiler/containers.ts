@@ -6,14 +6,20 @@
 //   that the host destination-NATs to a local container (`docker run -p`)
 //   never crosses the input hook; it is forwarded. `ct status dnat` marks it,
 //   and `ct original proto-dst` is the port the client connected to, so the
-//   host's ingress rules apply in a forward chain matched on that port.
+//   host's ingress rules apply in a forward chain matched on that port. The
+//   same holds where the host forwards it to another machine (a router's
+//   port forward, a NodePort whose pod runs elsewhere): the client connected
+//   to this host, as to a VM whose security group covers all its addresses.
+// - Routed to a local container: a connection from outside to a local
+//   container's own address (routed to the host, no DNAT) is a connection to
+//   an address of the host too: the same ingress rules, on its port.
 // - Container egress: traffic from a container interface to anywhere but
 //   another container interface, when the host's groups restrict egress.
 // - Local: traffic between the host and its container interfaces is accepted
 //   in both directions, like loopback (DNS on the bridge, libvirt's DHCP).
 //
-// Everything else forwarded (routing, container-to-container) is left to
-// other tables: the forward chain's policy is accept.
+// Everything else forwarded (routing between other interfaces, container-to-
+// container) is left to other tables: the forward chain's policy is accept.
 
 import type { NormalisedFleet } from "../declaration/fleetModel";
 import { BASELINE_COMMENT, indentStatements, statefulRules } from "./baseline";
@@ -24,9 +30,13 @@ export type Containers = NormalisedFleet["containers"];
 /** Chain names (fixed: the table holds one of each). */
 export const CONTAINER_CHAINS = { forward: "forward", published: "published", egress: "container_egress" } as const;
 
-/** nft's anonymous set of interface names and patterns, as nft lists it. */
+/**
+ * nft's anonymous set of interface names and patterns, as nft lists it: one
+ * element is listed without braces, and the read-back of an apply must match.
+ */
 function ifaceSet(interfaces: readonly string[]): string {
-  return `{ ${interfaces.map((i) => `"${i}"`).join(", ")} }`;
+  const quoted = interfaces.map((i) => `"${i}"`);
+  return quoted.length === 1 ? quoted[0]! : `{ ${quoted.join(", ")} }`;
 }
 
 /**
@@ -85,6 +95,12 @@ export function containerChains(input: ContainerChainInput): string {
     // through the host's address is container <-> host traffic (local).
     const outside = ifaces ? ` iifname != ${ifaces}` : "";
     jumps.push(`ct status dnat${outside} jump ${CONTAINER_CHAINS.published} comment ${quote(BASELINE_COMMENT.published)}`);
+    // Not DNATed (those jumped above), from outside, into a container network:
+    // the container's own address, routed to it (`ct original proto-dst` is
+    // then the port itself).
+    if (ifaces) {
+      jumps.push(`iifname != ${ifaces} oifname ${ifaces} jump ${CONTAINER_CHAINS.published} comment ${quote(BASELINE_COMMENT.routedToContainers)}`);
+    }
   }
   if (paths.egress) {
     jumps.push(`iifname ${ifaces} oifname != ${ifaces} jump ${CONTAINER_CHAINS.egress} comment ${quote(BASELINE_COMMENT.containerEgress)}`);
@@ -107,11 +123,12 @@ export function containerLines(c: Containers, egressRestricted: boolean): string
     lines.push(`ingress accept from local container interfaces ${ifaces} [containers]`);
     if (egressRestricted) lines.push(`egress accept to local container interfaces ${ifaces} [containers]`);
   }
-  lines.push(
-    c.publishedPorts
-      ? "forward published ports (DNAT to local containers) follow the ingress rules, matched on the published port [containers]"
-      : "forward published ports not filtered [containers.publishedPorts: false]",
-  );
+  if (c.publishedPorts) {
+    lines.push("forward connections from outside that this host DNATs (published ports, port forwards) follow the ingress rules, matched on the port the client connected to [containers]");
+    if (c.interfaces.length > 0) lines.push("forward connections from outside to local containers' own addresses (routed, no DNAT) follow the ingress rules [containers]");
+  } else {
+    lines.push("forward published ports, port forwards and connections to local containers' own addresses not filtered [containers.publishedPorts: false]");
+  }
   if (!egressRestricted) lines.push("forward container egress all to any [default: no egress rules]");
   else if (!c.egress) lines.push("forward container egress not filtered [containers.egress: false]");
   else if (c.interfaces.length === 0) lines.push("forward container egress not filtered [containers.interfaces: none]");

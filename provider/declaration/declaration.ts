@@ -78,8 +78,10 @@ export interface FailsafeDeclaration {
 export interface ContainersDeclaration {
   /**
    * Default true: connections from outside to one of the host's ports that
-   * the host destination-NATs to a local container or VM (`docker run -p`)
-   * are filtered by the host's ingress rules, matched on the published port.
+   * the host destination-NATs (`docker run -p`, a port forward to another
+   * machine) are filtered by the host's ingress rules, matched on the
+   * published port; so are connections from outside routed to a local
+   * container's own address (docs/containers.md).
    */
   publishedPorts?: boolean;
   /**

@@ -10,6 +10,7 @@ import { RemoteRun, type RunEnd } from "./remoteRun";
 import { applyProgram, newNonce, readProgram, remoteCommand, removeProgram } from "./remoteScript";
 import { DEFAULT_ROLLBACK_SECONDS, DEFAULT_SSH_PORT, MAX_ROLLBACK_SECONDS, MIN_ROLLBACK_SECONDS } from "../vocabulary/defaults";
 import { assertScriptScope } from "./remoteScriptScope";
+import { INTERFACE_PATTERN } from "../vocabulary/containers";
 import { openSession, sleep, type SshSession } from "./ssh";
 import { tryReadRuleset, type RulesetRead } from "./rulesetJson";
 import { describeDifference, normaliseNftListing, tableDefinition } from "../nft/listing";
@@ -119,6 +120,9 @@ export async function applyAtomically(
     assertInstance(opts.instance);
     assertInstance(opts.stackId);
     assertScriptScope(script, table);
+    for (const i of localInterfacesInScript(script)) {
+      if (!INTERFACE_PATTERN.test(i)) throw new Error(`the ruleset's local interface pattern ${JSON.stringify(i)} is not a valid interface name or pattern`);
+    }
     if (!(rollbackSeconds >= MIN_ROLLBACK_SECONDS && rollbackSeconds <= MAX_ROLLBACK_SECONDS)) {
       throw new Error(`rollbackSeconds must be between ${MIN_ROLLBACK_SECONDS} and ${MAX_ROLLBACK_SECONDS}`);
     }
@@ -141,7 +145,7 @@ export async function applyAtomically(
     const { reachable: jumpTargets, warnings } = await reachableJumpTargets(session, opts.jumpTargets ?? [], confirmMs);
     const nonce = newNonce();
     const lockWaitSeconds = rollbackSeconds + 60;
-    const program = applyProgram({ table, owner: opts.owner, takeover: opts.takeover, instance: opts.instance, stackId: opts.stackId, failsafePort: failsafePortInScript(script), script, rollbackSeconds, lockWaitSeconds, nonce });
+    const program = applyProgram({ table, owner: opts.owner, takeover: opts.takeover, instance: opts.instance, stackId: opts.stackId, failsafePort: failsafePortInScript(script), localInterfaces: localInterfacesInScript(script), script, rollbackSeconds, lockWaitSeconds, nonce });
     const run = new RemoteRun(await session.exec(remoteCommand(conn.sudo)), nonce);
     let roundTrips = 1;
 
@@ -387,6 +391,16 @@ async function runToEnd(
 export function failsafePortInScript(script: string): number | undefined {
   const m = /\btcp dport (\d{1,5}) accept comment "failsafe ssh"$/m.exec(script);
   return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * The interface patterns the compiled ruleset accepts like loopback
+ * (`iifname { "br-*", "docker0" } accept comment "local containers"`, or one
+ * name without braces), in the order written; [] if none.
+ */
+export function localInterfacesInScript(script: string): string[] {
+  const m = /^\t\tiifname (\{ [^}\n]* \}|"[^"\n]*") accept comment "local containers"$/m.exec(script);
+  return m ? [...m[1]!.matchAll(/"([^"]*)"/g)].map((x) => x[1]!) : [];
 }
 
 /**

@@ -26,6 +26,8 @@ export interface LibParams {
   stackId?: string;
   rollbackSeconds?: number;
   lockWaitSeconds?: number;
+  /** The ruleset's local (container) interface patterns, checked by check_local_ifaces. */
+  localInterfaces?: readonly string[];
 }
 
 /** Variable assignments: every input value is single-quoted. */
@@ -41,6 +43,7 @@ INSTANCE=${shQuote(p.instance ?? "")}
 STACK_ID=${shQuote(p.stackId ?? "")}
 ROLLBACK_SECONDS=${Math.trunc(p.rollbackSeconds ?? 30)}
 LOCK_WAIT=${Math.trunc(p.lockWaitSeconds ?? 90)}
+LOCAL_IFACES=${shQuote((p.localInterfaces ?? []).join(" "))}
 STATE=${STATE_DIR}
 LIVE=$STATE/$T.nft
 NEW=$STATE/$T.new.nft
@@ -362,5 +365,171 @@ uninstall_boot() {
     rm -f "$RUN/$T.conf.tmp"
     if [ "$(cat "$c")" = "$(printf '#!/usr/sbin/nft -f\n%s' "$CREATED_MARK")" ]; then rm -f "$c"; fi
   done
+}
+`;
+
+/**
+ * Local (container) interfaces (docs/containers.md): the ruleset accepts
+ * everything arriving on an interface that matches one of LOCAL_IFACES like
+ * loopback, before every group rule, and treats it as a container network in
+ * the forward chain. So no pattern may match an interface that connects this
+ * host to anything but its own guests: check_local_ifaces refuses the apply
+ * (kind preflight, before anything changes) when one matches an interface
+ * that carries the SSH connection, a default route or a public address, or
+ * that is not a bridge of local guests, a veth or a tap. Two netlink dumps and
+ * a few processes, whatever the number of interfaces (a node with hundreds of
+ * pod veths must not pay a process per veth).
+ */
+export const SH_LOCAL_IFACES = String.raw`# The SSH connection ("client cport server sport"): $SSH_CONNECTION, or that
+# of the nearest ancestor that has it (sudo resets the environment).
+ssh_connection() {
+  if [ -n "$SSH_CONNECTION" ]; then printf '%s' "$SSH_CONNECTION"; return 0; fi
+  p=$$ i=0
+  while [ "$i" -lt 10 ] && [ -n "$p" ] && [ "$p" -gt 1 ] 2>/dev/null; do
+    c=$(tr '\000' '\n' < "/proc/$p/environ" 2>/dev/null | sed -n 's/^SSH_CONNECTION=//p' | head -n 1)
+    if [ -n "$c" ]; then printf '%s' "$c"; return 0; fi
+    p=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -d ' ' -f 2)
+    i=$((i + 1))
+  done
+  return 1
+}
+
+# Every word after "dev" in its input (ip route output, one route or many),
+# on one line, space-separated.
+route_devs() { awk '{ for (i = 1; i < NF; i++) if ($i == "dev") printf "%s ", $(i + 1) }'; }
+
+# "ip -d -o link show" to one line per link: "name kind master", where kind
+# is veth, bridge, vxlan, ... as ip shows it, "tap" for a tun device in tap
+# mode, "physical" when ip shows none, and master is "-" when there is none.
+link_table() {
+  awk '{
+    n = split($0, seg, /\\    /)
+    split(seg[1], f, ": "); name = f[2]; sub(/@.*/, "", name)
+    master = "-"
+    if (match(seg[1], / master [^ ]+/)) master = substr(seg[1], RSTART + 8, RLENGTH - 8)
+    kind = "physical"
+    for (i = 3; i <= n; i++) {
+      split(seg[i], w, " "); k = w[1]
+      if (k == "" || k == "altname" || k == "alias" || k == "vf" || k ~ /_slave$/) continue
+      if (k == "tun" && w[3] == "tap") k = "tap"
+      kind = k; break
+    }
+    print name, kind, master
+  }'
+}
+
+# Whether address $1 is publicly routable: not private (RFC 1918, ULA),
+# shared (100.64/10), loopback, link-local, documentation, benchmarking
+# (198.18/15), multicast or reserved.
+is_global_addr() {
+  case $1 in
+    *:*)
+      a=$(printf '%s' "$1" | tr 'A-F' 'a-f')
+      case $a in ::*) return 1 ;; esac
+      h1=$(printf '%s' "$a" | cut -d : -f 1)
+      h2=$(printf '%s' "$a" | cut -d : -f 2)
+      [ -n "$h2" ] || h2=0
+      v1=$((0x$h1)); v2=$((0x$h2))
+      # Global unicast is 2000::/3, less documentation (2001:db8::/32).
+      [ "$v1" -ge 8192 ] && [ "$v1" -le 16383 ] || return 1
+      [ "$v1" -eq 8193 ] && [ "$v2" -eq 3512 ] && return 1
+      return 0
+      ;;
+  esac
+  o1=$(printf '%s' "$1" | cut -d . -f 1)
+  o2=$(printf '%s' "$1" | cut -d . -f 2)
+  o3=$(printf '%s' "$1" | cut -d . -f 3)
+  case $o1 in 0 | 10 | 127) return 1 ;; esac
+  [ "$o1" -ge 224 ] && return 1
+  [ "$o1" -eq 100 ] && [ "$o2" -ge 64 ] && [ "$o2" -le 127 ] && return 1
+  [ "$o1" -eq 169 ] && [ "$o2" -eq 254 ] && return 1
+  [ "$o1" -eq 172 ] && [ "$o2" -ge 16 ] && [ "$o2" -le 31 ] && return 1
+  [ "$o1" -eq 192 ] && [ "$o2" -eq 168 ] && return 1
+  [ "$o1" -eq 192 ] && [ "$o2" -eq 0 ] && { [ "$o3" -eq 0 ] || [ "$o3" -eq 2 ]; } && return 1
+  [ "$o1" -eq 198 ] && { [ "$o2" -eq 18 ] || [ "$o2" -eq 19 ]; } && return 1
+  [ "$o1" -eq 198 ] && [ "$o2" -eq 51 ] && [ "$o3" -eq 100 ] && return 1
+  [ "$o1" -eq 203 ] && [ "$o2" -eq 0 ] && [ "$o3" -eq 113 ] && return 1
+  return 0
+}
+
+# PAT = the first pattern of LOCAL_IFACES that interface $1 matches, or ""
+# (nft's "*" is a prefix wildcard, as in a shell pattern; the patterns hold no
+# other metacharacter). No subshell: it runs once per interface.
+match_local() {
+  PAT=
+  set -f
+  for lp in $LOCAL_IFACES; do
+    # shellcheck disable=SC2254 # the pattern is meant to match as a glob
+    case $1 in $lp) PAT=$lp; break ;; esac
+  done
+  set +f
+}
+
+# WHY = why interface $1 (of kind $2) must not be local, reasons joined by
+# "; ", or "" if it may be.
+uplink_reasons() {
+  WHY=
+  case " $MGMT_CLIENT_DEVS " in *" $1 "*) add_why "carries the SSH connection (the route to $MGMT_CLIENT)" ;; esac
+  case " $MGMT_SERVER_DEVS " in *" $1 "*) add_why "holds $MGMT_SERVER, the address this SSH connection arrived at" ;; esac
+  case " $DEFAULT_DEVS " in *" $1 "*) add_why "carries a default route" ;; esac
+  case $2 in
+    bridge)
+      # Its ports: the links whose master it is.
+      while read -r pn pk pm; do
+        [ "$pm" = "$1" ] || continue
+        case $pk in
+          veth | tap | dummy) ;;
+          *) add_why "bridges $pn, a $pk device that connects other machines" ;;
+        esac
+      done <<NFTSG_LINKS
+$LINKTAB
+NFTSG_LINKS
+      ;;
+    veth | tap) ;;
+    *) add_why "is a $2 device, not a bridge of local guests, a veth or a tap" ;;
+  esac
+  # A bridge of local guests may hold a public (routed) prefix for them.
+  if [ "$2" != bridge ]; then
+    while read -r an aa; do
+      [ "$an" = "$1" ] || continue
+      if is_global_addr "$aa"; then add_why "carries the public address $aa"; fi
+    done <<NFTSG_ADDRS
+$ADDRTAB
+NFTSG_ADDRS
+  fi
+}
+add_why() { if [ -n "$WHY" ]; then WHY="$WHY; $*"; else WHY=$*; fi; }
+
+check_local_ifaces() {
+  [ -n "$LOCAL_IFACES" ] || return 0
+  command -v ip >/dev/null 2>&1 || fail preflight "the ruleset treats interfaces matching containers.interfaces as local, but ip (iproute2) is not installed to check that none of them is an uplink; install iproute2 or set containers.interfaces to []; nothing was changed"
+  conn=$(ssh_connection) || fail preflight "cannot find the SSH connection (SSH_CONNECTION) to check that no interface matching containers.interfaces carries it; nothing was changed"
+  MGMT_CLIENT=$(printf '%s' "$conn" | cut -d ' ' -f 1)
+  MGMT_SERVER=$(printf '%s' "$conn" | cut -d ' ' -f 3 | cut -d % -f 1)
+  case $MGMT_CLIENT in
+    *%*) MGMT_CLIENT_DEVS=$(printf '%s' "$MGMT_CLIENT" | cut -d % -f 2) ;;
+    *) MGMT_CLIENT_DEVS=$(ip route get "$MGMT_CLIENT" 2>/dev/null | route_devs) ;;
+  esac
+  DEFAULT_DEVS=$({ ip -4 route show table all default; ip -6 route show table all default; } 2>/dev/null | route_devs)
+  out=$(ip -d -o link show 2>&1) || fail preflight "cannot list the interfaces to check containers.interfaces (ip -d -o link show: $out); nothing was changed"
+  LINKTAB=$(printf '%s\n' "$out" | link_table)
+  addrs=$(ip -o addr show 2>/dev/null)
+  MGMT_SERVER_DEVS=$(printf '%s\n' "$addrs" | awk -v a="$MGMT_SERVER" '$3 == "inet" || $3 == "inet6" { split($4, p, "/"); if (p[1] == a) printf "%s ", $2 }')
+  # Link-local and host-scope addresses are never public: not looked at.
+  ADDRTAB=$(printf '%s\n' "$addrs" | awk '($3 == "inet" || $3 == "inet6") && / scope global / { split($4, p, "/"); print $2, p[1] }')
+  problems=
+  while read -r name kind _master; do
+    [ -n "$name" ] || continue
+    match_local "$name"
+    [ -n "$PAT" ] || continue
+    uplink_reasons "$name" "$kind"
+    [ -n "$WHY" ] || continue
+    problems="$problems
+interface $name (matched by \"$PAT\") $WHY"
+  done <<NFTSG_LINKS
+$LINKTAB
+NFTSG_LINKS
+  [ -z "$problems" ] || fail preflight "containers.interfaces: everything arriving on a local (container) interface is accepted like loopback, before every security group rule, so none may connect this host to other machines:$problems
+Set containers.interfaces to this host's container and VM bridges only (e.g. [\"docker0\", \"br-<network id>\"]); nothing was changed"
 }
 `;

@@ -7,7 +7,8 @@
 // it) is being sent leaves an unterminated group, a syntax error, and nothing
 // executed on the host.
 import { randomBytes } from "node:crypto";
-import { SH_BASE, SH_BOOT, SH_LOCK, SH_ROLLBACK, shellVars, type LibParams } from "./remoteLib";
+import { SH_BASE, SH_BOOT, SH_LOCAL_IFACES, SH_LOCK, SH_ROLLBACK, shellVars, type LibParams } from "./remoteLib";
+import { INTERFACE_PATTERN } from "../vocabulary/containers";
 import { assertOwner, assertTableName, shQuote } from "./remoteQuote";
 import { MAX_ROLLBACK_SECONDS, MIN_ROLLBACK_SECONDS } from "../vocabulary/defaults";
 
@@ -52,6 +53,11 @@ export interface ApplyProgramParams {
   stackId?: string;
   /** The TCP port the script's failsafe opens for sshd: something must listen on it. */
   failsafePort?: number;
+  /**
+   * The ruleset's local (container) interface patterns: the host refuses the
+   * apply when one matches an uplink (SH_LOCAL_IFACES).
+   */
+  localInterfaces?: readonly string[];
   /** The complete `nft -f` script (table inet T {} / delete table inet T / definition). */
   script: string;
   rollbackSeconds: number;
@@ -112,6 +118,10 @@ export function applyProgram(p: ApplyProgramParams): string {
   assertTableName(p.table);
   assertOwner(p.owner);
   validateScript(p.script);
+  for (const i of p.localInterfaces ?? []) {
+    // They become shell patterns: nothing but nft's own name characters and a final "*".
+    if (!INTERFACE_PATTERN.test(i)) throw new Error(`invalid local interface pattern ${JSON.stringify(i)}`);
+  }
   if (!(p.rollbackSeconds >= MIN_ROLLBACK_SECONDS && p.rollbackSeconds <= MAX_ROLLBACK_SECONDS)) {
     throw new Error(`rollbackSeconds must be between ${MIN_ROLLBACK_SECONDS} and ${MAX_ROLLBACK_SECONDS}`);
   }
@@ -124,15 +134,19 @@ export function applyProgram(p: ApplyProgramParams): string {
     stackId: p.stackId,
     rollbackSeconds: p.rollbackSeconds,
     lockWaitSeconds: p.lockWaitSeconds ?? p.rollbackSeconds + 60,
+    localInterfaces: p.localInterfaces,
   };
   return `{
-${libParams(vars)}${SH_LOCK}${SH_ROLLBACK}${SH_BOOT}
+${libParams(vars)}${SH_LOCK}${SH_ROLLBACK}${SH_BOOT}${SH_LOCAL_IFACES}
 # A connection lost after CONFIRM must not stop the persistence that follows
 # it: writes to a closed channel fail (EPIPE) instead of killing this shell,
 # and a hangup from sshd is ignored. A connection lost before CONFIRM is seen
 # by the read below (EOF) and rolls back.
 trap '' PIPE HUP
 preflight
+# No local (container) interface pattern may match an uplink: refused before
+# anything changes (docs/containers.md, "Local interfaces").
+check_local_ifaces
 say "pid=$$"
 lock
 resolve_stale

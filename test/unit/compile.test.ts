@@ -99,7 +99,7 @@ describe("per-host rulesets", () => {
       "meta nfproto ipv4 udp sport 67 udp dport 68 accept",
       "meta nfproto ipv6 udp sport 547 udp dport 546 accept",
       // Default containers.interfaces: the host's own container bridges are local (containers.ts).
-      'iifname { "br-*", "cali*", "cni-podman*", "cni0", "docker0", "incusbr*", "lxcbr*", "lxdbr*", "podman*", "virbr*", "weave" } accept',
+      'iifname { "br-*", "cali*", "cni-podman*", "cni0", "docker0", "incusbr*", "lxcbr*", "lxdbr*", "podman*", "virbr*" } accept',
       "tcp dport 22 accept",
     ]);
   });
@@ -189,7 +189,7 @@ describe("semantics", () => {
       "ct state invalid drop",
       "meta nfproto ipv4 udp sport 68 udp dport 67 accept",
       "meta nfproto ipv6 udp sport 546 udp dport 547 accept",
-      'oifname { "br-*", "cali*", "cni-podman*", "cni0", "docker0", "incusbr*", "lxcbr*", "lxdbr*", "podman*", "virbr*", "weave" } accept',
+      'oifname { "br-*", "cali*", "cni-podman*", "cni0", "docker0", "incusbr*", "lxcbr*", "lxdbr*", "podman*", "virbr*" } accept',
       // The failsafe's server side: survives a session conntrack picked up mid-stream.
       "tcp sport 22 tcp flags ! syn accept",
     ]);

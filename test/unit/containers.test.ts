@@ -6,6 +6,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compileFleet } from "../../provider/compiler/compile";
 import type { ContainersDeclaration, FleetDeclaration } from "../../provider/declaration/declaration";
+import { validateFleet } from "../../provider/declaration/validate";
 import { CONTAINER_INTERFACES_DEFAULT } from "../../provider/vocabulary/containers";
 import { generateFleet } from "../support/fleetGen";
 
@@ -66,14 +67,27 @@ describe("published ports", () => {
     expect(published.slice(1, -1)).toEqual(translated);
   });
 
-  it("the forward chain: policy accept, replies, then DNATed traffic from outside the container interfaces", () => {
+  it("the forward chain: policy accept, replies, then DNATed traffic from outside the container interfaces, then traffic from outside routed into them (item 11c)", () => {
     expect(chain(script, "forward")).toEqual([
       "type filter hook forward priority filter; policy accept;",
       "ct state established ct direction reply accept",
       "ct state related accept",
       `ct status dnat iifname != ${DEFAULT_IFACES} jump published`,
+      `iifname != ${DEFAULT_IFACES} oifname ${DEFAULT_IFACES} jump published`,
       `iifname ${DEFAULT_IFACES} oifname != ${DEFAULT_IFACES} jump container_egress`,
     ]);
+  });
+
+  it("the lines say what the forward chain filters: DNAT wherever it goes, and routed connections to local containers", () => {
+    const lines = compileFleet(db())["db-1"]!.lines.filter((l) => l.startsWith("forward "));
+    expect(lines).toEqual([
+      "forward connections from outside that this host DNATs (published ports, port forwards) follow the ingress rules, matched on the port the client connected to [containers]",
+      "forward connections from outside to local containers' own addresses (routed, no DNAT) follow the ingress rules [containers]",
+      "forward container egress follows the egress rules [containers]",
+    ]);
+    expect(compileFleet(db({ publishedPorts: false }))["db-1"]!.lines).toContain(
+      "forward published ports, port forwards and connections to local containers' own addresses not filtered [containers.publishedPorts: false]",
+    );
   });
 
   it("revokeEstablished: false accepts every established packet in forward too", () => {
@@ -117,6 +131,14 @@ describe("container egress and local interfaces", () => {
     expect(chain(a.script, "ingress")).toContain('iifname { "br-*", "docker0", "virbr0" } accept');
   });
 
+  it("one interface is written as nft lists it (no braces), so the read-back of an apply matches", () => {
+    const script = compileFleet(db({ interfaces: ["docker0"] }))["db-1"]!.script;
+    expect(chain(script, "ingress")).toContain('iifname "docker0" accept');
+    expect(chain(script, "egress")).toContain('oifname "docker0" accept');
+    expect(chain(script, "forward")).toContain('ct status dnat iifname != "docker0" jump published');
+    expect(chain(script, "forward")).toContain('iifname "docker0" oifname != "docker0" jump container_egress');
+  });
+
   it("everything off leaves the script as it was before container support (no forward hook)", () => {
     const script = compileFleet(db({ publishedPorts: false, interfaces: [] }))["db-1"]!.script;
     expect(script).not.toMatch(/forward|published|ifname|ct original/);
@@ -141,4 +163,26 @@ describe("container egress and local interfaces", () => {
       { numRuns: 40 },
     );
   });
+});
+
+describe("local interface patterns (item 10)", () => {
+  const issues = (interfaces: string[]) => {
+    const r = validateFleet({ ...db(), containers: { interfaces } });
+    return r.ok ? [] : r.issues.map((i) => `${i.path}: ${i.message}`);
+  };
+
+  it("the defaults are bridges and veths of local guests only: weave, which bridges other hosts' containers, is not one", () => {
+    expect(CONTAINER_INTERFACES_DEFAULT).not.toContain("weave");
+    expect(issues([...CONTAINER_INTERFACES_DEFAULT])).toEqual([]);
+  });
+
+  it.each(["br-*", "docker0", "veth*", "tap*", "vnet*", "lxc*", "cali*", "cni0", "virbr0", "weave", "podman1", "dkr-*", "kube-bridge"])(
+    "%s is accepted",
+    (p) => expect(issues([p])).toEqual([]),
+  );
+
+  it.each(["*", "e*", "en*", "lo", "lo*", "eth*", "eth0", "ens*", "enp*", "eno1", "wl*", "wlan*", "wlp*", "ww*", "wwan*", "bond*", "bond0", "team*", "vlan*", "br*", "br0", "bri*", "bridge*", "vmbr*", "ovs*", "wg*", "wg0", "tun*", "ppp*", "flannel*", "vxlan*", "tunl*"])(
+    "%s is refused at containers.interfaces[0]",
+    (p) => expect(issues([p]).filter((i) => i.startsWith("containers.interfaces[0]: "))).toHaveLength(1),
+  );
 });

@@ -134,11 +134,16 @@ export async function applyAtomically(
     throw early("owner", `the ruleset's table comment names owner ${scriptOwner}, but this apply is for ${opts.owner}`);
   }
   // The probe must finish well before the timer fires, or it would race it.
-  const confirmMs = Math.min(opts.confirmTimeoutMs ?? MAX_CONFIRM_MS, (rollbackSeconds * 1000) / 2);
+  const confirmBudget = (loginMs: number) =>
+    // A login takes what it takes here and now: on a busy host (or provider)
+    // a fixed budget would call a slow login a lockout. At least 6 s, four
+    // times this session's own login, and always within half the rollback.
+    Math.min(opts.confirmTimeoutMs ?? Math.max(MAX_CONFIRM_MS, 4 * loginMs), (rollbackSeconds * 1000) / 2);
 
   const session = await openSession(conn, {
     expectedHostKey: opts.expectedHostKey, expectedProxyHostKey: opts.expectedProxyHostKey, displayName: opts.displayName,
   });
+  const confirmMs = confirmBudget(session.loginMs);
   try {
     // The hosts managed through this one that it reaches now, under its
     // current ruleset: the new one must not cut them (proven before CONFIRM).

@@ -51,6 +51,8 @@ export class SshSession {
   connections = 1;
   /** Exec channels opened (each one request/response exchange at least). */
   execs = 0;
+  /** How long this session's own login took (TCP, key exchange, authentication): how slow a login is here, now. */
+  loginMs = 0;
 
   constructor(
     readonly conn: ConnectionDeclaration,
@@ -204,11 +206,13 @@ export async function openSession(conn: ConnectionDeclaration, opts: SessionOpti
   }
 
   try {
-    const { client, seenKey } = await dialWithRetries(conn, deadline, expected, conn.hostKey ? "pinned" : "recorded", fail, () =>
+    const { client, seenKey, ms } = await dialWithRetries(conn, deadline, expected, conn.hostKey ? "pinned" : "recorded", fail, () =>
       proxy ? forwardOut(proxy, conn.host, conn.port ?? DEFAULT_PORT) : Promise.resolve(undefined),
     );
     transportStats.sshConnections++;
-    return new SshSession(conn, label, seenKey, secrets, client, proxy, proxyHostKey);
+    const session = new SshSession(conn, label, seenKey, secrets, client, proxy, proxyHostKey);
+    session.loginMs = ms;
+    return session;
   } catch (e) {
     proxy?.end();
     throw e;
@@ -230,7 +234,7 @@ function parseProxyKey(text: string, fail: (k: HostErrorKind, m: string) => Host
   }
 }
 
-type Dialed = { client: Client; seenKey: string };
+type Dialed = { client: Client; seenKey: string; ms: number };
 
 /** Dials until connected, a non-retryable error, dialErrorLimit attempts, or the deadline. */
 async function dialWithRetries(
@@ -283,7 +287,7 @@ function hostKeyMessage(host: string, expected: ParsedHostKey, seen: Buffer, sou
 }
 
 type DialOutcome =
-  | { ok: true; client: Client; seenKey: string }
+  | { ok: true; client: Client; seenKey: string; ms: number }
   | { ok: false; kind: HostErrorKind; retryable: boolean; message: string; seen?: Buffer };
 
 const RETRYABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "ECONNABORTED"]);
@@ -294,6 +298,7 @@ function dialOnce(
   sock: NodeJS.ReadableStream | undefined,
   timeoutMs: number,
 ): Promise<DialOutcome> {
+  const started = Date.now();
   return new Promise((resolve) => {
     const client = new Client();
     let seen: Buffer | undefined;
@@ -331,7 +336,7 @@ function dialOnce(
 
     client.on("ready", () => {
       if (!seen) return done({ ok: false, kind: "hostkey", retryable: false, message: "the server presented no host key" });
-      done({ ok: true, client, seenKey: formatHostKey(seen) });
+      done({ ok: true, client, seenKey: formatHostKey(seen), ms: Date.now() - started });
     });
     client.on("error", (err: Error & { level?: string; code?: string }) => {
       if (mismatch) return done({ ok: false, kind: "hostkey", retryable: false, message: "host key mismatch", seen });

@@ -3,7 +3,7 @@
 // two variants A/B that differ on every host (the "metrics from monitor" rule
 // that every host has gains port 9101 in B).
 import type { FleetDeclaration, HostDeclaration } from "../provider/declaration/declaration";
-import type { Lab } from "../test/lab/index";
+import type { Lab } from "../lab";
 
 export type Variant = "A" | "B";
 export const other = (v: Variant): Variant => (v === "A" ? "B" : "A");

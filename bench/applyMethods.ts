@@ -10,7 +10,7 @@ import { hasEvent, parseRemoteOutput } from "../provider/host/remoteOutput";
 import { RemoteRun } from "../provider/host/remoteRun";
 import { applyProgram, newNonce, remoteCommand } from "../provider/host/remoteScript";
 import { openSession } from "../provider/host/ssh";
-import type { Lab } from "../test/lab/index";
+import type { Lab } from "../lab";
 
 export const TABLE = "nftsg";
 const ROLLBACK_SECONDS = 30;

@@ -5,7 +5,7 @@
 // The host carries an nftsg table and a Docker-sized set of other chains.
 import { compileFleet } from "../provider/compiler/compile";
 import { applyAtomically, readLive } from "../provider/host/apply";
-import { labUp } from "../test/lab/index";
+import { labUp } from "../lab";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 

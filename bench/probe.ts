@@ -14,7 +14,7 @@
 //   BENCH_ROUNDS=15 (default)
 import { applyAtomically } from "../provider/host/apply";
 import { openSession } from "../provider/host/ssh";
-import { labUp } from "../test/lab/index";
+import { labUp } from "../lab";
 import { connectionTo } from "../test/support/applyLab";
 import { allowScript } from "../test/support/applyScripts";
 import { applyWithoutProbe } from "./applyMethods";

@@ -25,7 +25,7 @@ import type { FleetDeclaration } from "../provider/declaration/declaration";
 import type { FleetArgs } from "../sdk/inputs";
 import { fleetSlices } from "../sdk/slice";
 import { engineEnv, repoRoot, type EngineEnv } from "../test/support/engine";
-import { labUp, type Lab } from "../test/lab";
+import { labUp, type Lab } from "../lab";
 import { installSshCounter, sshConnectionCount } from "../test/support/sshCounter";
 import { ProcCpu, pulumiClassifier } from "./procCpu";
 import { scaleFleet, syntheticHosts, hostName, type ScaleHost } from "./scaleFleet";

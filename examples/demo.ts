@@ -3,7 +3,7 @@
 // reach whom, adds a host to `web`, shows the preview (every db host changes,
 // because db allows postgres *from web*), applies it, prints the matrix again
 // and destroys everything.
-import { labUp, type Lab } from "../test/lab";
+import { labUp, type Lab } from "../lab";
 import { fleetStack } from "../test/support/stack";
 import { repoRoot } from "../test/support/engine";
 import { webDbFleet, type WebDbHost } from "./web-db/program";

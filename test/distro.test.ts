@@ -4,7 +4,7 @@
 // systemd-run rollback timer (and when it fires), Debian's nftables.service
 // beside our table, and a non-root user with sudo.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { distroLabUp, type DistroLab } from "./lab/distroLab";
+import { distroLabUp, type DistroLab } from "../lab/distroLab";
 import type { FleetArgs } from "../sdk/inputs";
 import { fleetStack, type FleetStack } from "./support/stack";
 import { killDynamicProvider } from "./support/dynamicProvider";

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileFleet } from "../provider/compiler/compile";
 import type { FleetDeclaration } from "../provider/declaration/declaration";
-import { labUp, type Lab } from "./lab/index";
+import { labUp, type Lab } from "../lab";
 import { buildPlan, connectivityMatrix, describeProbe, formatMatrix, servicesFor } from "./support/matrix";
 import { generateFleet } from "./support/fleetGen";
 import { productMatrix } from "./support/productMatrix";

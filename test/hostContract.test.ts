@@ -10,7 +10,7 @@ import { HostError } from "../provider/host/errors";
 import { applyAtomically, readLive, removeTable } from "../provider/host/apply";
 import type { HostOps } from "../provider/host/ops";
 import { normaliseNftListing, tableDefinition } from "../provider/nft/listing";
-import { labUp, type Lab } from "./lab";
+import { labUp, type Lab } from "../lab";
 import { connectionTo } from "./support/applyLab";
 import { allowScript, TABLE } from "./support/applyScripts";
 import { FakeHosts } from "./support/fakeHost";

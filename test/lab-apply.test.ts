@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyAtomically, HostError, readLive, removeTable, type ApplyOptions } from "../provider/host/apply";
-import { labUp, type Lab } from "./lab";
+import { labUp, type Lab } from "../lab";
 import { acceptedLogins, connectionTo, countSshConnections, hostFile, liveRuleset, liveTable, nftsgFiles, pollUntil } from "./support/applyLab";
 import { allowScript, dropAllScript, lockoutScript, rejectedScript, sshOnlyFromScript, TABLE } from "./support/applyScripts";
 import { clearHold, cutSshConnections, holdLockoutProbe, killShell, sendPartialApplyProgram, waitArmed, waitProbing } from "./support/faults";

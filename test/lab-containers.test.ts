@@ -10,8 +10,8 @@ import { compileFleet } from "../provider/compiler/compile";
 import type { FleetDeclaration, RuleDeclaration } from "../provider/declaration/declaration";
 import { expectedListing, normaliseNftListing } from "../provider/nft/listing";
 import { analyseOtherFirewalls } from "../provider/otherFirewalls/analysis";
-import { labUp, type Lab } from "./lab";
-import type { AgentClient } from "./lab/agent-client";
+import { labUp, type Lab } from "../lab";
+import type { AgentClient } from "../lab/agent-client";
 import { dockerAvailable, startDocker, type DockerHost } from "./support/dockerLab";
 import { LiveConnection } from "./support/liveConnection";
 

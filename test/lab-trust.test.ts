@@ -5,7 +5,7 @@
 // (test/support/faults.ts), never through a hook in shipped code.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyAtomically, HostError, readLive, removeTable, type ApplyOptions } from "../provider/host/apply";
-import { labUp, type Lab } from "./lab";
+import { labUp, type Lab } from "../lab";
 import { connectionTo, liveTable } from "./support/applyLab";
 import { allowScript, TABLE } from "./support/applyScripts";
 import { cutSshConnections } from "./support/faults";

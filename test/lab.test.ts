@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { Client } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { attachLab, isLabAddress, labUp, type Lab } from "./lab";
+import { attachLab, isLabAddress, labUp, type Lab } from "../lab";
 
 /** Runs a command over SSH with the ssh2 library, pinning the host key. */
 function ssh2Exec(host: string, privateKey: string, pinnedKey: string, cmd: string): Promise<string> {

@@ -3,7 +3,7 @@
 // connection that the new ruleset no longer allows stops at once; with
 // revokeEstablished: false it continues, as in AWS.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { labUp, type Lab } from "./lab";
+import { labUp, type Lab } from "../lab";
 import { LiveConnection } from "./support/liveConnection";
 import { compileFleet } from "../provider/compiler/compile";
 import type { FleetDeclaration } from "../provider/declaration/declaration";

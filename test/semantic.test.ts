@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileFleet } from "../provider/compiler/compile";
 import type { FleetDeclaration } from "../provider/declaration/declaration";
-import { labUp, type Lab } from "./lab/index";
+import { labUp, type Lab } from "../lab";
 import {
   buildPlan,
   connectivityMatrix,

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { labUp, type Lab } from "../lab";
+import { labUp, type Lab } from "../../lab";
 import { engineEnv, repoRoot } from "../support/engine";
 
 const run = promisify(execFile);

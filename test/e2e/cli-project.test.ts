@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { labUp, type Lab } from "../lab";
+import { labUp, type Lab } from "../../lab";
 import { readTree, repoRoot } from "../support/engine";
 import { installedExample, succeeded as ok, type ProjectCli } from "../support/cli";
 

@@ -1,7 +1,7 @@
 // examples/quickstart exactly as its README says, against two lab hosts:
 // the packed package installed, the CLI run as a subprocess.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { labUp, type Lab } from "../lab";
+import { labUp, type Lab } from "../../lab";
 import { installedExample, succeeded as ok, type ProjectCli } from "../support/cli";
 
 let lab: Lab;

@@ -4,7 +4,7 @@
 // packets confirm it (the other table wins), and `pulumi refresh` updates the
 // report once the other table is gone.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { labUp, type Lab } from "../lab";
+import { labUp, type Lab } from "../../lab";
 import type { FleetArgs } from "../../sdk/inputs";
 import { fleetStack, type FleetStack } from "../support/stack";
 

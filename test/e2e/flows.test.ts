@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { labUp, type Lab } from "../lab";
+import { labUp, type Lab } from "../../lab";
 import { engineEnv, repoRoot, type EngineEnv } from "../support/engine";
 
 const run = promisify(execFile);

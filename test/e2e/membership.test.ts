@@ -5,7 +5,7 @@
 // the pool's new member count and digest.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { labUp, type Lab } from "../lab";
+import { labUp, type Lab } from "../../lab";
 import type { FleetArgs } from "../../sdk/inputs";
 import { fleetStack, type FleetStack } from "../support/stack";
 import { installSshCounter, sshConnectionCount } from "../support/sshCounter";

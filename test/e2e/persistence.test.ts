@@ -5,7 +5,7 @@
 // systemd unit path is checked by the same read program (boot_installed).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { labUp, type Lab } from "../lab";
+import { labUp, type Lab } from "../../lab";
 import type { FleetArgs } from "../../sdk/inputs";
 import { fleetStack, type FleetStack } from "../support/stack";
 import { hostFile } from "../support/applyLab";

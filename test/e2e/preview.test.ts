@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pulumi/pulumi/automation";
-import { labUp, type Lab } from "../lab";
+import { labUp, type Lab } from "../../lab";
 import type { FleetArgs } from "../../sdk/inputs";
 import { engineEnv } from "../support/engine";
 import { requireDist } from "../support/dist";

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { labUp, type Lab } from "../lab";
+import { labUp, type Lab } from "../../lab";
 import { webDbFleet, type WebDbHost } from "../../examples/web-db/program";
 import type { FleetArgs } from "../../sdk/inputs";
 import type { FleetDeclaration } from "../../provider/declaration/declaration";

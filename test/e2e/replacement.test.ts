@@ -4,7 +4,7 @@
 // and persisted for boot, after every step; a table rename whose create fails
 // leaves the old table; a later delete removes only what its instance created.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { labUp, type Lab } from "../lab";
+import { labUp, type Lab } from "../../lab";
 import type { FleetArgs } from "../../sdk/inputs";
 import { fleetsStack, type FleetsStack } from "../support/fleetsStack";
 import { hostFile, pollUntil } from "../support/applyLab";

@@ -2,7 +2,7 @@
 // host's table and files without SSH (ip netns exec), waiting for states.
 import { readdirSync, readFileSync } from "node:fs";
 import type { ConnectionDeclaration } from "../../provider/declaration/declaration";
-import type { Lab } from "../lab";
+import type { Lab } from "../../lab";
 import { TABLE } from "./applyScripts";
 
 export function connectionTo(lab: Lab, host: string, extra: Partial<ConnectionDeclaration> = {}): ConnectionDeclaration {

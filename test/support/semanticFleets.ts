@@ -4,7 +4,7 @@
 // from the lab's real addresses, so the CIDRs in rules actually match (or
 // deliberately miss) the packets the matrix sends.
 import type { FleetDeclaration, HostDeclaration, PortSpec, RuleDeclaration } from "../../provider/declaration/declaration";
-import type { Lab } from "../lab/index";
+import type { Lab } from "../../lab";
 import type { Service } from "./matrix";
 import { makeRng } from "./fleetGen";
 

@@ -15,7 +15,7 @@
 import { applyAtomically } from "../provider/host/apply";
 import { openSession } from "../provider/host/ssh";
 import { labUp } from "../lab";
-import { connectionTo } from "../test/support/applyLab";
+import { connectionTo } from "../test/support/labConnection";
 import { allowScript } from "../test/support/applyScripts";
 import { applyWithoutProbe } from "./applyMethods";
 import { probeBanner } from "./bannerProbe";

@@ -4,14 +4,14 @@
 // refusals (by kind), the same notes, the same live state (table, owner,
 // instance, boot loading, boot file). Handler tests that run on the fake
 // stand on this.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ConnectionDeclaration } from "../provider/declaration/declaration";
 import { HostError } from "../provider/host/errors";
 import { applyAtomically, readLive, removeTable } from "../provider/host/apply";
 import type { HostOps } from "../provider/host/ops";
 import { normaliseNftListing, tableDefinition } from "../provider/nft/listing";
-import { labUp, type Lab } from "../lab";
-import { connectionTo } from "./support/applyLab";
+import { connectionTo } from "./support/labConnection";
+import { useLab } from "./support/useLab";
 import { allowScript, TABLE } from "./support/applyScripts";
 import { FakeHosts } from "./support/fakeHost";
 
@@ -88,15 +88,7 @@ async function scenario(t: Target): Promise<Outcome[]> {
   return out;
 }
 
-let lab: Lab;
-
-beforeAll(async () => {
-  lab = await labUp({ hosts: 1, hostNames: ["c1"] });
-});
-
-afterAll(async () => {
-  await lab?.down();
-});
+const lab = useLab({ hosts: 1, hostNames: ["c1"] });
 
 describe("the fake host behaves as a real one", () => {
   it("the same operations give the same outcomes, step by step", async () => {

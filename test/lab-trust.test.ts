@@ -3,17 +3,18 @@
 // read-back of large non-ASCII listings, the lockout probe's login, jump host
 // keys, and tables nftsg did not create. Faults are injected from outside
 // (test/support/faults.ts), never through a hook in shipped code.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { applyAtomically, HostError, readLive, removeTable, type ApplyOptions } from "../provider/host/apply";
-import { labUp, type Lab } from "../lab";
-import { connectionTo, liveTable } from "./support/applyLab";
+import { liveTable } from "./support/applyLab";
+import { connectionTo } from "./support/labConnection";
+import { useLab } from "./support/useLab";
 import { allowScript, TABLE } from "./support/applyScripts";
 import { cutSshConnections } from "./support/faults";
 import { requireDist } from "./support/dist";
 
 const A = "org/project/stack-a";
 const HOSTS = ["t1", "t2", "t3"];
-let lab: Lab;
+const lab = useLab({ hosts: HOSTS.length, hostNames: HOSTS });
 
 async function hostError(p: Promise<unknown>): Promise<HostError> {
   try {
@@ -38,14 +39,6 @@ function nonAsciiScript(rules: number): string {
   body.push("\t}");
   return [`table inet ${TABLE} {}`, `delete table inet ${TABLE}`, `table inet ${TABLE} {`, `\tcomment "${A}"`, ...body, "}", ""].join("\n");
 }
-
-beforeAll(async () => {
-  lab = await labUp({ hosts: HOSTS.length, hostNames: HOSTS });
-});
-
-afterAll(async () => {
-  await lab?.down();
-});
 
 describe("connection lost after the host accepted CONFIRM (item 7)", () => {
   it("says the new ruleset is live, and it is", async () => {
@@ -164,7 +157,7 @@ describe("jump host keys are recorded on first use and then enforced (item 6)", 
     const { attachmentHandlers } = requireDist<typeof import("../provider/handlers/attachment")>("provider/handlers/attachment.js");
     const handlers = attachmentHandlers();
     const jump = lab.host("t1");
-    const connection = connectionTo(lab, "t3", { proxy: { host: jump.ipv4, user: "root", privateKey: lab.privateKey } });
+    const connection = connectionTo(lab, "t3", { proxy: connectionTo(lab, "t1") });
     const props = {
       fleet: "f", hostName: "t3", address: lab.host("t3").ipv4, port: 22, connection, table: TABLE, owner: `${A}/host=t3`,
       takeover: true, rollbackSeconds: 10, rules: "", script: allowScript(`${A}/host=t3`, 80), hash: "h1",

@@ -4,12 +4,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { labUp, type Lab } from "../../lab";
 import { readTree, repoRoot } from "../support/engine";
 import { installedExample, succeeded as ok, type ProjectCli } from "../support/cli";
+import { useLab } from "../support/useLab";
 
 const NAMES = ["bastion", "web-1", "db-1", "spare"];
-let lab: Lab;
+const lab = useLab({ hosts: NAMES.length, hostNames: NAMES });
 let remove: (() => void) | undefined;
 let project: string;
 let cli: ProjectCli;
@@ -39,7 +39,6 @@ function section(output: string, name: string): string[] {
 }
 
 beforeAll(async () => {
-  lab = await labUp({ hosts: NAMES.length, hostNames: NAMES });
   before = await rulesets();
   ({ project, cli, remove } = await installedExample("web-db"));
 }, 300_000); // lab, npm pack and an offline npm ci on a shared machine
@@ -48,7 +47,6 @@ afterAll(async () => {
   // NFTSG_CLI_TRANSCRIPT=<file>: keep what the CLI printed (for notes and debugging).
   if (cli && process.env.NFTSG_CLI_TRANSCRIPT) fs.writeFileSync(process.env.NFTSG_CLI_TRANSCRIPT, cli.transcript());
   if (cli && !destroyed) await cli.pulumi(["destroy", "--yes"]).catch(() => undefined);
-  await lab?.down();
   remove?.();
 });
 

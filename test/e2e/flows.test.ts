@@ -11,12 +11,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { labUp, type Lab } from "../../lab";
 import { engineEnv, repoRoot, type EngineEnv } from "../support/engine";
+import { useLab } from "../support/useLab";
 
 const run = promisify(execFile);
 const STACK = "flows";
-let lab: Lab;
+const lab = useLab({ hosts: 4, hostNames: ["bastion", "web-1", "db-1", "spare"] });
 let engine: EngineEnv;
 let configFile: string;
 
@@ -46,7 +46,6 @@ async function configure(extraWeb: string[]): Promise<void> {
 }
 
 beforeAll(async () => {
-  lab = await labUp({ hosts: 4, hostNames: ["bastion", "web-1", "db-1", "spare"] });
   engine = engineEnv("flows");
   configFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "nftsg-flows-")), `Pulumi.${STACK}.yaml`);
   await pulumi(["stack", "init", "--no-select"]);
@@ -60,7 +59,6 @@ afterAll(async () => {
     await pulumi(withConfig(["destroy", "--yes", "--skip-preview"]));
     await pulumi(["stack", "rm", "--yes"]);
   } catch { /* reported by the tests */ }
-  await lab?.down();
 });
 
 describe("flow-level preview through the real CLI", () => {

@@ -5,12 +5,13 @@
 // systemd unit path is checked by the same read program (boot_installed).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { labUp, type Lab } from "../../lab";
 import type { FleetArgs } from "../../sdk/inputs";
 import { fleetStack, type FleetStack } from "../support/stack";
 import { hostFile } from "../support/applyLab";
+import { connectionTo } from "../support/labConnection";
+import { useLab } from "../support/useLab";
 
-let lab: Lab;
+const lab = useLab({ hosts: 1, hostNames: ["p1"] });
 let s: FleetStack;
 const BOOT = "/etc/nftsg/nftsg.nft";
 const INCLUDE = `include "${BOOT}" # nftsg`;
@@ -20,7 +21,7 @@ function declaration(): FleetArgs {
   return {
     rollbackSeconds: 10,
     securityGroups: [{ name: "web", ingress: [{ protocol: "tcp", ports: 8124, cidrs: [`${lab.runnerIpv4}/32`] }] }],
-    hosts: [{ name: "p1", connection: { host: lab.host("p1").ipv4, user: "root", privateKey: lab.privateKey }, securityGroups: ["web"] }],
+    hosts: [{ name: "p1", connection: connectionTo(lab, "p1"), securityGroups: ["web"] }],
   };
 }
 
@@ -36,7 +37,6 @@ async function expectPersisted(): Promise<void> {
 }
 
 beforeAll(async () => {
-  lab = await labUp({ hosts: 1, hostNames: ["p1"] });
   s = await fleetStack(declaration(), { project: "nftsg-persist", stackName: "p" });
   const up = await s.stack.up();
   expect(up.summary.result).toBe("succeeded");
@@ -48,7 +48,6 @@ afterAll(async () => {
   try {
     await s.stack.destroy();
   } catch { /* the tests report */ }
-  await lab?.down();
 });
 
 const breakages: [string, string][] = [

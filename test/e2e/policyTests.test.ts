@@ -7,17 +7,18 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
-import { labUp, type Lab } from "../../lab";
 import type { FleetArgs, PolicyTestArgs } from "../../sdk/inputs";
 import { engineEnv } from "../support/engine";
 import { requireDist } from "../support/dist";
 import { installSshCounter, removeSshCounter, sshConnectionCount } from "../support/sshCounter";
+import { connectionAt, connectionTo } from "../support/labConnection";
+import { useLab } from "../support/useLab";
 
 type Sdk = typeof import("../../index");
 type SmokeModule = typeof import("../support/smokeResource");
 
 const HOSTS = ["h1", "h2"];
-let lab: Lab;
+const lab = useLab({ hosts: HOSTS.length, hostNames: HOSTS });
 let stack: Stack;
 interface Variant { postgresRule?: boolean; newWebHost?: boolean; extraTests?: PolicyTestArgs[] }
 let variant: Variant = {};
@@ -28,16 +29,15 @@ const TESTS: PolicyTestArgs[] = [
 ];
 
 function declaration(v: Variant, newHostAddress?: pulumi.Input<string>): FleetArgs {
-  const conn = (h: string) => ({ host: lab.host(h).ipv4, user: "root", privateKey: lab.privateKey });
   return {
     securityGroups: [
       { name: "web", ingress: [{ protocol: "tcp", ports: 443, cidrs: ["0.0.0.0/0"], description: "https" }] },
       { name: "db", ingress: v.postgresRule === false ? [] : [{ protocol: "tcp", ports: 5432, securityGroups: ["web"], description: "postgres from web" }] },
     ],
     hosts: [
-      { name: "web-1", connection: conn("h1"), securityGroups: ["web"] },
-      { name: "db-1", connection: conn("h2"), securityGroups: ["db"] },
-      ...(newHostAddress ? [{ name: "web-2", connection: { host: newHostAddress, user: "root", privateKey: lab.privateKey }, securityGroups: ["web"] }] : []),
+      { name: "web-1", connection: connectionTo(lab, "h1"), securityGroups: ["web"] },
+      { name: "db-1", connection: connectionTo(lab, "h2"), securityGroups: ["db"] },
+      ...(newHostAddress ? [{ name: "web-2", connection: connectionAt(lab, newHostAddress), securityGroups: ["web"] }] : []),
     ],
     tests: [...TESTS, ...(v.extraTests ?? [])],
   };
@@ -53,7 +53,6 @@ async function failureOf(p: Promise<unknown>): Promise<string> {
 }
 
 beforeAll(async () => {
-  lab = await labUp({ hosts: HOSTS.length, hostNames: HOSTS });
   const engine = engineEnv("policy");
   const program = async () => {
     const sdk = requireDist<Sdk>("index.js");
@@ -74,8 +73,7 @@ beforeAll(async () => {
 afterAll(async () => {
   variant = {};
   try { await stack?.destroy(); } catch { /* reported by the tests */ }
-  for (const h of HOSTS) if (lab) await removeSshCounter(lab, h);
-  await lab?.down();
+  for (const h of HOSTS) await removeSshCounter(lab, h).catch(() => undefined); // the lab may not have come up
 });
 
 describe("policy tests through the real CLI", () => {

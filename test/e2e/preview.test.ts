@@ -3,21 +3,21 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pulumi/pulumi/automation";
-import { labUp, type Lab } from "../../lab";
 import type { FleetArgs } from "../../sdk/inputs";
 import { engineEnv } from "../support/engine";
 import { requireDist } from "../support/dist";
+import { connectionAt, connectionTo } from "../support/labConnection";
+import { useLab } from "../support/useLab";
 
 type Sdk = typeof import("../../index");
 type SmokeModule = typeof import("../support/smokeResource");
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-let lab: Lab;
+const lab = useLab({ hosts: 3 });
 let stack: Stack;
 let withNewHost = false;
 
 function declaration(newHostAddress?: pulumi.Input<string>): FleetArgs {
-  const conn = (h: string) => ({ host: lab.host(h).ipv4, user: "root", privateKey: lab.privateKey });
   return {
     securityGroups: [
       { name: "web", ingress: [{ protocol: "tcp", ports: [80, 443], cidrs: ["0.0.0.0/0"], description: "http" }] },
@@ -25,16 +25,15 @@ function declaration(newHostAddress?: pulumi.Input<string>): FleetArgs {
       { name: "cache", ingress: [{ protocol: "tcp", ports: withNewHost ? [6379, 6380] : 6379, cidrs: ["198.18.0.0/15"], description: "redis" }] },
     ],
     hosts: [
-      { name: "web-1", connection: conn("h1"), securityGroups: ["web"] },
-      { name: "db-1", connection: conn("h2"), securityGroups: ["db"] },
-      { name: "cache-1", connection: conn("h3"), securityGroups: ["cache"] },
-      ...(newHostAddress ? [{ name: "web-2", connection: { host: newHostAddress, user: "root", privateKey: lab.privateKey }, securityGroups: ["web"] }] : []),
+      { name: "web-1", connection: connectionTo(lab, "h1"), securityGroups: ["web"] },
+      { name: "db-1", connection: connectionTo(lab, "h2"), securityGroups: ["db"] },
+      { name: "cache-1", connection: connectionTo(lab, "h3"), securityGroups: ["cache"] },
+      ...(newHostAddress ? [{ name: "web-2", connection: connectionAt(lab, newHostAddress), securityGroups: ["web"] }] : []),
     ],
   };
 }
 
 beforeAll(async () => {
-  lab = await labUp({ hosts: 3 });
   const engine = engineEnv("preview");
   const program = async () => {
     const sdk = requireDist<Sdk>("index.js");
@@ -56,7 +55,6 @@ beforeAll(async () => {
 afterAll(async () => {
   withNewHost = false;
   try { await stack?.destroy(); } catch { /* reported by the test itself */ }
-  await lab?.down();
 });
 
 describe("preview with unknown values", () => {

@@ -4,14 +4,15 @@
 // and persisted for boot, after every step; a table rename whose create fails
 // leaves the old table; a later delete removes only what its instance created.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { labUp, type Lab } from "../../lab";
 import type { FleetArgs } from "../../sdk/inputs";
 import { fleetsStack, type FleetsStack } from "../support/fleetsStack";
 import { hostFile, pollUntil } from "../support/applyLab";
+import { connectionTo } from "../support/labConnection";
+import { useLab } from "../support/useLab";
 
 const HOSTS = ["r1", "r2"] as const;
 type HostName = (typeof HOSTS)[number];
-let lab: Lab;
+const lab = useLab({ hosts: HOSTS.length, hostNames: [...HOSTS] });
 let s: FleetsStack;
 
 interface Shape {
@@ -36,7 +37,7 @@ function fleets(shape: Shape): Record<string, FleetArgs> {
       securityGroups: [{ name: "web", ingress: [{ protocol: "tcp", ports: PORT, cidrs: [`${lab.runnerIpv4}/32`] }] }],
       hosts: hosts.map((h) => ({
         name: h,
-        connection: { host: h === "r1" && shape.r1v6 ? lab.host(h).ipv6 : lab.host(h).ipv4, user: "root", privateKey: lab.privateKey },
+        connection: h === "r1" && shape.r1v6 ? connectionTo(lab, h, { host: lab.host(h).ipv6 }) : connectionTo(lab, h),
         addresses: [lab.host(h).ipv4, lab.host(h).ipv6],
         securityGroups: ["web"],
       })),
@@ -72,7 +73,6 @@ async function expectNoTable(host: HostName, table = "nftsg"): Promise<void> {
 }
 
 beforeAll(async () => {
-  lab = await labUp({ hosts: HOSTS.length, hostNames: [...HOSTS] });
   s = await fleetsStack({}, { project: "nftsg-replace", stackName: "r" });
 });
 
@@ -81,7 +81,6 @@ afterAll(async () => {
     s.setFleets({});
     await s.stack.up();
   } catch { /* the tests report */ }
-  await lab?.down();
 });
 
 describe("replacement never leaves a host without its firewall", () => {

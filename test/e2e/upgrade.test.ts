@@ -12,15 +12,16 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pulumi/pulumi/automation";
-import { labUp, type Lab } from "../../lab";
 import type { FleetArgs } from "../../sdk/inputs";
 import { engineEnv, repoRoot } from "../support/engine";
 import { installSshCounter, sshConnectionCount } from "../support/sshCounter";
+import { connectionTo } from "../support/labConnection";
+import { useLab } from "../support/useLab";
 
 /** The last commit whose Attachments carry format 1. */
 const FORMAT_1_COMMIT = "b7c5b8e";
 
-let lab: Lab;
+const lab = useLab({ hosts: 3, hostNames: ["web-1", "web-2", "db-1"] });
 let stack: Stack;
 let prevRoot: string;
 let distRoot: string;
@@ -29,7 +30,6 @@ let webMembers = ["web-1", "web-2"];
 const nodeRequire = createRequire(path.join(repoRoot, "package.json"));
 
 function declaration(): FleetArgs {
-  const conn = (h: string) => ({ host: lab.host(h).ipv4, user: "root", privateKey: lab.privateKey });
   // Scripts of the current version gain the container paths (issue 10): a
   // fleet that turns them off compiles byte-identical to format 1's scripts,
   // which is what lets this test see "no change". The previous version does
@@ -43,7 +43,7 @@ function declaration(): FleetArgs {
     ],
     hosts: ["web-1", "web-2", "db-1"].map((name) => ({
       name,
-      connection: conn(name),
+      connection: connectionTo(lab, name),
       addresses: [lab.host(name).ipv4, lab.host(name).ipv6],
       securityGroups: name === "db-1" ? ["db"] : webMembers.includes(name) ? ["web"] : [],
     })),
@@ -80,7 +80,6 @@ async function attachmentsInState(): Promise<Map<string, StateResource>> {
 beforeAll(async () => {
   prevRoot = buildPrevious();
   distRoot = path.join(prevRoot, "dist");
-  lab = await labUp({ hosts: 3, hostNames: ["web-1", "web-2", "db-1"] });
   const engine = engineEnv("upgrade");
   const program = async () => {
     const sdk = nodeRequire(path.join(distRoot, "index.js")) as typeof import("../../index");
@@ -95,7 +94,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   try { await stack?.destroy(); } catch { /* reported by the tests */ }
-  await lab?.down();
   if (prevRoot) fs.rmSync(prevRoot, { recursive: true, force: true });
 });
 

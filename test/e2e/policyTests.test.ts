@@ -6,16 +6,15 @@
 // stops before any host is touched.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
-import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
+import type { Stack } from "@pulumi/pulumi/automation";
 import type { FleetArgs, PolicyTestArgs } from "../../sdk/inputs";
-import { engineEnv } from "../support/engine";
 import { requireDist } from "../support/dist";
 import { installSshCounter, removeSshCounter, sshConnectionCount } from "../support/sshCounter";
+import { programStack, unknownAtPreview } from "../support/stack";
 import { connectionAt, connectionTo } from "../support/labConnection";
 import { useLab } from "../support/useLab";
 
 type Sdk = typeof import("../../index");
-type SmokeModule = typeof import("../support/smokeResource");
 
 const HOSTS = ["h1", "h2"];
 const lab = useLab({ hosts: HOSTS.length, hostNames: HOSTS });
@@ -53,19 +52,11 @@ async function failureOf(p: Promise<unknown>): Promise<string> {
 }
 
 beforeAll(async () => {
-  const engine = engineEnv("policy");
   const program = async () => {
     const sdk = requireDist<Sdk>("index.js");
-    const { Smoke } = requireDist<SmokeModule>("test/support/smokeResource.js");
-    // Created in this program: its output is unknown at preview, as a new VM's address would be.
-    const address = variant.newWebHost ? new Smoke("vm", { value: "198.18.250.12" }).computed : undefined;
-    new sdk.Fleet("lab", declaration(variant, address));
+    new sdk.Fleet("lab", declaration(variant, variant.newWebHost ? unknownAtPreview("198.18.250.12") : undefined));
   };
-  const pulumiCommand = await PulumiCommand.get({ root: engine.pulumiRoot, skipVersionCheck: true });
-  stack = await LocalWorkspace.createOrSelectStack(
-    { stackName: "policy", projectName: "nftsg-policy", program },
-    { envVars: engine.env, pulumiHome: engine.home, pulumiCommand },
-  );
+  ({ stack } = await programStack(program, { project: "nftsg-policy", stackName: "policy" }));
   const up = await stack.up();
   expect(up.summary.result).toBe("succeeded");
 });

@@ -2,15 +2,14 @@
 // an unknown value may show as unknown; every other host shows its exact diff.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
-import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pulumi/pulumi/automation";
+import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import type { FleetArgs } from "../../sdk/inputs";
-import { engineEnv } from "../support/engine";
 import { requireDist } from "../support/dist";
+import { programStack, unknownAtPreview } from "../support/stack";
 import { connectionAt, connectionTo } from "../support/labConnection";
 import { useLab } from "../support/useLab";
 
 type Sdk = typeof import("../../index");
-type SmokeModule = typeof import("../support/smokeResource");
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const lab = useLab({ hosts: 3 });
@@ -34,20 +33,11 @@ function declaration(newHostAddress?: pulumi.Input<string>): FleetArgs {
 }
 
 beforeAll(async () => {
-  const engine = engineEnv("preview");
   const program = async () => {
     const sdk = requireDist<Sdk>("index.js");
-    const { Smoke } = requireDist<SmokeModule>("test/support/smokeResource.js");
-    // A resource created in this program: its output is unknown at preview,
-    // as the address of a VM created in the same program would be.
-    const address = withNewHost ? new Smoke("vm", { value: "198.18.250.12" }).computed : undefined;
-    new sdk.Fleet("lab", declaration(address));
+    new sdk.Fleet("lab", declaration(withNewHost ? unknownAtPreview("198.18.250.12") : undefined));
   };
-  const pulumiCommand = await PulumiCommand.get({ root: engine.pulumiRoot, skipVersionCheck: true });
-  stack = await LocalWorkspace.createOrSelectStack(
-    { stackName: "preview", projectName: "nftsg-preview", program },
-    { envVars: engine.env, pulumiHome: engine.home, pulumiCommand },
-  );
+  ({ stack } = await programStack(program, { project: "nftsg-preview", stackName: "preview" }));
   const up = await stack.up();
   expect(up.summary.result).toBe("succeeded");
 });

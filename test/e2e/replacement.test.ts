@@ -5,7 +5,7 @@
 // leaves the old table; a later delete removes only what its instance created.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FleetArgs } from "../../sdk/inputs";
-import { fleetsStack, type FleetsStack } from "../support/fleetsStack";
+import { fleetsStack, type FleetsStack } from "../support/stack";
 import { hostFile, pollUntil } from "../support/applyLab";
 import { connectionTo } from "../support/labConnection";
 import { useLab } from "../support/useLab";

@@ -11,10 +11,11 @@ import { createRequire } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pulumi/pulumi/automation";
+import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import type { FleetArgs } from "../../sdk/inputs";
-import { engineEnv, repoRoot } from "../support/engine";
+import { repoRoot } from "../support/engine";
 import { installSshCounter, sshConnectionCount } from "../support/sshCounter";
+import { programStack } from "../support/stack";
 import { connectionTo } from "../support/labConnection";
 import { useLab } from "../support/useLab";
 
@@ -80,16 +81,12 @@ async function attachmentsInState(): Promise<Map<string, StateResource>> {
 beforeAll(async () => {
   prevRoot = buildPrevious();
   distRoot = path.join(prevRoot, "dist");
-  const engine = engineEnv("upgrade");
+  // The SDK of whichever version distRoot points at.
   const program = async () => {
     const sdk = nodeRequire(path.join(distRoot, "index.js")) as typeof import("../../index");
     new sdk.Fleet("lab", declaration());
   };
-  const pulumiCommand = await PulumiCommand.get({ root: engine.pulumiRoot, skipVersionCheck: true });
-  stack = await LocalWorkspace.createOrSelectStack(
-    { stackName: "upgrade", projectName: "nftsg-upgrade", program },
-    { envVars: engine.env, pulumiHome: engine.home, pulumiCommand },
-  );
+  ({ stack } = await programStack(program, { project: "nftsg-upgrade", stackName: "upgrade" }));
 }, 300_000);
 
 afterAll(async () => {

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { engineEnv, repoRoot } from "../support/engine";
 import { useLab } from "../support/useLab";
+import { webDbExampleHosts } from "../support/webDb";
 
 const run = promisify(execFile);
 const lab = useLab({ hosts: 3, hostNames: ["bastion", "web-1", "db-1"] });
@@ -16,7 +17,7 @@ let dir: string;
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "nftsg-automation-"));
   fs.writeFileSync(path.join(dir, "fleet.json"), JSON.stringify({
-    hosts: lab.hosts.map((h) => ({ name: h.name, address: h.ipv4, address6: h.ipv6, role: h.name.replace(/-\d+$/, "") })),
+    hosts: webDbExampleHosts(lab),
     privateKeyPath: lab.privateKeyPath,
     managementCidrs: [`${lab.runnerIpv4}/32`, `${lab.runnerIpv6}/128`],
   }));

@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { readTree, repoRoot } from "../support/engine";
 import { installedExample, succeeded as ok, type ProjectCli } from "../support/cli";
 import { useLab } from "../support/useLab";
+import { webDbExampleHosts } from "../support/webDb";
 
 const NAMES = ["bastion", "web-1", "db-1", "spare"];
 const lab = useLab({ hosts: NAMES.length, hostNames: NAMES });
@@ -54,8 +55,7 @@ describe("pulumi CLI in a project directory (examples/web-db with the packed pac
   it("1. login, stack init, config (key as a secret), preview --diff names every host", async () => {
     ok(await cli.pulumi(["login", `file://${cli.stateDir}`]));
     ok(await cli.pulumi(["stack", "init", "dev"]));
-    const hosts = lab.hosts.map((h) => ({ name: h.name, address: h.ipv4, address6: h.ipv6, role: h.name === "spare" ? "spare" : h.name.replace(/-\d+$/, "") }));
-    ok(await cli.pulumi(["config", "set", "--path", "hosts", JSON.stringify(hosts)]));
+    ok(await cli.pulumi(["config", "set", "--path", "hosts", JSON.stringify(webDbExampleHosts(lab))]));
     ok(await cli.pulumi(["config", "set", "--path", "managementCidrs[0]", `${lab.runnerIpv4}/32`]));
     ok(await cli.pulumi(["config", "set", "--path", "managementCidrs[1]", `${lab.runnerIpv6}/128`]));
     ok(await cli.pulumi(["config", "set", "--secret", "privateKey"], { input: lab.privateKey }));

@@ -4,10 +4,9 @@
 // packets confirm it (the other table wins), and `pulumi refresh` updates the
 // report once the other table is gone.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { FleetArgs } from "../../sdk/inputs";
 import { fleetStack, type FleetStack } from "../support/stack";
-import { connectionTo } from "../support/labConnection";
 import { useLab } from "../support/useLab";
+import { webDbFleet } from "../support/webDb";
 
 const OTHER_TABLE = "table inet othertool {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\ttcp dport 5432 drop\n\t}\n}\n";
 const WARNING = "nftsg: host db-1: inet othertool input drops tcp/5432, which nftsg allows (db: postgres from web)";
@@ -15,18 +14,8 @@ const WARNING = "nftsg: host db-1: inet othertool input drops tcp/5432, which nf
 const lab = useLab({ hosts: 2, hostNames: ["db-1", "web-1"] });
 let fs_: FleetStack;
 
-function declaration(): FleetArgs {
-  return {
-    securityGroups: [
-      { name: "web" },
-      { name: "db", ingress: [{ protocol: "tcp", ports: 5432, securityGroups: ["web"], description: "postgres from web" }] },
-    ],
-    hosts: [
-      { name: "db-1", connection: connectionTo(lab, "db-1"), securityGroups: ["db"] },
-      { name: "web-1", connection: connectionTo(lab, "web-1"), securityGroups: ["web"] },
-    ],
-  };
-}
+/** web without rules, db accepting postgres from web. */
+const declaration = () => webDbFleet(lab, { web: "none", hosts: ["db-1", "web-1"] });
 
 /** The db-1 Attachment's outputs in the stack's state. */
 async function dbOutputs(): Promise<{ otherFirewalls?: string[]; firewallWarnings?: string[] }> {

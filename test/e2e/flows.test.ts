@@ -13,6 +13,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engineEnv, repoRoot, type EngineEnv } from "../support/engine";
 import { useLab } from "../support/useLab";
+import { webDbExampleHosts } from "../support/webDb";
 
 const run = promisify(execFile);
 const STACK = "flows";
@@ -39,8 +40,7 @@ async function pulumi(args: string[], input?: string): Promise<string> {
 const withConfig = (args: string[]) => [...args, "--config-file", configFile];
 
 async function configure(extraWeb: string[]): Promise<void> {
-  const hosts = lab.hosts.map((h) => ({ name: h.name, address: h.ipv4, role: h.name === "spare" ? "spare" : h.name.replace(/-\d+$/, "") }));
-  await pulumi(withConfig(["config", "set", "hosts", JSON.stringify(hosts)]));
+  await pulumi(withConfig(["config", "set", "hosts", JSON.stringify(webDbExampleHosts(lab, { ipv6: false }))]));
   await pulumi(withConfig(["config", "set", "managementCidrs", JSON.stringify([`${lab.runnerIpv4}/32`])]));
   await pulumi(withConfig(["config", "set", "extraWeb", JSON.stringify(extraWeb)]));
 }

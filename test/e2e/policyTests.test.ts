@@ -11,8 +11,8 @@ import type { FleetArgs, PolicyTestArgs } from "../../sdk/inputs";
 import { requireDist } from "../support/dist";
 import { installSshCounter, removeSshCounter, sshConnectionCount } from "../support/sshCounter";
 import { programStack, unknownAtPreview } from "../support/stack";
-import { connectionAt, connectionTo } from "../support/labConnection";
 import { useLab } from "../support/useLab";
+import { webDbFleet } from "../support/webDb";
 
 type Sdk = typeof import("../../index");
 
@@ -29,15 +29,7 @@ const TESTS: PolicyTestArgs[] = [
 
 function declaration(v: Variant, newHostAddress?: pulumi.Input<string>): FleetArgs {
   return {
-    securityGroups: [
-      { name: "web", ingress: [{ protocol: "tcp", ports: 443, cidrs: ["0.0.0.0/0"], description: "https" }] },
-      { name: "db", ingress: v.postgresRule === false ? [] : [{ protocol: "tcp", ports: 5432, securityGroups: ["web"], description: "postgres from web" }] },
-    ],
-    hosts: [
-      { name: "web-1", connection: connectionTo(lab, "h1"), securityGroups: ["web"] },
-      { name: "db-1", connection: connectionTo(lab, "h2"), securityGroups: ["db"] },
-      ...(newHostAddress ? [{ name: "web-2", connection: connectionAt(lab, newHostAddress), securityGroups: ["web"] }] : []),
-    ],
+    ...webDbFleet(lab, { web: "https", postgres: v.postgresRule, hosts: [["web-1", "h1"], ["db-1", "h2"]], newWebHost: newHostAddress }),
     tests: [...TESTS, ...(v.extraTests ?? [])],
   };
 }

@@ -6,8 +6,8 @@ import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import type { FleetArgs } from "../../sdk/inputs";
 import { requireDist } from "../support/dist";
 import { programStack, unknownAtPreview } from "../support/stack";
-import { connectionAt, connectionTo } from "../support/labConnection";
 import { useLab } from "../support/useLab";
+import { webDbFleet } from "../support/webDb";
 
 type Sdk = typeof import("../../index");
 
@@ -17,19 +17,11 @@ let stack: Stack;
 let withNewHost = false;
 
 function declaration(newHostAddress?: pulumi.Input<string>): FleetArgs {
-  return {
-    securityGroups: [
-      { name: "web", ingress: [{ protocol: "tcp", ports: [80, 443], cidrs: ["0.0.0.0/0"], description: "http" }] },
-      { name: "db", ingress: [{ protocol: "tcp", ports: 5432, securityGroups: ["web"], description: "postgres from web" }] },
-      { name: "cache", ingress: [{ protocol: "tcp", ports: withNewHost ? [6379, 6380] : 6379, cidrs: ["198.18.0.0/15"], description: "redis" }] },
-    ],
-    hosts: [
-      { name: "web-1", connection: connectionTo(lab, "h1"), securityGroups: ["web"] },
-      { name: "db-1", connection: connectionTo(lab, "h2"), securityGroups: ["db"] },
-      { name: "cache-1", connection: connectionTo(lab, "h3"), securityGroups: ["cache"] },
-      ...(newHostAddress ? [{ name: "web-2", connection: connectionAt(lab, newHostAddress), securityGroups: ["web"] }] : []),
-    ],
-  };
+  return webDbFleet(lab, {
+    hosts: [["web-1", "h1"], ["db-1", "h2"], ["cache-1", "h3"]],
+    extraGroups: [{ name: "cache", ingress: [{ protocol: "tcp", ports: withNewHost ? [6379, 6380] : 6379, cidrs: ["198.18.0.0/15"], description: "redis" }] }],
+    newWebHost: newHostAddress,
+  });
 }
 
 beforeAll(async () => {

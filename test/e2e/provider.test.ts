@@ -11,6 +11,7 @@ import { readTree } from "../support/engine";
 import { installSshCounter, sshConnectionCount } from "../support/sshCounter";
 import { checkMatrix } from "../support/matrix";
 import { useLab } from "../support/useLab";
+import { webDbExampleHosts } from "../support/webDb";
 
 const checkConnectivity = async (lab: Lab, decl: FleetDeclaration) => {
   const m = await checkMatrix(lab, decl);
@@ -66,10 +67,7 @@ function attachmentUpdates(events: EngineEvent[]): string[] {
 }
 
 beforeAll(async () => {
-  hosts = lab.hosts.map((h) => ({
-    name: h.name, address: h.ipv4, address6: h.ipv6,
-    role: h.name === "spare" ? "spare" : (h.name.replace(/-\d+$/, "") as WebDbHost["role"]),
-  }));
+  hosts = webDbExampleHosts(lab);
   rulesetsBefore = {};
   for (const h of NAMES) rulesetsBefore[h] = await liveRuleset(h);
   fs_ = await fleetStack(declaration(), { project: "nftsg-e2e" });

@@ -16,8 +16,8 @@ import type { FleetArgs } from "../../sdk/inputs";
 import { repoRoot } from "../support/engine";
 import { installSshCounter, sshConnectionCount } from "../support/sshCounter";
 import { programStack } from "../support/stack";
-import { connectionTo } from "../support/labConnection";
 import { useLab } from "../support/useLab";
+import { webDbFleet } from "../support/webDb";
 
 /** The last commit whose Attachments carry format 1. */
 const FORMAT_1_COMMIT = "b7c5b8e";
@@ -38,16 +38,11 @@ function declaration(): FleetArgs {
   const current = distRoot === path.join(repoRoot, "dist");
   return {
     ...(current ? { containers: { publishedPorts: false, egress: false, interfaces: [] } } : {}),
-    securityGroups: [
-      { name: "web", ingress: [{ protocol: "tcp", ports: [80, 443], cidrs: ["0.0.0.0/0"], description: "http" }] },
-      { name: "db", ingress: [{ protocol: "tcp", ports: 5432, securityGroups: ["web"], description: "postgres from web" }] },
-    ],
-    hosts: ["web-1", "web-2", "db-1"].map((name) => ({
-      name,
-      connection: connectionTo(lab, name),
-      addresses: [lab.host(name).ipv4, lab.host(name).ipv6],
-      securityGroups: name === "db-1" ? ["db"] : webMembers.includes(name) ? ["web"] : [],
-    })),
+    ...webDbFleet(lab, {
+      hosts: ["web-1", "web-2", "db-1"],
+      addresses: true,
+      groups: Object.fromEntries(["web-1", "web-2"].map((n) => [n, webMembers.includes(n) ? ["web"] : []])),
+    }),
   };
 }
 

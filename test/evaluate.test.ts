@@ -1,4 +1,4 @@
-// The product evaluator (provider/evaluate, issue 12) against real packets:
+// The product evaluator (provider/evaluate) against real packets:
 // seeded random fleets (both families, egress-restricted hosts, self
 // references, hosts declaring one family only, narrowed failsafes) are
 // compiled, loaded into the lab hosts' nftables, and the whole connectivity

@@ -1,4 +1,4 @@
-// The host side of the apply path against real hosts (DESIGN §4, issue 5):
+// The host side of the apply path against real hosts (DESIGN §4):
 // atomic apply, persistence and reboot, lockout rollback, faults at every
 // stage, ownership, host keys, concurrency, removal, drift. Needs root; never
 // skipped. After each fault the host runs the old or the new ruleset: never a

@@ -1,4 +1,4 @@
-// Issue 9 on real lab hosts, in process (no Pulumi): what the apply path
+// The apply path on real lab hosts, in process (no Pulumi): what it
 // reports after a connection drops once the host accepted the confirmation,
 // read-back of large non-ASCII listings, the lockout probe's login, jump host
 // keys, and tables nftsg did not create. Faults are injected from outside
@@ -40,7 +40,7 @@ function nonAsciiScript(rules: number): string {
   return [`table inet ${TABLE} {}`, `delete table inet ${TABLE}`, `table inet ${TABLE} {`, `\tcomment "${A}"`, ...body, "}", ""].join("\n");
 }
 
-describe("connection lost after the host accepted CONFIRM (item 7)", () => {
+describe("connection lost after the host accepted CONFIRM", () => {
   it("says the new ruleset is live, and it is", async () => {
     await applyOk("t1", allowScript(A, 80));
     // Persisting blocks on a FIFO where the owner file is written, so the host
@@ -68,7 +68,7 @@ describe("connection lost after the host accepted CONFIRM (item 7)", () => {
   });
 });
 
-describe("SSH output decoded as a stream (item 10)", () => {
+describe("SSH output decoded as a stream", () => {
   it("a large listing of non-ASCII descriptions reads back byte-identical", async () => {
     const script = nonAsciiScript(1500);
     const r = await applyOk("t2", script, { rollbackSeconds: 30 });
@@ -82,7 +82,7 @@ describe("SSH output decoded as a stream (item 10)", () => {
   });
 });
 
-describe("a table nftsg did not create (item 3)", () => {
+describe("a table nftsg did not create", () => {
   const DEBIAN_FILTER = [
     "table inet filter {",
     "\tchain input {",
@@ -117,7 +117,7 @@ describe("a table nftsg did not create (item 3)", () => {
   });
 });
 
-describe("the lockout probe logs in (item 5)", () => {
+describe("the lockout probe logs in", () => {
   // sshd still sends its banner on a new connection, but nothing after it
   // gets out: a stand-in for egress rules that break the login (LDAP, SSSD,
   // PAM) while the banner still appears. Connections that existed before the
@@ -151,7 +151,7 @@ describe("the lockout probe logs in (item 5)", () => {
   });
 });
 
-describe("jump host keys are recorded on first use and then enforced (item 6)", () => {
+describe("jump host keys are recorded on first use and then enforced", () => {
   it("the Attachment records the jump host's key and refuses a changed one; a pinned key still wins", async () => {
     // The handler loads its modules lazily with require(): use the built code.
     const { attachmentHandlers } = requireDist<typeof import("../provider/handlers/attachment")>("provider/handlers/attachment.js");
@@ -183,7 +183,7 @@ describe("jump host keys are recorded on first use and then enforced (item 6)", 
   });
 });
 
-describe("a failsafe port nothing listens on (item 8)", () => {
+describe("a failsafe port nothing listens on", () => {
   it("is refused before anything changes, pointing at failsafe.port", async () => {
     const withFailsafe = (port: number) =>
       allowScript(A, 80).replace('\t\ttcp dport 22 accept\n', `\t\ttcp dport ${port} accept comment "failsafe ssh"\n`);

@@ -1,4 +1,4 @@
-// Semantic test with real packets (issue 3): fleets are compiled, loaded with
+// Semantic test with real packets: fleets are compiled, loaded with
 // `nft -f` into each lab host's own nftables, and the full connectivity matrix
 // (every ordered host pair and the runner, several services, IPv4 and IPv6) is
 // probed with real sockets. It must equal what the independent reference

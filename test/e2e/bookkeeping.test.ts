@@ -1,4 +1,4 @@
-// Issue 9 item 11 through the real CLI: a change of connection settings only
+// Through the real CLI: a change of connection settings only
 // (dialErrorLimit, perDialTimeout, a rotated key) or of rollbackSeconds, with
 // a byte-identical script, is recorded without any SSH connection to any host
 // and without a commit-confirm cycle; a real change afterwards uses the newly

@@ -1,4 +1,4 @@
-// Flow-level preview through the real Pulumi CLI (issue 12), on the web-db
+// Flow-level preview through the real Pulumi CLI, on the web-db
 // example program (the repository's Pulumi.yaml) over lab hosts:
 //   - `pulumi preview --diff` shows, in the Attachments' `flows` input, the
 //     flow a new web member gains on the db host;

@@ -1,4 +1,4 @@
-// Policy tests through the real Pulumi CLI (issue 12): passing tests let
+// Policy tests through the real Pulumi CLI: passing tests let
 // preview and up through; a failing test stops `preview` with a message that
 // names the test, the verdict and the rules, before any host is contacted
 // (SSH connections counted on every host: 0); a test over an address not

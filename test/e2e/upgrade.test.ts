@@ -31,7 +31,7 @@ let webMembers = ["web-1", "web-2"];
 const nodeRequire = createRequire(path.join(repoRoot, "package.json"));
 
 function declaration(): FleetArgs {
-  // Scripts of the current version gain the container paths (issue 10): a
+  // Scripts of the current version gain the container paths: a
   // fleet that turns them off compiles byte-identical to format 1's scripts,
   // which is what lets this test see "no change". The previous version does
   // not know the option.

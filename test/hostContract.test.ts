@@ -11,6 +11,7 @@ import { HostError } from "../provider/host/errors";
 import { applyAtomically, readLive, removeTable } from "../provider/host/apply";
 import type { HostOps } from "../provider/host/ops";
 import { normaliseNftListing, tableDefinition } from "../provider/nft/listing";
+import { removeIncludeLine } from "./support/applyLab";
 import { connectionTo } from "./support/labConnection";
 import { useLab } from "./support/useLab";
 import { allowScript, TABLE } from "./support/applyScripts";
@@ -112,28 +113,22 @@ describe("the fake host behaves as a real one", () => {
   it("the same operations give the same outcomes, step by step", async () => {
     const conn = connectionTo(lab, "c1");
     const otherConn = connectionTo(lab, "c1", { host: lab.host("c1").ipv6 });
-    const include = `include "/etc/nftsg/${TABLE}.nft" # nftsg`;
+    /** A command run on c1 by hand (not over SSH); it must succeed. */
+    const byHand = async (cmd: string, input?: string) => {
+      const r = await lab.exec("c1", cmd, { input });
+      expect(r.code, r.stderr).toBe(0);
+    };
     const real: Target = {
       ops: { applyAtomically, readLive, removeTable },
       conn,
       otherConn,
       hostKey: lab.host("c1").hostPublicKey,
-      addForeignTable: async () => {
-        const r = await lab.exec("c1", "nft -f -", { input: FOREIGN });
-        expect(r.code, r.stderr).toBe(0);
-      },
-      handEdit: async () => {
-        const r = await lab.exec("c1", `nft add rule inet ${TABLE} input tcp dport 9999 accept`);
-        expect(r.code, r.stderr).toBe(0);
-      },
+      addForeignTable: () => byHand("nft -f -", FOREIGN),
+      handEdit: () => byHand(`nft add rule inet ${TABLE} input tcp dport 9999 accept`),
       removeBootFile: async () => void (await lab.exec("c1", `rm -f /etc/nftsg/${TABLE}.nft`)),
-      editBootFile: async () => {
-        const r = await lab.exec("c1", `cat >> /etc/nftsg/${TABLE}.nft`, { input: BOOT_EDIT });
-        expect(r.code, r.stderr).toBe(0);
-      },
-      // /etc/nftables.conf is a bind mount in a lab host: rewritten in place.
+      editBootFile: () => byHand(`cat >> /etc/nftsg/${TABLE}.nft`, BOOT_EDIT),
       removeBootLoading: async () => {
-        const r = await lab.exec("c1", `grep -vxF '${include}' /etc/nftables.conf > /tmp/nftsg-conf.$$; cat /tmp/nftsg-conf.$$ > /etc/nftables.conf; rm -f /tmp/nftsg-conf.$$`);
+        const r = await removeIncludeLine(lab, "c1");
         expect(r.code, r.stderr).toBe(0);
       },
     };

@@ -2,7 +2,7 @@
 // without SSH (ip netns exec), waiting for states, counting logins.
 // (Connections to lab hosts: useLab.ts.)
 import { readdirSync, readFileSync } from "node:fs";
-import type { Lab } from "../../lab";
+import type { ExecResult, Lab } from "../../lab";
 import { TABLE } from "./applyScripts";
 import { installSshCounter, removeSshCounter, sshConnectionCount } from "./sshCounter";
 
@@ -21,6 +21,16 @@ export async function liveRuleset(lab: Lab, host: string): Promise<string> {
 export async function hostFile(lab: Lab, host: string, path: string): Promise<string | undefined> {
   const r = await lab.exec(host, `cat ${path}`);
   return r.code === 0 ? r.stdout : undefined;
+}
+
+/**
+ * Removes by hand the line of /etc/nftables.conf that loads the table's boot
+ * file (boot loading on lab hosts, which run no systemd). The file is a bind
+ * mount in a lab host: rewritten in place.
+ */
+export async function removeIncludeLine(lab: Lab, host: string, table = TABLE): Promise<ExecResult> {
+  const include = `include "/etc/nftsg/${table}.nft" # nftsg`;
+  return lab.exec(host, `grep -vxF '${include}' /etc/nftables.conf > /tmp/nftsg-conf.$$; cat /tmp/nftsg-conf.$$ > /etc/nftables.conf; rm -f /tmp/nftsg-conf.$$`);
 }
 
 export async function nftsgFiles(lab: Lab, host: string): Promise<string[]> {

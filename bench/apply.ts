@@ -42,7 +42,7 @@ import { compileFleet } from "../provider/compiler/compile";
 import type { CompiledFleet, FleetDeclaration } from "../provider/declaration/declaration";
 import { transportStats } from "../provider/host/ssh";
 import type { FleetArgs } from "../sdk/inputs";
-import { labUp, type Lab } from "../test/lab/index";
+import { labUp, type Lab } from "../lab";
 import { fleetStack, type FleetStack } from "../test/support/stack";
 import { installSshCounter, removeSshCounter, sshConnectionCount } from "../test/support/sshCounter";
 import { ProcCpu, pulumiClassifier } from "./procCpu";

@@ -3,7 +3,8 @@
 // two variants A/B that differ on every host (the "metrics from monitor" rule
 // that every host has gains port 9101 in B).
 import type { FleetDeclaration, HostDeclaration } from "../provider/declaration/declaration";
-import type { Lab } from "../test/lab/index";
+import type { Lab } from "../lab";
+import { connectionTo } from "../test/support/labConnection";
 
 export type Variant = "A" | "B";
 export const other = (v: Variant): Variant => (v === "A" ? "B" : "A");
@@ -35,7 +36,7 @@ export function benchFleet(lab: Lab, v: Variant): FleetDeclaration {
     const h = lab.host(name);
     return {
       name,
-      connection: { host: h.ipv4, user: "root", privateKey: lab.privateKey },
+      connection: connectionTo(lab, name),
       addresses: [h.ipv4, h.ipv6],
       securityGroups: groupsOf(name),
     };

@@ -4,13 +4,13 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { ConnectionDeclaration } from "../provider/declaration/declaration";
 import { applyAtomically, type ApplyResult } from "../provider/host/apply";
 import { hasEvent, parseRemoteOutput } from "../provider/host/remoteOutput";
 import { RemoteRun } from "../provider/host/remoteRun";
 import { applyProgram, newNonce, remoteCommand } from "../provider/host/remoteScript";
 import { openSession } from "../provider/host/ssh";
-import type { Lab } from "../test/lab/index";
+import type { Lab } from "../lab";
+import { connectionTo } from "../test/support/labConnection";
 
 export const TABLE = "nftsg";
 const ROLLBACK_SECONDS = 30;
@@ -75,10 +75,6 @@ export async function bareSshLoop(lab: Lab, hosts: readonly string[], scripts: S
     if (r.code !== 0) throw new Error(`ssh nft -f - on ${h}: exit ${r.code}: ${r.stderr.trim().slice(0, 400)}`);
     return { host: h, ms: r.ms };
   });
-}
-
-export function connectionTo(lab: Lab, host: string): ConnectionDeclaration {
-  return { host: lab.host(host).ipv4, user: "root", privateKey: lab.privateKey };
 }
 
 /** The same floor in-process: one ssh2 connection (the provider's transport), exec `nft -f -`. */

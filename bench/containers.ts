@@ -14,7 +14,7 @@
 // rest match `ct state established ... reply` / the DNAT jump first.
 import { compileFleet } from "../provider/compiler/compile";
 import type { FleetDeclaration } from "../provider/declaration/declaration";
-import { labUp, type Lab } from "../test/lab/index";
+import { labUp, type Lab } from "../lab";
 import { dockerAvailable, startDocker } from "../test/support/dockerLab";
 import { installLoadgen, runLoad, type LoadOptions } from "./loadgen";
 

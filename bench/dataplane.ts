@@ -15,7 +15,7 @@
 // match `ct state established` first. Target: nftsg 10k/10 slowdown <= 1.2.
 import { compileFleet } from "../provider/compiler/compile";
 import type { FleetDeclaration } from "../provider/declaration/declaration";
-import { labUp, type Lab } from "../test/lab/index";
+import { labUp, type Lab } from "../lab";
 import { installLoadgen, runLoad, type LoadOptions } from "./loadgen";
 
 const PORT = 8080;

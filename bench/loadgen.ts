@@ -5,7 +5,7 @@
 // and the client never runs out of ephemeral ports). The loop is bounded by a
 // connection count AND a time cap.
 import { writeFileSync } from "node:fs";
-import type { Lab } from "../test/lab/index";
+import type { Lab } from "../lab";
 
 const SOURCE = String.raw`"use strict";
 const net = require("node:net");

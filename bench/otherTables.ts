@@ -5,7 +5,8 @@
 // The host carries an nftsg table and a Docker-sized set of other chains.
 import { compileFleet } from "../provider/compiler/compile";
 import { applyAtomically, readLive } from "../provider/host/apply";
-import { labUp } from "../test/lab/index";
+import { labUp } from "../lab";
+import { connectionTo } from "../test/support/labConnection";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
       const r = await lab.exec("h1", "nft -f -", { input: s });
       if (r.code !== 0) throw new Error(r.stderr);
     }
-    const conn = { host: h.ipv4, user: "root", privateKey: lab.privateKey, hostKey: h.hostPublicKey };
+    const conn = connectionTo(lab, h.name, { hostKey: h.hostPublicKey });
     const ops = {
       readLive: (readRuleset: boolean) => readLive(conn, "nftsg", { readRuleset }),
       applyAtomically: (readRuleset: boolean) => applyAtomically(conn, "nftsg", script, { owner: "bench/other-tables", readRuleset }),

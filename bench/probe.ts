@@ -14,8 +14,8 @@
 //   BENCH_ROUNDS=15 (default)
 import { applyAtomically } from "../provider/host/apply";
 import { openSession } from "../provider/host/ssh";
-import { labUp } from "../test/lab/index";
-import { connectionTo } from "../test/support/applyLab";
+import { labUp } from "../lab";
+import { connectionTo } from "../test/support/labConnection";
 import { allowScript } from "../test/support/applyScripts";
 import { applyWithoutProbe } from "./applyMethods";
 import { probeBanner } from "./bannerProbe";

@@ -25,7 +25,8 @@ import type { FleetDeclaration } from "../provider/declaration/declaration";
 import type { FleetArgs } from "../sdk/inputs";
 import { fleetSlices } from "../sdk/slice";
 import { engineEnv, repoRoot, type EngineEnv } from "../test/support/engine";
-import { labUp, type Lab } from "../test/lab";
+import { labUp, type Lab } from "../lab";
+import { connectionTo } from "../test/support/labConnection";
 import { installSshCounter, sshConnectionCount } from "../test/support/sshCounter";
 import { ProcCpu, pulumiClassifier } from "./procCpu";
 import { scaleFleet, syntheticHosts, hostName, type ScaleHost } from "./scaleFleet";
@@ -290,7 +291,7 @@ async function labRow(labSize: number): Promise<LabRow> {
     const labHosts = lab.hosts.slice(0, n + 1);
     const hosts: ScaleHost[] = labHosts.map((h, i) => ({
       name: i === n ? "spare" : hostName(i, n),
-      connection: { host: h.ipv4, user: "root", privateKey: lab.privateKey, hostKey: h.hostPublicKey },
+      connection: connectionTo(lab, h.name, { hostKey: h.hostPublicKey }),
       // The real IPv4 address, plus a spaced IPv6 one (inside the lab's
       // range, never sent to) so the member sets do not collapse to ranges.
       addresses: [h.ipv4, `2001:db8:${lab.slot}:1::${(10 + 4 * i).toString(16)}`],

@@ -3,10 +3,11 @@
 // reach whom, adds a host to `web`, shows the preview (every db host changes,
 // because db allows postgres *from web*), applies it, prints the matrix again
 // and destroys everything.
-import { labUp, type Lab } from "../test/lab";
+import { labUp, type Lab } from "../lab";
 import { fleetStack } from "../test/support/stack";
 import { repoRoot } from "../test/support/engine";
-import { webDbFleet, type WebDbHost } from "./web-db/program";
+import { webDbExampleHosts } from "../test/support/webDb";
+import { webDbFleet } from "./web-db/program";
 import { buildPlan, connectivityMatrix, formatMatrix, type Service } from "../test/support/matrix";
 import type { FleetDeclaration } from "../provider/declaration/declaration";
 import type { FleetArgs } from "../sdk/inputs";
@@ -44,10 +45,7 @@ async function main(): Promise<void> {
     for (const h of lab.hosts) {
       console.log(`  ${h.name.padEnd(8)} ${h.ipv4.padEnd(14)} ${h.ipv6}`);
     }
-    const hosts: WebDbHost[] = lab.hosts.map((h) => ({
-      name: h.name, address: h.ipv4, address6: h.ipv6,
-      role: h.name === "spare" ? "spare" : (h.name.replace(/-\d+$/, "") as WebDbHost["role"]),
-    }));
+    const hosts = webDbExampleHosts(lab);
     const management = [`${lab.runnerIpv4}/32`, `${lab.runnerIpv6}/128`];
     const declare = (extraWeb: string[]) => webDbFleet({ hosts, privateKey: lab.privateKey, extraWeb, managementCidrs: management });
 

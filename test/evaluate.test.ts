@@ -1,29 +1,21 @@
-// The product evaluator (provider/evaluate, issue 12) against real packets:
+// The product evaluator (provider/evaluate) against real packets:
 // seeded random fleets (both families, egress-restricted hosts, self
 // references, hosts declaring one family only, narrowed failsafes) are
 // compiled, loaded into the lab hosts' nftables, and the whole connectivity
 // matrix is probed. Every probe where the evaluator's verdict differs from
 // what the packet did is printed.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { compileFleet } from "../provider/compiler/compile";
 import type { FleetDeclaration } from "../provider/declaration/declaration";
-import { labUp, type Lab } from "./lab/index";
 import { buildPlan, connectivityMatrix, describeProbe, formatMatrix, servicesFor } from "./support/matrix";
 import { generateFleet } from "./support/fleetGen";
 import { productMatrix } from "./support/productMatrix";
 import { MAIN_HOSTS, MAIN_SERVICES, applyCompiled, mainFleet, randomFleet } from "./support/semanticFleets";
+import { useLab } from "./support/useLab";
 
 const RANDOM_SEEDS = [3, 17, 36, 101];
 
-let lab: Lab;
-
-beforeAll(async () => {
-  lab = await labUp({ hosts: MAIN_HOSTS.length, hostNames: [...MAIN_HOSTS] });
-});
-
-afterAll(async () => {
-  await lab?.down();
-});
+const lab = useLab({ hosts: MAIN_HOSTS.length, hostNames: [...MAIN_HOSTS] });
 
 async function expectPacketsAgree(decl: FleetDeclaration, services = servicesFor(decl, 5)): Promise<void> {
   await applyCompiled(lab, decl, compileFleet(decl));

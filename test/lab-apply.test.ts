@@ -8,11 +8,12 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { applyAtomically, HostError, readLive, removeTable, type ApplyOptions } from "../provider/host/apply";
-import { labUp, type Lab } from "./lab";
-import { acceptedLogins, connectionTo, countSshConnections, hostFile, liveRuleset, liveTable, nftsgFiles, pollUntil } from "./support/applyLab";
+import { acceptedLogins, countSshConnections, hostFile, liveRuleset, liveTable, nftsgFiles, pollUntil } from "./support/applyLab";
 import { allowScript, dropAllScript, lockoutScript, rejectedScript, sshOnlyFromScript, TABLE } from "./support/applyScripts";
+import { connectionTo } from "./support/labConnection";
+import { useLab } from "./support/useLab";
 import { clearHold, cutSshConnections, holdLockoutProbe, killShell, sendPartialApplyProgram, waitArmed, waitProbing } from "./support/faults";
 
 const A = "org/project/stack-a";
@@ -20,7 +21,7 @@ const B = "org/project/stack-b";
 const INCLUDE = `include "/etc/nftsg/${TABLE}.nft" # nftsg`;
 const FAST: Partial<ApplyOptions> = { rollbackSeconds: 5 };
 
-let lab: Lab;
+const lab = useLab({ hosts: 4, hostNames: ["a1", "a2", "a3", "a4"] });
 /** Every HostError seen in this file: none may contain the private key. */
 const errors: HostError[] = [];
 
@@ -49,14 +50,6 @@ async function reachable(host: string): Promise<boolean> {
   const r = await lab.ssh(host, "echo ok", { timeoutMs: 15_000 });
   return r.code === 0 && r.stdout.trim() === "ok";
 }
-
-beforeAll(async () => {
-  lab = await labUp({ hosts: 4, hostNames: ["a1", "a2", "a3", "a4"] });
-});
-
-afterAll(async () => {
-  await lab?.down();
-});
 
 describe("apply to a fresh host", () => {
   it("creates the table, persists it for boot and records the owner", async () => {
@@ -302,7 +295,8 @@ describe("host keys", () => {
   });
 
   it("a recorded (trust on first use) key that changed is refused; the right key, or its fingerprint, works", async () => {
-    await expectHostError(readLive(connectionTo(lab, "a4"), TABLE, { expectedHostKey: lab.host("a1").hostPublicKey }), "hostkey");
+    const e = await expectHostError(readLive(connectionTo(lab, "a4"), TABLE, { expectedHostKey: lab.host("a1").hostPublicKey }), "hostkey");
+    expect(e.message).toMatch(/host key for .* changed.*pin its new key with connection\.hostKey/s);
     const logins = acceptedLogins(lab, "a4");
     const ok = await readLive(connectionTo(lab, "a4"), TABLE, { expectedHostKey: lab.host("a4").hostPublicKey });
     expect(ok.hostKey).toBe(lab.host("a4").hostPublicKey);
@@ -339,7 +333,7 @@ describe("transport failures", () => {
 
 describe("connection options", () => {
   it("applies through a jump host, and the lockout check goes through it too", async () => {
-    const viaA1 = connectionTo(lab, "a3", { proxy: { host: lab.host("a1").ipv4, user: "root", privateKey: lab.privateKey } });
+    const viaA1 = connectionTo(lab, "a3", { proxy: connectionTo(lab, "a1") });
     const r = await applyAtomically(viaA1, TABLE, allowScript(A, 80), { owner: A });
     expect(r.listing).toBe(await liveTable(lab, "a3"));
     expect(r.hostKey).toBe(lab.host("a3").hostPublicKey);
@@ -377,7 +371,7 @@ describe("connection options", () => {
       const enc = spawnSync("ssh-keygen", ["-q", "-p", "-P", "", "-N", passphrase, "-f", keyPath], { encoding: "utf8" });
       expect(enc.status, enc.stderr).toBe(0);
       const encrypted = readFileSync(keyPath, "utf8");
-      const conn = { host: lab.host("a3").ipv4, user: "root", privateKey: encrypted };
+      const conn = connectionTo(lab, "a3", { privateKey: encrypted });
       expect((await readLive({ ...conn, privateKeyPassword: passphrase }, TABLE, {})).exists).toBe(true);
       const e = await expectHostError(readLive({ ...conn, privateKeyPassword: "wrong-passphrase-42" }, TABLE, {}), "auth");
       expect(e.message).not.toContain("wrong-passphrase-42");

@@ -10,10 +10,10 @@ import { compileFleet } from "../provider/compiler/compile";
 import type { FleetDeclaration, RuleDeclaration } from "../provider/declaration/declaration";
 import { expectedListing, normaliseNftListing } from "../provider/nft/listing";
 import { analyseOtherFirewalls } from "../provider/otherFirewalls/analysis";
-import { labUp, type Lab } from "./lab";
-import type { AgentClient } from "./lab/agent-client";
+import type { AgentClient } from "../lab/agent-client";
 import { dockerAvailable, startDocker, type DockerHost } from "./support/dockerLab";
 import { LiveConnection } from "./support/liveConnection";
+import { useLab } from "./support/useLab";
 
 const PUBLISHED_TCP = 8080; // -> container port 80
 const PUBLISHED_UDP = 5353; // -> container port 53
@@ -22,7 +22,7 @@ const EGRESS_DENIED = 9001;
 const HOST_DNS = 53; // a UDP service on the host, reached by the container on the bridge
 const TIMEOUT_MS = 1000;
 
-let lab: Lab;
+const lab = useLab({ hosts: 3, hostNames: ["docker-1", "web-1", "other-1"] });
 let docker: DockerHost;
 let app: AgentClient;
 
@@ -103,7 +103,6 @@ const unavailable = dockerAvailable();
 
 beforeAll(async () => {
   if (unavailable) throw new Error(`real Docker is needed for this test: ${unavailable}`);
-  lab = await labUp({ hosts: 3, hostNames: ["docker-1", "web-1", "other-1"] });
   docker = await startDocker(lab, "docker-1");
   app = await docker.runAgentContainer("app", [`${PUBLISHED_TCP}:80/tcp`, `${PUBLISHED_UDP}:53/udp`]);
   await listen(app, "tcp", [80]);
@@ -113,11 +112,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  try {
-    await docker?.stop();
-  } finally {
-    await lab?.down();
-  }
+  await docker?.stop();
 }, 120_000);
 
 describe("published container ports (real Docker)", () => {

@@ -4,23 +4,16 @@
 // the host from persisting what it confirmed (a reboot would otherwise come
 // up without it); without systemd, "persisted" means something really loads
 // the file at boot; a refresh never records an unconfirmed ruleset.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { applyAtomically, HostError, readLive } from "../provider/host/apply";
-import { labUp, type Lab } from "./lab";
-import { connectionTo, hostFile, liveTable, pollUntil } from "./support/applyLab";
+import { hostFile, liveTable, pollUntil } from "./support/applyLab";
+import { connectionTo } from "./support/labConnection";
+import { useLab } from "./support/useLab";
 import { allowScript, TABLE } from "./support/applyScripts";
 import { clearHold, confirmAndCloseChannel, holdLockoutProbe, killShell, waitArmed, waitProbing } from "./support/faults";
 
 const A = "org/project/stack-a/host=c1";
-let lab: Lab;
-
-beforeAll(async () => {
-  lab = await labUp({ hosts: 1, hostNames: ["c1"] });
-});
-
-afterAll(async () => {
-  await lab?.down();
-});
+const lab = useLab({ hosts: 1, hostNames: ["c1"] });
 
 /** allowScript, keeping IPv6 neighbour discovery (a test that logs in over IPv6 needs it). */
 function allowWithNd(owner: string, port: number): string {

@@ -18,13 +18,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileFleet } from "../provider/compiler/compile";
 import type { ContainersDeclaration, FleetDeclaration, RuleDeclaration } from "../provider/declaration/declaration";
-import { labUp, type Lab } from "./lab";
-import { ensureAgent, type AgentClient } from "./lab/agent-client";
-import { run, runOk } from "./lab/sh";
+import { useLab } from "./support/useLab";
+import { ensureAgent, type AgentClient } from "../lab/agent-client";
+import { run, runOk } from "../lab/sh";
 import { LiveConnection } from "./support/liveConnection";
 
 const TIMEOUT_MS = 1000;
-let lab: Lab;
+const lab = useLab({ hosts: 4, hostNames: ["gw-1", "web-1", "other-1", "node-2"] });
 let net: string; // "198.19.k"
 const guests: Record<string, AgentClient> = {};
 const guestNs: string[] = [];
@@ -106,7 +106,6 @@ const tcpTo = (port: number, cidr: string): RuleDeclaration => ({ protocol: "tcp
 const HTTPS_ONLY = [tcpTo(443, "192.0.2.0/24")];
 
 beforeAll(async () => {
-  lab = await labUp({ hosts: 4, hostNames: ["gw-1", "web-1", "other-1", "node-2"] });
   net = `198.19.${lab.slot}`;
   const gw = lab.host("gw-1").ipv4;
   const node2 = lab.host("node-2").ipv4;
@@ -135,11 +134,7 @@ EOF`);
 
 afterAll(async () => {
   for (const a of Object.values(guests)) a.close();
-  try {
-    for (const ns of guestNs) await run("ip", ["netns", "del", ns]);
-  } finally {
-    await lab?.down();
-  }
+  for (const ns of guestNs) await run("ip", ["netns", "del", ns]);
 }, 120_000);
 
 describe("without nftsg everything is open (the emulation works)", () => {

@@ -10,11 +10,12 @@ import { applyAtomically, HostError } from "../provider/host/apply";
 import { compileFleet } from "../provider/compiler/compile";
 import type { ContainersDeclaration, FleetDeclaration } from "../provider/declaration/declaration";
 import * as remoteLib from "../provider/host/remoteLib";
-import { labUp, type Lab } from "./lab";
-import { connectionTo, liveTable } from "./support/applyLab";
+import { liveTable } from "./support/applyLab";
+import { connectionTo } from "./support/labConnection";
+import { useLab } from "./support/useLab";
 
 const A = "org/project/stack-a";
-let lab: Lab;
+const lab = useLab({ hosts: 2, hostNames: ["m1", "m2"] });
 
 function script(host: string, containers?: ContainersDeclaration): string {
   const decl: FleetDeclaration = {
@@ -51,7 +52,6 @@ async function sh(host: string, cmd: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  lab = await labUp({ hosts: 2, hostNames: ["m1", "m2"] });
   // m1's uplink (the interface its SSH connection arrives on) becomes br-mgmt,
   // a name the default pattern "br-*" matches.
   await sh("m1", "sysctl -qw net.ipv6.conf.nftsg0.keep_addr_on_down=1 && ip link set nftsg0 down && ip link set nftsg0 name br-mgmt && ip link set br-mgmt up");
@@ -61,9 +61,6 @@ beforeAll(async () => {
   await apply("m2", script("m2"));
 }, 180_000);
 
-afterAll(async () => {
-  await lab?.down();
-}, 60_000);
 
 describe("refused at apply, before anything changes", () => {
   it("the default pattern br-* matching the interface of the SSH connection (br-mgmt)", async () => {

@@ -4,8 +4,9 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { Client } from "ssh2";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { attachLab, isLabAddress, labUp, type Lab } from "./lab";
+import { describe, expect, it } from "vitest";
+import { attachLab, isLabAddress, labUp } from "../lab";
+import { useLab } from "./support/useLab";
 
 /** Runs a command over SSH with the ssh2 library, pinning the host key. */
 function ssh2Exec(host: string, privateKey: string, pinnedKey: string, cmd: string): Promise<string> {
@@ -52,14 +53,7 @@ function pgrep(pattern: string): string {
 }
 
 describe("lab", () => {
-  let lab: Lab;
-
-  beforeAll(async () => {
-    lab = await labUp({ hosts: 4 });
-  });
-  afterAll(async () => {
-    await lab?.down();
-  });
+  const lab = useLab({ hosts: 4 });
 
   it("gives every host its own namespace and addresses in the lab ranges", () => {
     expect(lab.id).toMatch(/^[0-9a-z]{4}$/);

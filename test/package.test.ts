@@ -87,6 +87,8 @@ describe("npm pack", () => {
     const allowed = /^(package\.json|README\.md|LICENSE|dist\/index\.(js|d\.ts)|dist\/(sdk|provider)\/.+\.(js|d\.ts)|dist\/cli\/.+\.js)$/;
     expect(packed.files.filter((f) => !allowed.test(f))).toEqual([]);
     expect(packed.files.filter((f) => /\.test\./.test(f))).toEqual([]);
+    // The lab, the tests, the benchmarks and the examples are this repository's, never the package's.
+    expect(packed.files.filter((f) => /^(dist\/)?(lab|test|bench|examples)\//.test(f))).toEqual([]);
     expect(packed.files).toEqual(expect.arrayContaining(["package.json", "dist/index.js", "dist/index.d.ts", "dist/provider/index.js", "dist/sdk/providers.js", "dist/cli/nftsg.js"]));
   });
 

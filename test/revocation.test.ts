@@ -2,15 +2,15 @@
 // connections alive (conntrack). With revokeEstablished (the default) a live
 // connection that the new ruleset no longer allows stops at once; with
 // revokeEstablished: false it continues, as in AWS.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { labUp, type Lab } from "./lab";
+import { beforeAll, describe, expect, it } from "vitest";
 import { LiveConnection } from "./support/liveConnection";
+import { useLab } from "./support/useLab";
 import { compileFleet } from "../provider/compiler/compile";
 import type { FleetDeclaration } from "../provider/declaration/declaration";
 
 const PORT = 7000;
 
-let lab: Lab;
+const lab = useLab({ hosts: 2 });
 
 function fleet(allow: "app" | "other" | "none", revokeEstablished: boolean): FleetDeclaration {
   const from = [`${lab.host("h1").ipv4}/32`];
@@ -30,11 +30,7 @@ async function apply(decl: FleetDeclaration): Promise<void> {
 }
 
 beforeAll(async () => {
-  lab = await labUp({ hosts: 2 });
   await lab.listen("h2", "tcp", [PORT]);
-});
-afterAll(async () => {
-  await lab?.down();
 });
 
 describe("revocation of established connections", () => {

@@ -1,12 +1,11 @@
-// Semantic test with real packets (issue 3): fleets are compiled, loaded with
+// Semantic test with real packets: fleets are compiled, loaded with
 // `nft -f` into each lab host's own nftables, and the full connectivity matrix
 // (every ordered host pair and the runner, several services, IPv4 and IPv6) is
 // probed with real sockets. It must equal what the independent reference
 // evaluator (test/support/reference.ts, docs/semantics.md) predicts, cell for cell.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { compileFleet } from "../provider/compiler/compile";
 import type { FleetDeclaration } from "../provider/declaration/declaration";
-import { labUp, type Lab } from "./lab/index";
 import {
   buildPlan,
   connectivityMatrix,
@@ -19,20 +18,13 @@ import {
 } from "./support/matrix";
 import { generateFleet } from "./support/fleetGen";
 import { MAIN_HOSTS, MAIN_SERVICES, applyCompiled, inetTables, mainFleet, randomFleet } from "./support/semanticFleets";
+import { useLab } from "./support/useLab";
 
 // 17 and 36 narrow the failsafe to the runner and move some hosts' SSH port to 2222.
 const RANDOM_SEEDS = [1, 7, 17, 36, 42, 2024];
 const FLEETGEN_SEEDS = [11, 12];
 
-let lab: Lab;
-
-beforeAll(async () => {
-  lab = await labUp({ hosts: MAIN_HOSTS.length, hostNames: [...MAIN_HOSTS] });
-});
-
-afterAll(async () => {
-  await lab?.down();
-});
+const lab = useLab({ hosts: MAIN_HOSTS.length, hostNames: [...MAIN_HOSTS] });
 
 /** Compile, apply, probe; returns the result after checking the tables are where they should be. */
 async function run(decl: FleetDeclaration, plan: Plan, sabotage = (script: string) => script): Promise<MatrixResult> {

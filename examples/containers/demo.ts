@@ -5,7 +5,7 @@
 // runs `pulumi up` with the containers example, shows that only web-1 gets
 // in, prints what the Attachment reports about Docker's own chains, and
 // destroys everything.
-import { labUp, type Lab } from "../../test/lab";
+import { labUp, type Lab } from "../../lab";
 import { fleetStack } from "../../test/support/stack";
 import { startDocker } from "../../test/support/dockerLab";
 import { containersFleet } from "./program";

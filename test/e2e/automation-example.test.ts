@@ -1,30 +1,26 @@
 // examples/automation run as a user would: a separate Node.js process with
 // its own backend directory, against lab hosts.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { labUp, type Lab } from "../lab";
 import { engineEnv, repoRoot } from "../support/engine";
+import { useLab } from "../support/useLab";
+import { webDbExampleHosts } from "../support/webDb";
 
 const run = promisify(execFile);
-let lab: Lab;
+const lab = useLab({ hosts: 3, hostNames: ["bastion", "web-1", "db-1"] });
 let dir: string;
 
 beforeAll(async () => {
-  lab = await labUp({ hosts: 3, hostNames: ["bastion", "web-1", "db-1"] });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "nftsg-automation-"));
   fs.writeFileSync(path.join(dir, "fleet.json"), JSON.stringify({
-    hosts: lab.hosts.map((h) => ({ name: h.name, address: h.ipv4, address6: h.ipv6, role: h.name.replace(/-\d+$/, "") })),
+    hosts: webDbExampleHosts(lab),
     privateKeyPath: lab.privateKeyPath,
     managementCidrs: [`${lab.runnerIpv4}/32`, `${lab.runnerIpv6}/128`],
   }));
-});
-
-afterAll(async () => {
-  await lab?.down();
 });
 
 async function example(command: string): Promise<string> {

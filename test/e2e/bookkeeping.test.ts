@@ -1,17 +1,18 @@
-// Issue 9 item 11 through the real CLI: a change of connection settings only
+// Through the real CLI: a change of connection settings only
 // (dialErrorLimit, perDialTimeout, a rotated key) or of rollbackSeconds, with
 // a byte-identical script, is recorded without any SSH connection to any host
 // and without a commit-confirm cycle; a real change afterwards uses the newly
 // recorded settings.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { labUp, type Lab } from "../lab";
 import type { FleetArgs } from "../../sdk/inputs";
 import { fleetStack, type FleetStack } from "../support/stack";
 import { installSshCounter, removeSshCounter, sshConnectionCount } from "../support/sshCounter";
+import { connectionTo } from "../support/labConnection";
+import { useLab } from "../support/useLab";
 
 const HOSTS = ["b1", "b2"];
-let lab: Lab;
+const lab = useLab({ hosts: HOSTS.length, hostNames: HOSTS });
 let s: FleetStack;
 
 interface Variant { port?: number; dialErrorLimit?: number; perDialTimeout?: number; rollbackSeconds?: number }
@@ -22,7 +23,7 @@ function declaration(v: Variant = {}): FleetArgs {
     securityGroups: [{ name: "web", ingress: [{ protocol: "tcp", ports: v.port ?? 8125, cidrs: [`${lab.runnerIpv4}/32`] }] }],
     hosts: HOSTS.map((h) => ({
       name: h,
-      connection: { host: lab.host(h).ipv4, user: "root", privateKey: lab.privateKey, dialErrorLimit: v.dialErrorLimit, perDialTimeout: v.perDialTimeout },
+      connection: connectionTo(lab, h, { dialErrorLimit: v.dialErrorLimit, perDialTimeout: v.perDialTimeout }),
       securityGroups: ["web"],
     })),
   };
@@ -36,7 +37,6 @@ async function upOps(): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  lab = await labUp({ hosts: HOSTS.length, hostNames: HOSTS });
   s = await fleetStack(declaration(), { project: "nftsg-bookkeeping", stackName: "k" });
   expect((await s.stack.up()).summary.result).toBe("succeeded");
 });
@@ -45,7 +45,6 @@ afterAll(async () => {
   try {
     await s.stack.destroy();
   } catch { /* the tests report */ }
-  await lab?.down();
 });
 
 describe("bookkeeping-only changes reach no host", () => {

@@ -4,12 +4,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { labUp, type Lab } from "../lab";
 import { readTree, repoRoot } from "../support/engine";
 import { installedExample, succeeded as ok, type ProjectCli } from "../support/cli";
+import { useLab } from "../support/useLab";
+import { webDbExampleHosts } from "../support/webDb";
 
 const NAMES = ["bastion", "web-1", "db-1", "spare"];
-let lab: Lab;
+const lab = useLab({ hosts: NAMES.length, hostNames: NAMES });
 let remove: (() => void) | undefined;
 let project: string;
 let cli: ProjectCli;
@@ -39,7 +40,6 @@ function section(output: string, name: string): string[] {
 }
 
 beforeAll(async () => {
-  lab = await labUp({ hosts: NAMES.length, hostNames: NAMES });
   before = await rulesets();
   ({ project, cli, remove } = await installedExample("web-db"));
 }, 300_000); // lab, npm pack and an offline npm ci on a shared machine
@@ -48,7 +48,6 @@ afterAll(async () => {
   // NFTSG_CLI_TRANSCRIPT=<file>: keep what the CLI printed (for notes and debugging).
   if (cli && process.env.NFTSG_CLI_TRANSCRIPT) fs.writeFileSync(process.env.NFTSG_CLI_TRANSCRIPT, cli.transcript());
   if (cli && !destroyed) await cli.pulumi(["destroy", "--yes"]).catch(() => undefined);
-  await lab?.down();
   remove?.();
 });
 
@@ -56,8 +55,7 @@ describe("pulumi CLI in a project directory (examples/web-db with the packed pac
   it("1. login, stack init, config (key as a secret), preview --diff names every host", async () => {
     ok(await cli.pulumi(["login", `file://${cli.stateDir}`]));
     ok(await cli.pulumi(["stack", "init", "dev"]));
-    const hosts = lab.hosts.map((h) => ({ name: h.name, address: h.ipv4, address6: h.ipv6, role: h.name === "spare" ? "spare" : h.name.replace(/-\d+$/, "") }));
-    ok(await cli.pulumi(["config", "set", "--path", "hosts", JSON.stringify(hosts)]));
+    ok(await cli.pulumi(["config", "set", "--path", "hosts", JSON.stringify(webDbExampleHosts(lab))]));
     ok(await cli.pulumi(["config", "set", "--path", "managementCidrs[0]", `${lab.runnerIpv4}/32`]));
     ok(await cli.pulumi(["config", "set", "--path", "managementCidrs[1]", `${lab.runnerIpv6}/128`]));
     ok(await cli.pulumi(["config", "set", "--secret", "privateKey"], { input: lab.privateKey }));

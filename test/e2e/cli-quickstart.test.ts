@@ -1,10 +1,10 @@
 // examples/quickstart exactly as its README says, against two lab hosts:
 // the packed package installed, the CLI run as a subprocess.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { labUp, type Lab } from "../lab";
 import { installedExample, succeeded as ok, type ProjectCli } from "../support/cli";
+import { useLab } from "../support/useLab";
 
-let lab: Lab;
+const lab = useLab({ hosts: 2, hostNames: ["web", "db"] });
 let remove: (() => void) | undefined;
 let cli: ProjectCli;
 let before: string[];
@@ -13,7 +13,6 @@ let destroyed = false;
 const rulesets = () => Promise.all(["web", "db"].map(async (h) => (await lab.exec(h, "nft list ruleset")).stdout));
 
 beforeAll(async () => {
-  lab = await labUp({ hosts: 2, hostNames: ["web", "db"] });
   before = await rulesets();
   ({ cli, remove } = await installedExample("quickstart"));
   await lab.listen("web", "tcp", [80, 8080]);
@@ -22,7 +21,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (cli && !destroyed) await cli.pulumi(["destroy", "--yes"]).catch(() => undefined);
-  await lab?.down();
   remove?.();
 });
 

@@ -4,29 +4,18 @@
 // packets confirm it (the other table wins), and `pulumi refresh` updates the
 // report once the other table is gone.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { labUp, type Lab } from "../lab";
-import type { FleetArgs } from "../../sdk/inputs";
 import { fleetStack, type FleetStack } from "../support/stack";
+import { useLab } from "../support/useLab";
+import { webDbFleet } from "../support/webDb";
 
 const OTHER_TABLE = "table inet othertool {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\ttcp dport 5432 drop\n\t}\n}\n";
 const WARNING = "nftsg: host db-1: inet othertool input drops tcp/5432, which nftsg allows (db: postgres from web)";
 
-let lab: Lab;
+const lab = useLab({ hosts: 2, hostNames: ["db-1", "web-1"] });
 let fs_: FleetStack;
 
-function declaration(): FleetArgs {
-  const connection = (h: string) => ({ host: lab.host(h).ipv4, user: "root", privateKey: lab.privateKey });
-  return {
-    securityGroups: [
-      { name: "web" },
-      { name: "db", ingress: [{ protocol: "tcp", ports: 5432, securityGroups: ["web"], description: "postgres from web" }] },
-    ],
-    hosts: [
-      { name: "db-1", connection: connection("db-1"), securityGroups: ["db"] },
-      { name: "web-1", connection: connection("web-1"), securityGroups: ["web"] },
-    ],
-  };
-}
+/** web without rules, db accepting postgres from web. */
+const declaration = () => webDbFleet(lab, { web: "none", hosts: ["db-1", "web-1"] });
 
 /** The db-1 Attachment's outputs in the stack's state. */
 async function dbOutputs(): Promise<{ otherFirewalls?: string[]; firewallWarnings?: string[] }> {
@@ -38,7 +27,6 @@ async function dbOutputs(): Promise<{ otherFirewalls?: string[]; firewallWarning
 }
 
 beforeAll(async () => {
-  lab = await labUp({ hosts: 2, hostNames: ["db-1", "web-1"] });
   await lab.listen("db-1", "tcp", [5432]);
   const r = await lab.exec("db-1", "nft -f -", { input: OTHER_TABLE });
   expect(r.code, r.stderr).toBe(0);
@@ -46,11 +34,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  try {
-    await fs_?.stack.destroy();
-  } finally {
-    await lab?.down();
-  }
+  await fs_?.stack.destroy();
 });
 
 describe("another firewall on the host", () => {

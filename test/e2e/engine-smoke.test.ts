@@ -1,26 +1,20 @@
 // The real Pulumi CLI, driven through the Automation API with a local file
 // backend: up, preview (no changes), refresh, destroy.
 import { describe, expect, it } from "vitest";
-import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
-import { engineEnv } from "../support/engine";
 import { requireDist } from "../support/dist";
+import { programStack } from "../support/stack";
 
 type SmokeModule = typeof import("../support/smokeResource");
 
 describe("engine smoke test", () => {
   it("runs up, preview, refresh and destroy through the real CLI", async () => {
-    const engine = engineEnv("smoke");
     const { Smoke } = requireDist<SmokeModule>("test/support/smokeResource.js");
     let value = "one";
     const program = async () => {
       const r = new Smoke("smoke", { value });
       return { value: r.value };
     };
-    const pulumiCommand = await PulumiCommand.get({ root: engine.pulumiRoot, skipVersionCheck: true });
-    const stack = await LocalWorkspace.createOrSelectStack(
-      { stackName: "smoke", projectName: "nftsg-smoke", program },
-      { envVars: engine.env, pulumiHome: engine.home, pulumiCommand },
-    );
+    const { stack } = await programStack(program, { project: "nftsg-smoke", stackName: "smoke" });
 
     const up = await stack.up();
     expect(up.summary.result).toBe("succeeded");

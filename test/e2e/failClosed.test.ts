@@ -5,9 +5,10 @@
 // host. After every step each host runs exactly the table it ran before and
 // boots the same file.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { labUp, type Lab } from "../lab";
+import { connectionTo } from "../support/labConnection";
+import { useLab } from "../support/useLab";
 import type { FleetArgs } from "../../sdk/inputs";
-import { fleetsStack, type FleetsStack } from "../support/fleetsStack";
+import { fleetsStack, type FleetsStack } from "../support/stack";
 import { hostFile } from "../support/applyLab";
 
 const HOSTS = ["f1", "f2", "f3"] as const;
@@ -17,7 +18,7 @@ const PROJECT = `nftsg-fail-closed-${"p".repeat(44)}`;
 const LONG_NAME = `f3-${"x".repeat(42)}`;
 const PORT = 8124;
 
-let lab: Lab;
+const lab = useLab({ hosts: HOSTS.length, hostNames: [...HOSTS] });
 let s: FleetsStack;
 
 interface Variant {
@@ -37,7 +38,7 @@ function fleet(v: Variant = {}): Record<string, FleetArgs> {
       securityGroups: [{ name: "web", ingress: [{ protocol: "tcp", ports: v.port ?? PORT, cidrs: [v.cidr ?? `${lab.runnerIpv4}/32`], description: "http" }] }],
       hosts: hosts.map((h) => ({
         name: h === "f3" && v.longName ? LONG_NAME : h,
-        connection: { host: lab.host(h).ipv4, user: "root", privateKey: lab.privateKey },
+        connection: connectionTo(lab, h),
         securityGroups: [h === "f1" && v.f1Group ? v.f1Group : "web"],
       })),
       tests: v.test === "deny-allowed"
@@ -74,7 +75,6 @@ async function failure(p: Promise<unknown>): Promise<string> {
 let before: Awaited<ReturnType<typeof snapshots>>;
 
 beforeAll(async () => {
-  lab = await labUp({ hosts: HOSTS.length, hostNames: [...HOSTS] });
   s = await fleetsStack(fleet(), { project: PROJECT, stackName: "fc" });
   const r = await s.stack.up();
   expect(r.summary.result).toBe("succeeded");
@@ -91,7 +91,6 @@ afterAll(async () => {
     s.setFleets({});
     await s.stack.up();
   } catch { /* the tests report */ }
-  await lab?.down();
 });
 
 describe("an invalid declaration changes no host", () => {

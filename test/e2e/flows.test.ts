@@ -1,4 +1,4 @@
-// Flow-level preview through the real Pulumi CLI (issue 12), on the web-db
+// Flow-level preview through the real Pulumi CLI, on the web-db
 // example program (the repository's Pulumi.yaml) over lab hosts:
 //   - `pulumi preview --diff` shows, in the Attachments' `flows` input, the
 //     flow a new web member gains on the db host;
@@ -11,12 +11,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { labUp, type Lab } from "../lab";
 import { engineEnv, repoRoot, type EngineEnv } from "../support/engine";
+import { useLab } from "../support/useLab";
+import { webDbExampleHosts } from "../support/webDb";
 
 const run = promisify(execFile);
 const STACK = "flows";
-let lab: Lab;
+const lab = useLab({ hosts: 4, hostNames: ["bastion", "web-1", "db-1", "spare"] });
 let engine: EngineEnv;
 let configFile: string;
 
@@ -39,14 +40,12 @@ async function pulumi(args: string[], input?: string): Promise<string> {
 const withConfig = (args: string[]) => [...args, "--config-file", configFile];
 
 async function configure(extraWeb: string[]): Promise<void> {
-  const hosts = lab.hosts.map((h) => ({ name: h.name, address: h.ipv4, role: h.name === "spare" ? "spare" : h.name.replace(/-\d+$/, "") }));
-  await pulumi(withConfig(["config", "set", "hosts", JSON.stringify(hosts)]));
+  await pulumi(withConfig(["config", "set", "hosts", JSON.stringify(webDbExampleHosts(lab, { ipv6: false }))]));
   await pulumi(withConfig(["config", "set", "managementCidrs", JSON.stringify([`${lab.runnerIpv4}/32`])]));
   await pulumi(withConfig(["config", "set", "extraWeb", JSON.stringify(extraWeb)]));
 }
 
 beforeAll(async () => {
-  lab = await labUp({ hosts: 4, hostNames: ["bastion", "web-1", "db-1", "spare"] });
   engine = engineEnv("flows");
   configFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "nftsg-flows-")), `Pulumi.${STACK}.yaml`);
   await pulumi(["stack", "init", "--no-select"]);
@@ -60,7 +59,6 @@ afterAll(async () => {
     await pulumi(withConfig(["destroy", "--yes", "--skip-preview"]));
     await pulumi(["stack", "rm", "--yes"]);
   } catch { /* reported by the tests */ }
-  await lab?.down();
 });
 
 describe("flow-level preview through the real CLI", () => {

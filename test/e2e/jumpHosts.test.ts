@@ -5,16 +5,16 @@
 // target fails preview, `up` and `up --target` of the jump host's Attachment
 // at the target's connection.proxy, before any host changes.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { labUp, type Lab } from "../lab";
+import { useLab } from "../support/useLab";
 import type { FleetArgs, RuleArgs } from "../../sdk/inputs";
-import { fleetsStack, type FleetsStack } from "../support/fleetsStack";
+import { fleetsStack, type FleetsStack } from "../support/stack";
 import { hostFile } from "../support/applyLab";
 
 const HOSTS = ["j1", "j2"] as const;
 type HostName = (typeof HOSTS)[number];
 const PORT = 8131;
 
-let lab: Lab;
+const lab = useLab({ hosts: HOSTS.length, hostNames: [...HOSTS] });
 let s: FleetsStack;
 
 /** j1 is j2's jump host; its egress either allows SSH to the app group or only HTTPS. */
@@ -62,7 +62,6 @@ async function failure(p: Promise<unknown>): Promise<string> {
 }
 
 beforeAll(async () => {
-  lab = await labUp({ hosts: HOSTS.length, hostNames: [...HOSTS] });
   s = await fleetsStack(fleet("ssh to app"), { project: "nftsg-jump-hosts", stackName: "jh" });
 });
 
@@ -71,7 +70,6 @@ afterAll(async () => {
     s.setFleets({});
     await s.stack.up();
   } catch { /* the tests report */ }
-  await lab?.down();
 });
 
 describe("a jump host in the fleet", () => {

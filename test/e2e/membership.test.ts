@@ -5,26 +5,27 @@
 // the pool's new member count and digest.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { labUp, type Lab } from "../lab";
 import type { FleetArgs } from "../../sdk/inputs";
 import { fleetStack, type FleetStack } from "../support/stack";
 import { installSshCounter, sshConnectionCount } from "../support/sshCounter";
+import { connectionTo } from "../support/labConnection";
+import { useLab } from "../support/useLab";
 import { scaleFleet, hostName } from "../../bench/scaleFleet";
 
 const N = 7; // 2 bastions, 1 db, 2 app, 2 web
-let lab: Lab;
+const lab = useLab({ hosts: N + 1 });
 let stack: FleetStack;
 let spareGroups: string[] = ["web", "managed"];
 
 function declaration(): FleetArgs {
   const hosts = lab.hosts.slice(0, N).map((h, i) => ({
     name: hostName(i, N),
-    connection: { host: h.ipv4, user: "root", privateKey: lab.privateKey },
+    connection: connectionTo(lab, h.name),
     addresses: [h.ipv4, h.ipv6],
   }));
   const args = scaleFleet(hosts, true);
   const spare = lab.hosts[N]!;
-  args.hosts.push({ name: "spare", connection: { host: spare.ipv4, user: "root", privateKey: lab.privateKey }, addresses: [spare.ipv4], securityGroups: spareGroups });
+  args.hosts.push({ name: "spare", connection: connectionTo(lab, spare.name), addresses: [spare.ipv4], securityGroups: spareGroups });
   return args;
 }
 
@@ -43,7 +44,6 @@ const NAMES = Array.from({ length: N }, (_, i) => hostName(i, N));
 const BASTIONS = NAMES.filter((n) => n.startsWith("bastion"));
 
 beforeAll(async () => {
-  lab = await labUp({ hosts: N + 1 });
   stack = await fleetStack(declaration(), { project: "nftsg-membership" });
   const up = await stack.stack.up();
   expect(up.summary.result).toBe("succeeded");
@@ -51,7 +51,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   try { await stack?.stack.destroy(); } catch { /* reported by the tests */ }
-  await lab?.down();
 });
 
 describe("membership changes at the size of the change", () => {

@@ -7,15 +7,16 @@
 // - two unrelated stacks with the same organisation, project and stack names
 //   (two self-managed backends) are two owners.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { labUp, type Lab } from "../lab";
+import { connectionTo } from "../support/labConnection";
+import { useLab } from "../support/useLab";
 import type { FleetArgs } from "../../sdk/inputs";
-import { fleetsStack, type FleetsStack } from "../support/fleetsStack";
+import { fleetsStack, type FleetsStack } from "../support/stack";
 import { hostFile } from "../support/applyLab";
 
 const HOSTS = ["m1", "m2"] as const;
 type HostName = (typeof HOSTS)[number];
 const PORT = 8125;
-let lab: Lab;
+const lab = useLab({ hosts: HOSTS.length, hostNames: [...HOSTS] });
 let s: FleetsStack;
 
 function fleet(hosts: HostName[], opts: { port?: number; failsafe?: boolean; hostName?: (h: HostName) => string } = {}): FleetArgs {
@@ -25,7 +26,7 @@ function fleet(hosts: HostName[], opts: { port?: number; failsafe?: boolean; hos
     securityGroups: [{ name: "web", ingress: [{ protocol: "tcp", ports: opts.port ?? PORT, cidrs: [`${lab.runnerIpv4}/32`], description: "http" }] }],
     hosts: hosts.map((h) => ({
       name: opts.hostName?.(h) ?? h,
-      connection: { host: lab.host(h).ipv4, user: "root", privateKey: lab.privateKey },
+      connection: connectionTo(lab, h),
       securityGroups: ["web"],
     })),
   };
@@ -49,7 +50,6 @@ async function attachments(): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  lab = await labUp({ hosts: HOSTS.length, hostNames: [...HOSTS] });
   s = await fleetsStack({ a: fleet(["m1", "m2"]) }, { project: "nftsg-moves", stackName: "dev" });
   const up = await s.stack.up();
   expect(up.summary.result).toBe("succeeded");
@@ -60,7 +60,6 @@ afterAll(async () => {
     s.setFleets({});
     await s.stack.up();
   } catch { /* the tests report */ }
-  await lab?.down();
 });
 
 describe("moves and duplicates keep every host firewalled", () => {

@@ -1,4 +1,4 @@
-// Policy tests through the real Pulumi CLI (issue 12): passing tests let
+// Policy tests through the real Pulumi CLI: passing tests let
 // preview and up through; a failing test stops `preview` with a message that
 // names the test, the verdict and the rules, before any host is contacted
 // (SSH connections counted on every host: 0); a test over an address not
@@ -6,18 +6,18 @@
 // stops before any host is touched.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
-import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
-import { labUp, type Lab } from "../lab";
+import type { Stack } from "@pulumi/pulumi/automation";
 import type { FleetArgs, PolicyTestArgs } from "../../sdk/inputs";
-import { engineEnv } from "../support/engine";
 import { requireDist } from "../support/dist";
 import { installSshCounter, removeSshCounter, sshConnectionCount } from "../support/sshCounter";
+import { programStack, unknownAtPreview } from "../support/stack";
+import { useLab } from "../support/useLab";
+import { webDbFleet } from "../support/webDb";
 
 type Sdk = typeof import("../../index");
-type SmokeModule = typeof import("../support/smokeResource");
 
 const HOSTS = ["h1", "h2"];
-let lab: Lab;
+const lab = useLab({ hosts: HOSTS.length, hostNames: HOSTS });
 let stack: Stack;
 interface Variant { postgresRule?: boolean; newWebHost?: boolean; extraTests?: PolicyTestArgs[] }
 let variant: Variant = {};
@@ -28,17 +28,8 @@ const TESTS: PolicyTestArgs[] = [
 ];
 
 function declaration(v: Variant, newHostAddress?: pulumi.Input<string>): FleetArgs {
-  const conn = (h: string) => ({ host: lab.host(h).ipv4, user: "root", privateKey: lab.privateKey });
   return {
-    securityGroups: [
-      { name: "web", ingress: [{ protocol: "tcp", ports: 443, cidrs: ["0.0.0.0/0"], description: "https" }] },
-      { name: "db", ingress: v.postgresRule === false ? [] : [{ protocol: "tcp", ports: 5432, securityGroups: ["web"], description: "postgres from web" }] },
-    ],
-    hosts: [
-      { name: "web-1", connection: conn("h1"), securityGroups: ["web"] },
-      { name: "db-1", connection: conn("h2"), securityGroups: ["db"] },
-      ...(newHostAddress ? [{ name: "web-2", connection: { host: newHostAddress, user: "root", privateKey: lab.privateKey }, securityGroups: ["web"] }] : []),
-    ],
+    ...webDbFleet(lab, { web: "https", postgres: v.postgresRule, hosts: [["web-1", "h1"], ["db-1", "h2"]], newWebHost: newHostAddress }),
     tests: [...TESTS, ...(v.extraTests ?? [])],
   };
 }
@@ -53,20 +44,11 @@ async function failureOf(p: Promise<unknown>): Promise<string> {
 }
 
 beforeAll(async () => {
-  lab = await labUp({ hosts: HOSTS.length, hostNames: HOSTS });
-  const engine = engineEnv("policy");
   const program = async () => {
     const sdk = requireDist<Sdk>("index.js");
-    const { Smoke } = requireDist<SmokeModule>("test/support/smokeResource.js");
-    // Created in this program: its output is unknown at preview, as a new VM's address would be.
-    const address = variant.newWebHost ? new Smoke("vm", { value: "198.18.250.12" }).computed : undefined;
-    new sdk.Fleet("lab", declaration(variant, address));
+    new sdk.Fleet("lab", declaration(variant, variant.newWebHost ? unknownAtPreview("198.18.250.12") : undefined));
   };
-  const pulumiCommand = await PulumiCommand.get({ root: engine.pulumiRoot, skipVersionCheck: true });
-  stack = await LocalWorkspace.createOrSelectStack(
-    { stackName: "policy", projectName: "nftsg-policy", program },
-    { envVars: engine.env, pulumiHome: engine.home, pulumiCommand },
-  );
+  ({ stack } = await programStack(program, { project: "nftsg-policy", stackName: "policy" }));
   const up = await stack.up();
   expect(up.summary.result).toBe("succeeded");
 });
@@ -74,8 +56,7 @@ beforeAll(async () => {
 afterAll(async () => {
   variant = {};
   try { await stack?.destroy(); } catch { /* reported by the tests */ }
-  for (const h of HOSTS) if (lab) await removeSshCounter(lab, h);
-  await lab?.down();
+  for (const h of HOSTS) await removeSshCounter(lab, h).catch(() => undefined); // the lab may not have come up
 });
 
 describe("policy tests through the real CLI", () => {

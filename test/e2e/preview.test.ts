@@ -2,53 +2,34 @@
 // an unknown value may show as unknown; every other host shows its exact diff.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
-import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pulumi/pulumi/automation";
-import { labUp, type Lab } from "../lab";
+import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import type { FleetArgs } from "../../sdk/inputs";
-import { engineEnv } from "../support/engine";
 import { requireDist } from "../support/dist";
+import { programStack, unknownAtPreview } from "../support/stack";
+import { useLab } from "../support/useLab";
+import { webDbFleet } from "../support/webDb";
 
 type Sdk = typeof import("../../index");
-type SmokeModule = typeof import("../support/smokeResource");
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-let lab: Lab;
+const lab = useLab({ hosts: 3 });
 let stack: Stack;
 let withNewHost = false;
 
 function declaration(newHostAddress?: pulumi.Input<string>): FleetArgs {
-  const conn = (h: string) => ({ host: lab.host(h).ipv4, user: "root", privateKey: lab.privateKey });
-  return {
-    securityGroups: [
-      { name: "web", ingress: [{ protocol: "tcp", ports: [80, 443], cidrs: ["0.0.0.0/0"], description: "http" }] },
-      { name: "db", ingress: [{ protocol: "tcp", ports: 5432, securityGroups: ["web"], description: "postgres from web" }] },
-      { name: "cache", ingress: [{ protocol: "tcp", ports: withNewHost ? [6379, 6380] : 6379, cidrs: ["198.18.0.0/15"], description: "redis" }] },
-    ],
-    hosts: [
-      { name: "web-1", connection: conn("h1"), securityGroups: ["web"] },
-      { name: "db-1", connection: conn("h2"), securityGroups: ["db"] },
-      { name: "cache-1", connection: conn("h3"), securityGroups: ["cache"] },
-      ...(newHostAddress ? [{ name: "web-2", connection: { host: newHostAddress, user: "root", privateKey: lab.privateKey }, securityGroups: ["web"] }] : []),
-    ],
-  };
+  return webDbFleet(lab, {
+    hosts: [["web-1", "h1"], ["db-1", "h2"], ["cache-1", "h3"]],
+    extraGroups: [{ name: "cache", ingress: [{ protocol: "tcp", ports: withNewHost ? [6379, 6380] : 6379, cidrs: ["198.18.0.0/15"], description: "redis" }] }],
+    newWebHost: newHostAddress,
+  });
 }
 
 beforeAll(async () => {
-  lab = await labUp({ hosts: 3 });
-  const engine = engineEnv("preview");
   const program = async () => {
     const sdk = requireDist<Sdk>("index.js");
-    const { Smoke } = requireDist<SmokeModule>("test/support/smokeResource.js");
-    // A resource created in this program: its output is unknown at preview,
-    // as the address of a VM created in the same program would be.
-    const address = withNewHost ? new Smoke("vm", { value: "198.18.250.12" }).computed : undefined;
-    new sdk.Fleet("lab", declaration(address));
+    new sdk.Fleet("lab", declaration(withNewHost ? unknownAtPreview("198.18.250.12") : undefined));
   };
-  const pulumiCommand = await PulumiCommand.get({ root: engine.pulumiRoot, skipVersionCheck: true });
-  stack = await LocalWorkspace.createOrSelectStack(
-    { stackName: "preview", projectName: "nftsg-preview", program },
-    { envVars: engine.env, pulumiHome: engine.home, pulumiCommand },
-  );
+  ({ stack } = await programStack(program, { project: "nftsg-preview", stackName: "preview" }));
   const up = await stack.up();
   expect(up.summary.result).toBe("succeeded");
 });
@@ -56,7 +37,6 @@ beforeAll(async () => {
 afterAll(async () => {
   withNewHost = false;
   try { await stack?.destroy(); } catch { /* reported by the test itself */ }
-  await lab?.down();
 });
 
 describe("preview with unknown values", () => {

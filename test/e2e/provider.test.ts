@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { labUp, type Lab } from "../lab";
+import type { Lab } from "../../lab";
 import { webDbFleet, type WebDbHost } from "../../examples/web-db/program";
 import type { FleetArgs } from "../../sdk/inputs";
 import type { FleetDeclaration } from "../../provider/declaration/declaration";
@@ -10,6 +10,8 @@ import { fleetStack, type FleetStack } from "../support/stack";
 import { readTree } from "../support/engine";
 import { installSshCounter, sshConnectionCount } from "../support/sshCounter";
 import { checkMatrix } from "../support/matrix";
+import { useLab } from "../support/useLab";
+import { webDbExampleHosts } from "../support/webDb";
 
 const checkConnectivity = async (lab: Lab, decl: FleetDeclaration) => {
   const m = await checkMatrix(lab, decl);
@@ -20,7 +22,7 @@ const checkConnectivity = async (lab: Lab, decl: FleetDeclaration) => {
 
 const NAMES = ["bastion", "web-1", "web-2", "db-1", "db-2", "spare"];
 
-let lab: Lab;
+const lab = useLab({ hosts: NAMES.length, hostNames: NAMES });
 let fs_: FleetStack;
 let hosts: WebDbHost[];
 let rulesetsBefore: Record<string, string>;
@@ -65,11 +67,7 @@ function attachmentUpdates(events: EngineEvent[]): string[] {
 }
 
 beforeAll(async () => {
-  lab = await labUp({ hosts: NAMES.length, hostNames: NAMES });
-  hosts = lab.hosts.map((h) => ({
-    name: h.name, address: h.ipv4, address6: h.ipv6,
-    role: h.name === "spare" ? "spare" : (h.name.replace(/-\d+$/, "") as WebDbHost["role"]),
-  }));
+  hosts = webDbExampleHosts(lab);
   rulesetsBefore = {};
   for (const h of NAMES) rulesetsBefore[h] = await liveRuleset(h);
   fs_ = await fleetStack(declaration(), { project: "nftsg-e2e" });
@@ -77,7 +75,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   try { await fs_?.stack.destroy(); } catch { /* the destroy test reports failures */ }
-  await lab?.down();
 });
 
 describe("pulumi up end to end", () => {

@@ -3,15 +3,16 @@
 // at preview with no SSH connection, and secrets kept out of everything.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { labUp, type Lab } from "../lab";
 import type { FleetArgs } from "../../sdk/inputs";
 import { fleetStack, type FleetStack } from "../support/stack";
 import { readTree } from "../support/engine";
 import { installSshCounter, sshConnectionCount } from "../support/sshCounter";
 import { faultWhenArmed } from "../support/faults";
+import { connectionTo } from "../support/labConnection";
+import { useLab } from "../support/useLab";
 
 const HOSTS = ["h1", "h2", "h3"];
-let lab: Lab;
+const lab = useLab({ hosts: HOSTS.length, hostNames: HOSTS });
 let a: FleetStack;
 const transcript: string[] = [];
 
@@ -25,7 +26,7 @@ function declaration(v: Variant = {}): FleetArgs {
       { name: "web", ingress: [{ protocol: "tcp", ports: v.port ?? 80, cidrs: [`${lab.runnerIpv4}/32`], description: "http from the runner" }] },
     ],
     hosts: (v.hosts ?? HOSTS).map((h) => ({
-      name: v.rename?.[h] ?? h, connection: { host: lab.host(h).ipv4, user: "root", privateKey: lab.privateKey }, securityGroups: ["web"],
+      name: v.rename?.[h] ?? h, connection: connectionTo(lab, h), securityGroups: ["web"],
     })),
   };
 }
@@ -46,7 +47,6 @@ async function failureOf(p: Promise<unknown>): Promise<string> {
 }
 
 beforeAll(async () => {
-  lab = await labUp({ hosts: HOSTS.length, hostNames: HOSTS });
   a = await fleetStack(declaration(), { project: "nftsg-safety", stackName: "a" });
   const up = await a.stack.up();
   transcript.push(up.stdout, up.stderr);
@@ -58,7 +58,6 @@ afterAll(async () => {
     a.setArgs(declaration());
     await a.stack.destroy();
   } catch { /* the tests report */ }
-  await lab?.down();
 });
 
 describe("safety through pulumi up", () => {

@@ -11,16 +11,18 @@ import { createRequire } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pulumi/pulumi/automation";
-import { labUp, type Lab } from "../lab";
+import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import type { FleetArgs } from "../../sdk/inputs";
-import { engineEnv, repoRoot } from "../support/engine";
+import { repoRoot } from "../support/engine";
 import { installSshCounter, sshConnectionCount } from "../support/sshCounter";
+import { programStack } from "../support/stack";
+import { useLab } from "../support/useLab";
+import { webDbFleet } from "../support/webDb";
 
 /** The last commit whose Attachments carry format 1. */
 const FORMAT_1_COMMIT = "b7c5b8e";
 
-let lab: Lab;
+const lab = useLab({ hosts: 3, hostNames: ["web-1", "web-2", "db-1"] });
 let stack: Stack;
 let prevRoot: string;
 let distRoot: string;
@@ -29,24 +31,18 @@ let webMembers = ["web-1", "web-2"];
 const nodeRequire = createRequire(path.join(repoRoot, "package.json"));
 
 function declaration(): FleetArgs {
-  const conn = (h: string) => ({ host: lab.host(h).ipv4, user: "root", privateKey: lab.privateKey });
-  // Scripts of the current version gain the container paths (issue 10): a
+  // Scripts of the current version gain the container paths: a
   // fleet that turns them off compiles byte-identical to format 1's scripts,
   // which is what lets this test see "no change". The previous version does
   // not know the option.
   const current = distRoot === path.join(repoRoot, "dist");
   return {
     ...(current ? { containers: { publishedPorts: false, egress: false, interfaces: [] } } : {}),
-    securityGroups: [
-      { name: "web", ingress: [{ protocol: "tcp", ports: [80, 443], cidrs: ["0.0.0.0/0"], description: "http" }] },
-      { name: "db", ingress: [{ protocol: "tcp", ports: 5432, securityGroups: ["web"], description: "postgres from web" }] },
-    ],
-    hosts: ["web-1", "web-2", "db-1"].map((name) => ({
-      name,
-      connection: conn(name),
-      addresses: [lab.host(name).ipv4, lab.host(name).ipv6],
-      securityGroups: name === "db-1" ? ["db"] : webMembers.includes(name) ? ["web"] : [],
-    })),
+    ...webDbFleet(lab, {
+      hosts: ["web-1", "web-2", "db-1"],
+      addresses: true,
+      groups: Object.fromEntries(["web-1", "web-2"].map((n) => [n, webMembers.includes(n) ? ["web"] : []])),
+    }),
   };
 }
 
@@ -80,22 +76,16 @@ async function attachmentsInState(): Promise<Map<string, StateResource>> {
 beforeAll(async () => {
   prevRoot = buildPrevious();
   distRoot = path.join(prevRoot, "dist");
-  lab = await labUp({ hosts: 3, hostNames: ["web-1", "web-2", "db-1"] });
-  const engine = engineEnv("upgrade");
+  // The SDK of whichever version distRoot points at.
   const program = async () => {
     const sdk = nodeRequire(path.join(distRoot, "index.js")) as typeof import("../../index");
     new sdk.Fleet("lab", declaration());
   };
-  const pulumiCommand = await PulumiCommand.get({ root: engine.pulumiRoot, skipVersionCheck: true });
-  stack = await LocalWorkspace.createOrSelectStack(
-    { stackName: "upgrade", projectName: "nftsg-upgrade", program },
-    { envVars: engine.env, pulumiHome: engine.home, pulumiCommand },
-  );
+  ({ stack } = await programStack(program, { project: "nftsg-upgrade", stackName: "upgrade" }));
 }, 300_000);
 
 afterAll(async () => {
   try { await stack?.destroy(); } catch { /* reported by the tests */ }
-  await lab?.down();
   if (prevRoot) fs.rmSync(prevRoot, { recursive: true, force: true });
 });
 

@@ -1,13 +1,10 @@
-// Lab helpers for the apply-path tests: connections to lab hosts, reading a
-// host's table and files without SSH (ip netns exec), waiting for states.
+// Lab helpers for the apply-path tests: reading a host's table and files
+// without SSH (ip netns exec), waiting for states, counting logins.
+// (Connections to lab hosts: useLab.ts.)
 import { readdirSync, readFileSync } from "node:fs";
-import type { ConnectionDeclaration } from "../../provider/declaration/declaration";
-import type { Lab } from "../lab";
+import type { ExecResult, Lab } from "../../lab";
 import { TABLE } from "./applyScripts";
-
-export function connectionTo(lab: Lab, host: string, extra: Partial<ConnectionDeclaration> = {}): ConnectionDeclaration {
-  return { host: lab.host(host).ipv4, user: "root", privateKey: lab.privateKey, ...extra };
-}
+import { installSshCounter, removeSshCounter, sshConnectionCount } from "./sshCounter";
 
 /** `nft list table inet nftsg` on the host ("" if absent). */
 export async function liveTable(lab: Lab, host: string): Promise<string> {
@@ -24,6 +21,16 @@ export async function liveRuleset(lab: Lab, host: string): Promise<string> {
 export async function hostFile(lab: Lab, host: string, path: string): Promise<string | undefined> {
   const r = await lab.exec(host, `cat ${path}`);
   return r.code === 0 ? r.stdout : undefined;
+}
+
+/**
+ * Removes by hand the line of /etc/nftables.conf that loads the table's boot
+ * file (boot loading on lab hosts, which run no systemd). The file is a bind
+ * mount in a lab host: rewritten in place.
+ */
+export async function removeIncludeLine(lab: Lab, host: string, table = TABLE): Promise<ExecResult> {
+  const include = `include "/etc/nftsg/${table}.nft" # nftsg`;
+  return lab.exec(host, `grep -vxF '${include}' /etc/nftables.conf > /tmp/nftsg-conf.$$; cat /tmp/nftsg-conf.$$ > /etc/nftables.conf; rm -f /tmp/nftsg-conf.$$`);
 }
 
 export async function nftsgFiles(lab: Lab, host: string): Promise<string[]> {
@@ -59,31 +66,13 @@ export function acceptedLogins(lab: Lab, host: string): number {
   throw new Error(`no sshd log for ${host} under ${lab.dir}`);
 }
 
-const COUNTER_TABLE = "inet nftsgapplycount";
-
-/** Counts new TCP connections to the host's SSH port, in a table of its own (never nftsg's). */
+/** Counts new TCP connections to the host's SSH port while `body` runs (sshCounter.ts). */
 export async function countSshConnections(lab: Lab, host: string, body: () => Promise<void>): Promise<number> {
-  const install = [
-    `table ${COUNTER_TABLE} {}`,
-    `delete table ${COUNTER_TABLE}`,
-    `table ${COUNTER_TABLE} {`,
-    "\tcounter ssh_new {}",
-    "\tchain input {",
-    "\t\ttype filter hook input priority -10; policy accept;",
-    "\t\ttcp dport 22 ct state new counter name ssh_new",
-    "\t}",
-    "}",
-    "",
-  ].join("\n");
-  const r = await lab.exec(host, "nft -f -", { input: install });
-  if (r.code !== 0) throw new Error(`installing the SSH counter on ${host}: ${r.stderr}`);
+  await installSshCounter(lab, host);
   try {
     await body();
-    const c = await lab.exec(host, `nft list counter ${COUNTER_TABLE} ssh_new`);
-    const m = /packets (\d+)/.exec(c.stdout);
-    if (!m) throw new Error(`reading the SSH counter on ${host}: ${c.stderr || c.stdout}`);
-    return Number(m[1]);
+    return await sshConnectionCount(lab, host);
   } finally {
-    await lab.exec(host, `nft delete table ${COUNTER_TABLE}`);
+    await removeSshCounter(lab, host);
   }
 }

@@ -1,7 +1,7 @@
 // A corpus of invalid fleet declarations, each breaking exactly one thing,
 // with the path of the field and a fragment of the message expected. Used by
-// the validator's tests and by the provider's check tests (issue: bad input
-// fails at preview with the path of the offending field).
+// the validator's tests and by the provider's check tests (bad input fails
+// at preview with the path of the offending field).
 import type { FleetDeclaration } from "../../provider/declaration/declaration";
 
 /** A small valid fleet; each bad case below breaks exactly one thing. */

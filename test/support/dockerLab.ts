@@ -12,8 +12,8 @@
 import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, symlinkSync, copyFileSync, openSync, closeSync } from "node:fs";
 import { dirname } from "node:path";
-import { AgentClient, agentScript } from "../lab/agent-client";
-import type { Lab } from "../lab";
+import { AgentClient, agentScript } from "../../lab/agent-client";
+import type { Lab } from "../../lab";
 
 export const IMAGE = "nftsg-busybox:lab";
 const BUSYBOX = "/bin/busybox";

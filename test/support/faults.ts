@@ -9,7 +9,7 @@
 // connection passes, its fresh-connection lockout probe does not, so the host
 // sits armed for the probe's whole time budget.
 import { readdirSync, readFileSync } from "node:fs";
-import type { Lab } from "../lab";
+import type { Lab } from "../../lab";
 import type { ConnectionDeclaration } from "../../provider/declaration/declaration";
 import { failsafePortInScript } from "../../provider/host/apply";
 import { applyProgram, newNonce, remoteCommand } from "../../provider/host/remoteScript";

@@ -192,7 +192,7 @@ export function generateFleet(o: FleetGenOptions): FleetDeclaration {
   };
 }
 
-/** The benchmark's reference size (issue 3) scaled by `factor`. */
+/** The compile benchmark's reference size (bench/compile.ts) scaled by `factor`. */
 export function benchFleet(factor: number, seed = 1): FleetDeclaration {
   return generateFleet({
     seed,

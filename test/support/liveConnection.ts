@@ -3,7 +3,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createInterface } from "node:readline";
 import { expect } from "vitest";
-import type { Lab } from "../lab";
+import type { Lab } from "../../lab";
 
 /** A TCP client in a lab host's namespace that sends a line per request and reports whether the echo came back. */
 const CLIENT = String.raw`

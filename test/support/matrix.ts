@@ -11,7 +11,7 @@
 // Declared host names must be the lab's host names (labUp({ hostNames })); a
 // lab host the declaration does not mention counts as having no table.
 import type { FleetDeclaration } from "../../provider/declaration/declaration";
-import { RUNNER, type Lab, type ProbeRequest } from "../lab/index";
+import { RUNNER, type Lab, type ProbeRequest } from "../../lab";
 import { evaluate, type Packet } from "./reference";
 
 export type Family = 4 | 6;

@@ -4,7 +4,7 @@
 // from the lab's real addresses, so the CIDRs in rules actually match (or
 // deliberately miss) the packets the matrix sends.
 import type { FleetDeclaration, HostDeclaration, PortSpec, RuleDeclaration } from "../../provider/declaration/declaration";
-import type { Lab } from "../lab/index";
+import type { Lab } from "../../lab";
 import type { Service } from "./matrix";
 import { makeRng } from "./fleetGen";
 
@@ -141,7 +141,7 @@ export function randomFleet(lab: Lab, seed: number): FleetDeclaration {
     }
     if (protocol === "icmpv6" && chance(0.3)) out.icmpType = 128;
     // icmp matches IPv4 peers only and icmpv6 IPv6 ones: a CIDR of the other
-    // family in the same rule is rejected by validation (issue 9).
+    // family in the same rule is rejected by validation.
     const family = protocol === "icmp" ? (c: string) => !isV6(c) : protocol === "icmpv6" ? isV6 : () => true;
     const cidrs = (chance(0.6) ? some(cidrPool, 3) : []).filter(family);
     const groups = chance(0.6) || cidrs.length === 0 ? some([...groupNames, self, self], 2) : [];

@@ -1,7 +1,7 @@
 // Counts new TCP connections to a host's SSH port, in a table of its own
 // (never nftsg's): how the tests prove that a no-change `up` makes no SSH
 // connection at all.
-import type { Lab } from "../lab";
+import type { Lab } from "../../lab";
 
 const TABLE = "inet nftsglabcount";
 

@@ -1,31 +1,54 @@
-// A stack of the real Pulumi CLI running a Fleet program from dist/, on a
-// local file backend. Used by the end-to-end tests, the demo and benchmarks.
-import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
+// Stacks of the real Pulumi CLI on a local file backend, driven through the
+// Automation API: every end-to-end suite, the demos and the benchmarks make
+// their stacks here. programStack runs any program; fleetStack and
+// fleetsStack run Fleet programs from dist/ whose declarations a test
+// replaces between operations.
+import type * as pulumi from "@pulumi/pulumi";
+import { LocalWorkspace, PulumiCommand, type PulumiFn, type Stack } from "@pulumi/pulumi/automation";
 import type { FleetArgs } from "../../sdk/inputs";
 import { engineEnv, type EngineEnv } from "./engine";
 import { requireDist } from "./dist";
 
 type Sdk = typeof import("../../index");
+type SmokeModule = typeof import("./smokeResource");
 
-export interface FleetStack {
-  stack: Stack;
-  engine: EngineEnv;
-  /** Replace the declaration the next operation will use. */
-  setArgs(args: FleetArgs): void;
-}
-
-export interface FleetStackOptions {
+export interface StackOptions {
   project?: string;
   stackName?: string;
-  fleetName?: string;
   /** Reuse an engine environment (same backend): a second stack beside the first. */
   engine?: EngineEnv;
   /** Use this project directory (its Pulumi.yaml) instead of a temporary one. */
   workDir?: string;
 }
 
+export interface ProgramStack {
+  stack: Stack;
+  engine: EngineEnv;
+}
+
+/** A stack running `program`, with an engine environment of its own unless `opts.engine` is given. */
+export async function programStack(program: PulumiFn, opts: StackOptions = {}): Promise<ProgramStack> {
+  const project = opts.project ?? "nftsg-test";
+  const engine = opts.engine ?? engineEnv(project);
+  const pulumiCommand = await PulumiCommand.get({ root: engine.pulumiRoot, skipVersionCheck: true });
+  const stack = await LocalWorkspace.createOrSelectStack(
+    { stackName: opts.stackName ?? "test", projectName: project, program },
+    { envVars: engine.env, pulumiHome: engine.home, pulumiCommand, workDir: opts.workDir },
+  );
+  return { stack, engine };
+}
+
+export interface FleetStack extends ProgramStack {
+  /** Replace the declaration the next operation will use. */
+  setArgs(args: FleetArgs): void;
+}
+
+export interface FleetStackOptions extends StackOptions {
+  fleetName?: string;
+}
+
+/** A stack whose program declares one Fleet (default name "lab") and exports its Attachments' hashes. */
 export async function fleetStack(args: FleetArgs, opts: FleetStackOptions = {}): Promise<FleetStack> {
-  const engine = opts.engine ?? engineEnv(opts.project ?? "fleet");
   let current = args;
   const fleetName = opts.fleetName ?? "lab";
   const program = async () => {
@@ -35,10 +58,37 @@ export async function fleetStack(args: FleetArgs, opts: FleetStackOptions = {}):
     for (const [name, a] of Object.entries(fleet.attachments)) hashes[name] = a.hash;
     return { hashes };
   };
-  const pulumiCommand = await PulumiCommand.get({ root: engine.pulumiRoot, skipVersionCheck: true });
-  const stack = await LocalWorkspace.createOrSelectStack(
-    { stackName: opts.stackName ?? "test", projectName: opts.project ?? "nftsg-test", program },
-    { envVars: engine.env, pulumiHome: engine.home, pulumiCommand, workDir: opts.workDir },
-  );
-  return { stack, engine, setArgs: (a) => { current = a; } };
+  const s = await programStack(program, opts);
+  return { ...s, setArgs: (a) => { current = a; } };
+}
+
+export interface FleetsStack extends ProgramStack {
+  /** Replace the Fleets the next operation will declare. */
+  setFleets(fleets: Record<string, FleetArgs>): void;
+}
+
+/**
+ * A stack whose program declares several Fleets, keyed by Fleet name:
+ * renaming a Fleet or moving a host between two Fleets of one stack is a
+ * change of this record.
+ */
+export async function fleetsStack(fleets: Record<string, FleetArgs>, opts: StackOptions = {}): Promise<FleetsStack> {
+  let current = fleets;
+  const program = async () => {
+    const sdk = requireDist<Sdk>("index.js");
+    for (const [name, args] of Object.entries(current)) new sdk.Fleet(name, args);
+    return {};
+  };
+  const s = await programStack(program, { ...opts, project: opts.project ?? "nftsg-fleets" });
+  return { ...s, setFleets: (f) => { current = f; } };
+}
+
+/**
+ * Inside a program: `value` as the output of a resource created in the same
+ * program (a Smoke resource "vm"), so unknown at preview, as the address of a
+ * VM created beside the Fleet would be.
+ */
+export function unknownAtPreview(value: string): pulumi.Output<string> {
+  const { Smoke } = requireDist<SmokeModule>("test/support/smokeResource.js");
+  return new Smoke("vm", { value }).computed;
 }

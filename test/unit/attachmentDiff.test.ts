@@ -54,7 +54,7 @@ describe("Attachment diff", () => {
     ["format 2, script unknown at preview: update", formatTwo(decl), { ...formatTwo(decl), scriptBrotli: UNKNOWN, hash: UNKNOWN, rules: UNKNOWN }, true, []],
     ["format 2, same script, other rule lines: update", formatTwo(decl), { ...formatTwo(decl), rules: "changed" }, true, []],
     ["format 1 state, new owner: update", formatOne(decl), { ...formatTwo(decl), owner: "x/y/z" }, true, []],
-    // A new address or port is an update, so the recorded host key is checked (issue 9 item 6).
+    // A new address or port is an update, so the recorded host key is checked.
     ["format 1 state, new address: update, not replace", formatOne(decl), { ...formatTwo(decl), address: "198.18.0.99" }, true, []],
     ["format 2, new port: update, not replace", formatTwo(decl), { ...formatTwo(decl), port: 2222 }, true, []],
     ["format 2, address unknown at preview: update", formatTwo(decl), { ...formatTwo(decl), address: UNKNOWN }, true, []],

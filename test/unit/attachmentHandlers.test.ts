@@ -4,11 +4,12 @@
 // its boot loading, bookkeeping-only updates, new addresses, table renames,
 // instances, removal. Milliseconds, no root. The engine's side of these
 // paths (create-before-delete, the CLI's output) stays proven end to end in
-// test/e2e/replacement.test.ts and persistence.test.ts.
+// test/e2e/replacement.test.ts, persistence.test.ts and bookkeeping.test.ts.
 import { beforeEach, describe, expect, it } from "vitest";
 import type { AttachmentEnv, AttachmentProps } from "../../provider/handlers/attachment";
 import { compileFleet } from "../../provider/compiler/compile";
-import type { FleetDeclaration } from "../../provider/declaration/declaration";
+import type { ConnectionDeclaration, FleetDeclaration } from "../../provider/declaration/declaration";
+import type { ApplyOptions, HostOps } from "../../provider/host/ops";
 import { ATTACHMENT_FORMAT, encodeScript } from "../../provider/handlers/scriptEncoding";
 import { FakeHosts, type FakeMachine } from "../support/fakeHost";
 import { requireDist } from "../support/dist";
@@ -103,15 +104,63 @@ describe("Attachment handlers on fake hosts", () => {
     expect(after.hostKey).toBe(outs.hostKey);
   });
 
+  it("the next real change after a bookkeeping-only update is applied with the recorded settings", async () => {
+    const applies: { conn: ConnectionDeclaration; opts: ApplyOptions }[] = [];
+    const spy: HostOps = {
+      applyAtomically: (conn, table, script, opts) => (applies.push({ conn, opts }), hosts.applyAtomically(conn, table, script, opts)),
+      readLive: (conn, table, opts) => hosts.readLive(conn, table, opts),
+      removeTable: (conn, table, opts) => hosts.removeTable(conn, table, opts),
+    };
+    const spied = attachmentHandlers({ host: () => spy, warn: async () => undefined });
+    const outs = (await spied.create(inputs())).outs;
+    const settings = (i: AttachmentProps): AttachmentProps => ({ ...i, connection: { ...i.connection, dialErrorLimit: 3, perDialTimeout: 7 }, rollbackSeconds: 20 });
+    const recorded = (await spied.update("id", outs, settings(inputs()))).outs;
+    expect(applies).toHaveLength(1);
+    await spied.update("id", recorded, settings(inputs({ port: 5433 })));
+    expect(applies).toHaveLength(2);
+    expect(applies[1]!.conn).toMatchObject({ dialErrorLimit: 3, perDialTimeout: 7 });
+    expect(applies[1]!.opts).toMatchObject({ rollbackSeconds: 20, expectedHostKey: outs.hostKey, instance: outs.instance });
+    expect(m.tables.get("nftsg")?.listing).toContain("tcp dport 5433 accept");
+  });
+
+  it.each<[string, (m: FakeMachine) => void]>([
+    ["the boot file removed", (host) => void host.bootFiles.delete("nftsg")],
+    ["its boot loading removed (the include line or the unit)", (host) => void host.bootLoaded.delete("nftsg")],
+    ["the boot file edited", (host) => void host.bootFiles.set("nftsg", `${host.bootFiles.get("nftsg")}add rule inet nftsg input tcp dport 9999 accept\n`)],
+  ])("a host that would come up open after a reboot (%s) is drift on refresh that update repairs", async (_what, breakIt) => {
+    const outs = await created();
+    const live = m.tables.get("nftsg")!.listing;
+    const boot = m.bootFiles.get("nftsg");
+    breakIt(m);
+    // The live table is untouched: only a reboot would show the hole.
+    expect(m.tables.get("nftsg")!.listing).toBe(live);
+    const drifted = (await handlers.read("id", outs)).props!;
+    expect(drifted.rules).toMatch(/^# nftsg: the live table differs.*: (the table is not loaded at boot|the file loaded at boot differs)/);
+    expect((await handlers.diff("id", drifted, inputs())).changes).toBe(true);
+    const repaired = (await handlers.update("id", drifted, inputs())).outs;
+    expect(m.bootFiles.get("nftsg")).toBe(boot);
+    expect(m.bootLoaded.has("nftsg")).toBe(true);
+    expect((await handlers.read("id", repaired)).props).toEqual(repaired);
+    expect((await handlers.diff("id", repaired, inputs())).changes).toBe(false);
+  });
+
   it("a new address is an update checked against the recorded key: the same machine passes, another is refused until pinned", async () => {
     const outs = await created();
+    // The same machine under its IPv6 address: an update, never a replacement (whose create would trust any key).
     hosts.alias("2001:db8::21", m);
-    const moved = (await handlers.update("id", outs, inputs({ address: "2001:db8::21" }))).outs;
+    const viaV6 = inputs({ address: "2001:db8::21", port: 5433 });
+    expect((await handlers.diff("id", outs, viaV6)).replaces).toEqual([]);
+    const moved = (await handlers.update("id", outs, viaV6)).outs;
     expect(moved.instance).toBe(outs.instance);
+    expect(m.tables.get("nftsg")?.listing).toContain("tcp dport 5433 accept");
 
+    // The entry now points at another machine: its key is not the recorded one.
     const other = hosts.add("198.18.0.99", { name: "impostor" });
-    await expect(handlers.update("id", moved, inputs({ address: "198.18.0.99" }))).rejects.toThrow(/host key/);
+    const elsewhere = inputs({ address: "198.18.0.99", port: 5434 });
+    expect((await handlers.diff("id", moved, elsewhere)).replaces).toEqual([]);
+    await expect(handlers.update("id", moved, elsewhere)).rejects.toThrow(/host key/);
     expect(other.tables.size).toBe(0);
+    expect(m.tables.get("nftsg")?.listing).toContain("tcp dport 5433 accept");
     await handlers.update("id", moved, inputs({ address: "198.18.0.99", hostKey: other.hostKey }));
     expect(other.tables.has("nftsg")).toBe(true);
   });

@@ -1,7 +1,7 @@
 // The pure parts of the distro hosts' root: which mirror apt's sources name,
 // and the cache key.
 import { describe, expect, it } from "vitest";
-import { distroRootHash, mirrorFromSources } from "../lab/distroRoot";
+import { distroRootHash, mirrorFromSources } from "../../lab/distroRoot";
 
 describe("mirrorFromSources", () => {
   it.each([

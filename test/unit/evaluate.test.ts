@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { evaluate, EvaluationError, formatEvaluation, type Query } from "../../provider/evaluate";
 import type { FleetDeclaration } from "../../provider/declaration/declaration";
-import type { Lab } from "../lab/index";
+import type { Lab } from "../../lab";
 import { buildPlan, describeProbe, expectedMatrix, servicesFor } from "../support/matrix";
 import { productMatrix } from "../support/productMatrix";
 import { randomFleet } from "../support/semanticFleets";

@@ -1,4 +1,4 @@
-// Flow-level preview (issue 12): the per-host flow listing (the Attachment's
+// Flow-level preview: the per-host flow listing (the Attachment's
 // `flows` input) and the flow diff of a change (the Markdown summary).
 import { describe, expect, it } from "vitest";
 import type { FleetDeclaration, SecurityGroupDeclaration } from "../../provider/declaration/declaration";

@@ -2,7 +2,7 @@
 // the reference's verdicts per probe, and the printed grid.
 import { describe, expect, it } from "vitest";
 import type { FleetDeclaration } from "../../provider/declaration/declaration";
-import type { Lab } from "../lab/index";
+import type { Lab } from "../../lab";
 import { buildPlan, diffMatrix, expectedMatrix, formatMatrix, serviceLabel, servicesFor } from "../support/matrix";
 
 const hosts = ["a", "b"].map((name, i) => ({ name, ns: "", ipv4: `198.18.9.${11 + i}`, ipv6: `2001:db8:9::${11 + i}` }));

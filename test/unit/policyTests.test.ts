@@ -1,4 +1,4 @@
-// Policy tests in the declaration (issue 12): validation with field paths,
+// Policy tests in the declaration: validation with field paths,
 // evaluation on the normalised model, and the FleetModel's check that turns a
 // failing test into a preview error.
 import { describe, expect, it } from "vitest";

@@ -1,4 +1,4 @@
-// Special address ranges (issue 9 item 9): which prefixes validation rejects
+// Special address ranges: which prefixes validation rejects
 // as never a peer, and that "anywhere" and ordinary prefixes are not caught.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -55,7 +55,7 @@ describe("specialRangeOf", () => {
   });
 });
 
-describe("failsafe.port (item 8)", () => {
+describe("failsafe.port", () => {
   it("opens the port sshd listens on, not the forwarded connection.port", () => {
     const decl = (failsafe?: { port?: number }) => ({
       failsafe,

@@ -111,7 +111,7 @@ export class AgentClient {
 
 /** agent.cjs is not compiled by tsc: find it next to this file or in the source tree. */
 export function agentScript(): string {
-  const candidates = [join(__dirname, "agent.cjs"), resolve(__dirname, "../../../test/lab/agent.cjs")];
+  const candidates = [join(__dirname, "agent.cjs"), resolve(__dirname, "../../lab/agent.cjs")];
   const found = candidates.find((c) => existsSync(c));
   if (!found) throw new Error(`agent.cjs not found (looked in ${candidates.join(", ")})`);
   return found;

@@ -1,13 +1,13 @@
 // docs/apply.md through the real CLI: lockout rollback, a provider that dies
 // between apply and confirmation, a second stack refused, bad input stopped
 // at preview with no SSH connection, and secrets kept out of everything.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import type { FleetArgs } from "../../sdk/inputs";
 import { fleetStack, type FleetStack } from "../support/stack";
 import { readTree } from "../support/engine";
 import { installSshCounter, sshConnectionCount } from "../support/sshCounter";
-import { faultWhenArmed } from "../support/faults";
+import { clearArmedFaults, faultWhenArmed } from "../support/faults";
 import { connectionTo } from "../support/labConnection";
 import { useLab } from "../support/useLab";
 
@@ -60,6 +60,9 @@ afterAll(async () => {
   } catch { /* the tests report */ }
 });
 
+// A fault of a test that failed or timed out never fires in the next one.
+afterEach(clearArmedFaults);
+
 describe("safety through pulumi up", () => {
   it("1. a ruleset that would cut SSH (failsafe off) is rolled back and reported as a lockout", async () => {
     const before = await Promise.all(HOSTS.map(listing));
@@ -81,7 +84,7 @@ describe("safety through pulumi up", () => {
     expect(attachmentOps).toEqual(["same", "same", "same"]);
   });
 
-  it("2. the provider dying between apply and confirm leaves old-or-new, and the next up converges (x3)", async () => {
+  it("2. the provider dying between apply and confirm leaves old-or-new, and the next up converges (x3)", { timeout: 600_000 }, async () => {
     for (let i = 0; i < 3; i++) {
       const port = 8000 + i;
       const before = await listing("h1");

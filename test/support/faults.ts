@@ -28,8 +28,16 @@ export type ProviderFault = "kill-provider" | "kill-provider-and-shell";
 export interface ArmedFault {
   /** Resolves once the fault was injected (false: the host never showed an armed rollback in time). */
   readonly injected: Promise<boolean>;
-  /** Removes the lab's fault table (idempotent). */
+  /** Disarms the fault (it will not fire any more) and removes the lab's fault table (idempotent). */
   clear(): Promise<void>;
+}
+
+/** Faults armed and not yet cleared: a test that timed out must not leave one to fire in the next test. */
+const armedFaults = new Set<ArmedFault>();
+
+/** Disarms every fault still armed (for afterEach). */
+export async function clearArmedFaults(): Promise<void> {
+  for (const f of [...armedFaults]) await f.clear();
 }
 
 /**
@@ -48,21 +56,31 @@ export async function faultWhenArmed(
 ): Promise<ArmedFault> {
   const table = opts.table ?? "nftsg";
   await holdLockoutProbe(lab, host);
-  const clear = () => clearHold(lab, host);
-  const injected = (async () => {
+  let cancelled = false;
+  const fault: ArmedFault = {
+    injected: Promise.resolve(false),
+    clear: async () => {
+      cancelled = true;
+      armedFaults.delete(fault);
+      await clearHold(lab, host);
+    },
+  };
+  (fault as { injected: Promise<boolean> }).injected = (async () => {
     const timeoutMs = opts.timeoutMs ?? 90_000;
-    const token = await waitArmed(lab, host, table, timeoutMs);
+    const token = await waitArmed(lab, host, table, timeoutMs, () => cancelled);
     // Armed comes before `nft -f`: wait for the lockout probe, which the
     // provider starts only once the host has applied and said so.
-    const probing = token !== undefined && (await waitProbing(lab, host, timeoutMs));
-    if (token !== undefined && probing) {
+    const probing = token !== undefined && !cancelled && (await waitProbing(lab, host, timeoutMs, () => cancelled));
+    const fire = token !== undefined && probing && !cancelled;
+    if (fire) {
       if (kind === "kill-provider-and-shell") await killShell(lab, host, token);
       for (const pid of providerPids(engineHome)) process.kill(pid, "SIGKILL");
     }
-    await clear();
-    return probing;
+    await fault.clear();
+    return fire;
   })();
-  return { injected, clear };
+  armedFaults.add(fault);
+  return fault;
 }
 
 /** Kills the host's nftsg shell named by an armed token ("<pid> <start time>"). */
@@ -131,9 +149,9 @@ export async function heldConnections(lab: Lab, host: string): Promise<number> {
  * is applied, armed and waiting for the confirmation, and the provider knows
  * it. Returns false if that does not happen within `timeoutMs`.
  */
-export async function waitProbing(lab: Lab, host: string, timeoutMs = 30_000): Promise<boolean> {
+export async function waitProbing(lab: Lab, host: string, timeoutMs = 30_000, cancelled: () => boolean = () => false): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && !cancelled()) {
     if ((await heldConnections(lab, host)) > 0) return true;
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
@@ -170,9 +188,9 @@ export async function cutSshConnections(lab: Lab, host: string): Promise<number>
 }
 
 /** Polls until the host shows an armed rollback for `table` (true) or `timeoutMs` passes (false). */
-export async function waitArmed(lab: Lab, host: string, table = "nftsg", timeoutMs = 30_000): Promise<string | undefined> {
+export async function waitArmed(lab: Lab, host: string, table = "nftsg", timeoutMs = 30_000, cancelled: () => boolean = () => false): Promise<string | undefined> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && !cancelled()) {
     const token = await lab.exec(host, `cat "${RUN_DIR}/${table}.armed" 2>/dev/null`);
     if (token.code === 0 && token.stdout.trim() !== "") return token.stdout.trim();
     await new Promise((r) => setTimeout(r, POLL_MS));

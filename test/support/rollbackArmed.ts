@@ -59,19 +59,21 @@ export function rollbackWatchProgram(o: WatchOptions): string {
   const armPolls = Math.ceil(o.armTimeoutSeconds / POLL_SECONDS);
   const restorePolls = Math.ceil(o.restoreTimeoutSeconds / POLL_SECONDS);
   const live = `nft list table inet ${o.table} 2>/dev/null | grep -qF '${o.marker}'`;
+  // The unit is keyed by the network namespace, as the apply program names it.
   return `T=${o.table}
+UNIT=nftsg-rollback-net$(readlink /proc/self/ns/net | tr -cd 0-9)-$T
 armed=
 i=0
 while :; do
   i=$((i + 1))
   [ $i -le ${armPolls} ] || { echo "table $T: no armed apply of '${o.marker}' within ${o.armTimeoutSeconds} s" >&2; exit 1; }
-  if [ -z "$armed" ] && systemctl is-active --quiet nftsg-rollback-$T.timer; then armed=$(date +%s.%N); echo "armed $armed"; fi
+  if [ -z "$armed" ] && systemctl is-active --quiet "$UNIT.timer"; then armed=$(date +%s.%N); echo "armed $armed"; fi
   if [ -n "$armed" ] && ${live}; then break; fi
   sleep ${POLL_SECONDS}
 done
 pid=
 for f in /run/nftsg/net*/$T.armed; do [ -s "$f" ] && read -r pid start < "$f"; done
-echo "applied $(date +%s.%N) $pid $(systemctl show -p AccuracyUSec --value nftsg-rollback-$T.timer)"
+echo "applied $(date +%s.%N) $pid $(systemctl show -p AccuracyUSec --value "$UNIT.timer")"
 ${o.killShell ? "" : "exit 0"}
 kill -9 "$pid" || exit 1
 ${RELEASE_HOLD}

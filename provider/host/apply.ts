@@ -387,9 +387,13 @@ async function runToEnd(
   return out;
 }
 
-/** The port the compiled failsafe rule opens (`tcp dport N accept comment "failsafe ssh"`), if any. */
+/**
+ * The port the compiled failsafe rule opens (`tcp dport N accept comment
+ * "failsafe ssh"`, with `counter name "failsafe_ssh"` before accept on an
+ * observed host), if any.
+ */
 export function failsafePortInScript(script: string): number | undefined {
-  const m = /\btcp dport (\d{1,5}) accept comment "failsafe ssh"$/m.exec(script);
+  const m = /\btcp dport (\d{1,5}) (?:counter name "failsafe_ssh" )?accept comment "failsafe ssh"$/m.exec(script);
   return m ? Number(m[1]) : undefined;
 }
 

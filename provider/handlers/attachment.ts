@@ -14,7 +14,8 @@ import {
   APPLY_FIELDS, DRIFT_MARKER, contentChanged, LOCATION_FIELDS, NO_TABLE_HASH, attachedToNoGroup, attachmentId, bootExpectation, expand, expectedListing,
   newInstanceId, outputs, outputsOf, persistenceProblem, sameOnHost, sha256, type Expanded,
 } from "./attachmentState";
-import { UNKNOWN } from "./unknown";
+import { containsUnknown, UNKNOWN } from "./unknown";
+import { observedAfterApply, observedFromRead, promotionMessage, promotionOf } from "./attachmentObserve";
 
 export type { AttachmentProps } from "./attachmentContract";
 export type { AttachmentEnv } from "./attachmentEnv";
@@ -81,7 +82,7 @@ type Converged = { ok: true; outs: AttachmentProps } | { ok: false; error: Error
  * A failure after the host confirmed the new ruleset (saving it for boot, the
  * connection) still returns the outputs of what is now on the host.
  */
-async function converge(env: AttachmentEnv, p: Expanded, known: KnownKeys, instance: string): Promise<Converged> {
+async function converge(env: AttachmentEnv, p: Expanded, known: KnownKeys, instance: string, olds?: AttachmentProps): Promise<Converged> {
   const { others } = lazy();
   const host = env.host();
   const keys = { expectedHostKey: p.connection.hostKey ?? known.hostKey, expectedProxyHostKey: known.proxyHostKey };
@@ -106,13 +107,21 @@ async function converge(env: AttachmentEnv, p: Expanded, known: KnownKeys, insta
     }
     for (const w of r.warnings ?? []) await env.warn(`nftsg: host ${p.hostName}: ${w}`);
     const report = await reportedOtherFirewalls(env, p, r.ruleset);
-    return { ok: true, outs: outputsOf(p, { hostKey: r.hostKey, proxyHostKey: r.proxyHostKey, listingHash: sha256(expectedListing(p.script)), instance, ...report }) };
+    // Observed hosts: the policy now applied, and since when (docs/observe.md).
+    const observed = observedAfterApply(p, olds, r.appliedAtMs);
+    return {
+      ok: true,
+      outs: outputsOf(p, { hostKey: r.hostKey, proxyHostKey: r.proxyHostKey, listingHash: sha256(expectedListing(p.script)), instance, ...report, ...(observed ? { observed } : {}) }),
+    };
   } catch (err) {
     const error = hostFailure(p, err);
     const he = err as Partial<HostError>;
     if (!he.confirmed) return { ok: false, error };
     // The ruleset is live and stays: record it (the next refresh shows whether it is persisted).
-    const confirmedOuts = outputsOf(p, { hostKey: he.hostKey ?? keys.expectedHostKey, proxyHostKey: known.proxyHostKey, listingHash: sha256(expectedListing(p.script)), instance });
+    const observed = observedAfterApply(p, olds, undefined);
+    const confirmedOuts = outputsOf(p, {
+      hostKey: he.hostKey ?? keys.expectedHostKey, proxyHostKey: known.proxyHostKey, listingHash: sha256(expectedListing(p.script)), instance, ...(observed ? { observed } : {}),
+    });
     return { ok: false, error, confirmedOuts };
   }
 }
@@ -201,6 +210,9 @@ export function attachmentHandlers(env: AttachmentEnv = realAttachmentEnv()) {
         [...APPLY_FIELDS, ...LOCATION_FIELDS].some((f) => news[f] === UNKNOWN || !isDeepStrictEqual(olds[f], news[f]));
       // Unchanged: the host already has what this Attachment declares.
       if (!changed) env.run?.confirm(news.address, news.port, news.table);
+      // A promotion of what was observed here: preview shows the flows it would cut (docs/observe.md).
+      const promotion = changed && !containsUnknown(news) ? promotionOf(olds, news) : undefined;
+      if (promotion && promotion.problems.length > 0) await env.warn(`nftsg: ${promotionMessage(news.hostName, promotion, false)}`);
       return { changes: changed, replaces: [], deleteBeforeReplace: false };
     },
 
@@ -218,6 +230,9 @@ export function attachmentHandlers(env: AttachmentEnv = realAttachmentEnv()) {
 
     async update(_id: string, olds: AttachmentProps, news: AttachmentProps) {
       refuseUnfit(news);
+      // A promotion that would cut observed flows (or rests on no observation) is refused unless acknowledged.
+      const promotion = promotionOf(olds, news);
+      if (promotion && promotion.problems.length > 0 && !promotion.acknowledged) throw new Error(promotionMessage(news.hostName, promotion, true));
       // Only bookkeeping changed (connection settings such as a rotated key or
       // dialErrorLimit, rollbackSeconds, takeover, readable lines) and the host
       // would receive a byte-identical script: record it, contact nobody.
@@ -225,10 +240,10 @@ export function attachmentHandlers(env: AttachmentEnv = realAttachmentEnv()) {
         const expanded = expand(news);
         const listingHash = olds.listingHash ?? sha256(expectedListing(expanded.script));
         env.run?.confirm(news.address, news.port, news.table);
-        return { outs: outputsOf(expanded, { hostKey: olds.hostKey, proxyHostKey: olds.proxyHostKey, listingHash, instance: olds.instance }) };
+        return { outs: outputsOf(expanded, { hostKey: olds.hostKey, proxyHostKey: olds.proxyHostKey, listingHash, instance: olds.instance, ...(news.observe && olds.observed ? { observed: olds.observed } : {}) }) };
       }
       // Trust on first use: a key recorded earlier must match from now on.
-      const r = await converge(env, expand(news), olds, olds.instance ?? newInstanceId());
+      const r = await converge(env, expand(news), olds, olds.instance ?? newInstanceId(), olds);
       if (!r.ok) {
         if (r.confirmedOuts) {
           throw failureWithState(r.error.message, outputs({ ...r.confirmedOuts, pendingRemovals: leftBehind(olds, news, r.confirmedOuts) }), news);
@@ -262,6 +277,11 @@ export function attachmentHandlers(env: AttachmentEnv = realAttachmentEnv()) {
         throw hostFailure(props, err);
       }
       props = { ...props, ...(await reportedOtherFirewalls(env, props, live.ruleset)) };
+      // Observed hosts: the counters and recorded flows, compactly (docs/observe.md).
+      if (props.observe && live.exists) {
+        const prev = props.observed ?? { mode: props.observe.mode, policyHash: props.observe.policyHash, ...(props.observe.proposalHash ? { proposalHash: props.observe.proposalHash } : {}) };
+        props = { ...props, observed: observedFromRead(props.hostName, live.listing, live.nowMs ?? Date.now(), live.bootTimeS, prev) };
+      }
       const expected = props.listingHash ?? sha256(expectedListing(expand(props).script));
       const actual = live.exists ? listing.normaliseNftListing(live.listing) : "";
       const bootFacts = bootExpectation(props);

@@ -562,8 +562,8 @@ boot_time() { awk '$1 == "btime" { print $2 }' /proc/stat 2>/dev/null; }
 seed_table() {
   awk -v now="$(date +%s)" -v btime="$(boot_time)" -v table="$T" '
     function header(kind, line) { sub("^\t" kind " ", "", line); sub(/ \{$/, "", line); return line }
-    # The live listing: counter values, dynamic sets (definition and elements).
-    FNR == NR {
+    # The live listing (maybe empty: a new table): counter values, dynamic sets (definition and elements).
+    FILENAME == ARGV[1] {
       if (c != "" && $0 ~ /^\t\tpackets [0-9]+ bytes [0-9]+$/) { val[c] = $0 }
       c = ""
       if ($0 ~ /^\tcounter [A-Za-z0-9_-]+ \{$/) { c = header("counter", $0); next }

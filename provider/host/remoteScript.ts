@@ -156,9 +156,10 @@ read_table
 LIVE_OWNER=$(live_owner "$CUR")
 check_owner "$LIVE_OWNER"
 # Observe (docs/observe.md): the live table's counters and recorded flows are
-# carried into an observed new one, unless it was another stack's (takeover).
+# carried into an observed new one, unless it was another stack's (takeover);
+# a new table starts counting now.
 SEED=0
-if [ "$EXISTS" = 1 ] && [ "$(stack_of "$LIVE_OWNER")" = "$(stack_of "$OWNER")" ]; then SEED=1; fi
+if [ "$EXISTS" = 0 ] || [ "$(stack_of "$LIVE_OWNER")" = "$(stack_of "$OWNER")" ]; then SEED=1; fi
 
 # The failsafe must open the port sshd really listens on here: behind a
 # port-forward, connection.port is not it (failsafe.port says which is).
@@ -215,7 +216,8 @@ say armed
 # read and the transaction is lost) and written into the same transaction.
 APPLY_FILE=$NEW
 if [ "$SEED" = 1 ] && grep -q "^$TAB"'counter counting_since {$' "$NEW"; then
-  if nft list table inet "$T" > "$RUN/$T.live.txt" 2>/dev/null && seed_table "$RUN/$T.live.txt" "$NEW" > "$RUN/$T.seeded.nft"; then
+  { nft list table inet "$T" 2>/dev/null || :; } > "$RUN/$T.live.txt"
+  if seed_table "$RUN/$T.live.txt" "$NEW" > "$RUN/$T.seeded.nft"; then
     APPLY_FILE=$RUN/$T.seeded.nft
   fi
 fi

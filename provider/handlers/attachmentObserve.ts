@@ -239,6 +239,11 @@ export function observedAfterApply(news: AttachmentProps, olds: AttachmentProps 
   return out;
 }
 
+/** The digest that acknowledges a promotion of `policy` on `host`, resting on the observation `cutDigest` (undefined: none). */
+export function promotionDigest(host: string, kind: "staged" | "proposal", policy: string, cutDigest: string | undefined, exact: boolean): string {
+  return digestOf([host, kind, policy, cutDigest ?? "unobserved", exact ? "exact" : "changed"]);
+}
+
 /** A promotion: what the host ran observed becomes what it enforces. */
 export interface Promotion {
   kind: "staged" | "proposal";
@@ -300,7 +305,7 @@ export function promotionOf(olds: AttachmentProps, news: AttachmentProps, nowMs 
   if (!exact) {
     problems.push(`this update also changes the policy: what it enforces was never staged here (staged ${observed.policyHash.slice(0, 12)}, now ${policy.slice(0, 12)}), so what it would cut is not known; stage the final policy first`);
   }
-  const digest = digestOf([olds.hostName, kind, policy, cut?.digest ?? "unobserved", exact ? "exact" : "changed"]);
+  const digest = promotionDigest(olds.hostName, kind, policy, cut?.digest, exact);
   const acknowledged = (news.observe?.acknowledge ?? []).includes(digest);
   return { kind, exact, ...(cut ? { cut } : {}), problems, digest, acknowledged };
 }

@@ -15,7 +15,7 @@ import {
   newInstanceId, outputs, outputsOf, persistenceProblem, sameOnHost, sha256, type Expanded,
 } from "./attachmentState";
 import { containsUnknown, UNKNOWN } from "./unknown";
-import { observedAfterApply, observedFromRead, promotionMessage, promotionOf } from "./attachmentObserve";
+import { observedAfterApply, observedFromRead, promotionLines, promotionMessage, promotionOf } from "./attachmentObserve";
 
 export type { AttachmentProps } from "./attachmentContract";
 export type { AttachmentEnv } from "./attachmentEnv";
@@ -44,6 +44,25 @@ async function reportedOtherFirewalls(env: AttachmentEnv, p: AttachmentProps, re
 function declareInRun(env: AttachmentEnv, news: AttachmentProps): string | undefined {
   if ([news.address, news.port, news.table, news.fleet, news.hostName].includes(UNKNOWN as never)) return undefined;
   return env.run?.declare(news.fleet, news.hostName, news.address, news.port, news.table);
+}
+
+/**
+ * The inputs a refresh records: the outputs, with only what a promotion needs
+ * of the observations (their counters and flow lists stay in the outputs), so
+ * the next preview's diff stays short.
+ */
+function inputsAfterRead(props: AttachmentProps): AttachmentProps {
+  if (!props.observed) return props;
+  const { counters: _c, drops: _d, newlyDenied: _n, ...kept } = props.observed;
+  return { ...props, observed: kept };
+}
+
+/** The inputs with the promotion's cut shown (observe.promotion), when they promote what the old inputs observed. */
+function withPromotion(olds: AttachmentProps, news: AttachmentProps): AttachmentProps {
+  if (!olds?.observed || !news.observe || containsUnknown(news.observe) || containsUnknown(news.hash)) return news;
+  const p = promotionOf(olds, news);
+  if (!p || p.problems.length === 0) return news;
+  return { ...news, observe: { ...news.observe, promotion: promotionLines(news.hostName, p) } };
 }
 
 /** Errors name the host and never carry secrets. */
@@ -174,8 +193,10 @@ function leftBehind(olds: AttachmentProps, news: AttachmentProps, outs: Attachme
 
 export function attachmentHandlers(env: AttachmentEnv = realAttachmentEnv()) {
   return {
-    async check(_olds: AttachmentProps, news: AttachmentProps) {
+    async check(olds: AttachmentProps, news: AttachmentProps) {
       const failures: { property: string; reason: string }[] = [...contentProblems(news)];
+      // A promotion of what the last refresh observed here: its cut flows shown in the preview's diff (docs/observe.md).
+      news = withPromotion(olds, news);
       const twin = declareInRun(env, news);
       if (twin !== undefined) {
         failures.push({
@@ -288,7 +309,7 @@ export function attachmentHandlers(env: AttachmentEnv = realAttachmentEnv()) {
       const boot = live.pending
         ? "an apply was never confirmed: the host's rollback timer restores its previous ruleset"
         : bootFacts.noTable ? undefined : persistenceProblem(bootFacts.bootSha256, live);
-      if (expected === sha256(actual) && boot === undefined) return { id, props, inputs: props };
+      if (expected === sha256(actual) && boot === undefined) return { id, props, inputs: inputsAfterRead(props) };
       // Drift: record what is really there, so the next `up` sees a change
       // and restores the declared ruleset (and its boot loading).
       const what = expected !== sha256(actual) ? (live.exists ? "" : ": the table is missing") : `: ${boot}`;
@@ -300,7 +321,7 @@ export function attachmentHandlers(env: AttachmentEnv = realAttachmentEnv()) {
         rules: `${DRIFT_MARKER}${what}`,
         hash: sha256(live.listing),
       };
-      return { id, props: drifted, inputs: drifted };
+      return { id, props: drifted, inputs: inputsAfterRead(drifted) };
     },
 
     async delete(_id: string, props: AttachmentProps) {

@@ -72,6 +72,12 @@ export interface ObserveInputProps {
   proposalHash?: string;
   /** Digests of observed drops acknowledged for a promotion (the fleet's and the host's). */
   acknowledge?: string[];
+  /**
+   * Set by the Attachment's check, not the SDK: when these inputs promote
+   * what the last refresh observed, the flows the promotion would cut, so
+   * `pulumi preview --diff` shows them (display only).
+   */
+  promotion?: string[];
 }
 
 /**

@@ -328,3 +328,13 @@ export function promotionMessage(host: string, p: Promotion, refused: boolean): 
     (p.acknowledged ? "" : `To promote anyway, add "${p.digest}" to observe.acknowledge (this host's or the fleet's); any new observation changes the digest. \`nftsg observe\` suggests rules for the flows.`)
   );
 }
+
+/** The promotion as lines for the preview's diff (the Attachment's observe.promotion input). */
+export function promotionLines(host: string, p: Promotion): string[] {
+  const what = p.kind === "staged" ? "staged policy -> enforce" : "staged change -> enforced policy";
+  const lines = [`${host}: ${what}${p.acknowledged ? " (acknowledged)" : ", refused by up unless acknowledged"}`];
+  if (p.cut && p.cut.total > 0) lines.push(`would cut ${p.cut.total} observed flow${p.cut.total === 1 ? "" : "s"} since ${p.cut.since}:`, ...p.cut.flows, ...(p.cut.total > p.cut.flows.length ? [`... and ${p.cut.total - p.cut.flows.length} more`] : []));
+  for (const problem of p.problems) if (!problem.includes("observed flow")) lines.push(problem);
+  if (!p.acknowledged) lines.push(`acknowledge: "${p.digest}"`);
+  return lines;
+}

@@ -109,6 +109,11 @@ describe("observe on the Attachment", () => {
     m.record(T, "drops_in_v4", flow9100(0));
     const read = await refresh(outs);
     const promote = inputs(enforced);
+    // The refresh's inputs keep what a promotion needs (not the counters or flow lists): check shows the cut in the diff.
+    const readInputs = (await handlers.read("id", outs)).inputs as AttachmentProps;
+    expect(readInputs.observed?.counters).toBeUndefined();
+    const checked = (await handlers.check(readInputs, promote)).inputs as AttachmentProps;
+    expect(checked.observe?.promotion?.join("\n")).toMatch(/^db-1: staged policy -> enforce, refused by up unless acknowledged\nwould cut 1 observed flow since [^:]+:[^\n]*\nin 198\.18\.5\.9 tcp\/9100 4p 240B [^\n]*\nacknowledge: "[0-9a-f]{12}"$/);
     expect((await handlers.diff("id", read, promote)).changes).toBe(true);
     expect(warnings.join("\n")).toMatch(/promoting the staged policy to enforce: 1 observed flow would be cut[\s\S]*in 198\.18\.5\.9 tcp\/9100 4p 240B/);
     const error = await handlers.update("id", read, promote).then(() => undefined, (e: Error) => e);

@@ -2,7 +2,7 @@ export { type Traffic } from "./provider/vocabulary/traffic";
 // pulumi-nftsg: cloud-style security groups for any Linux fleet over SSH.
 export { Fleet } from "./sdk/fleet";
 export { Attachment, FleetModel, Rule, SecurityGroup } from "./sdk/resources";
-export type { FleetArgs, HostArgs, RuleArgs, SecurityGroupArgs, ConnectionArgs } from "./sdk/inputs";
+export type { FleetArgs, HostArgs, RuleArgs, SecurityGroupArgs, ConnectionArgs, ObserveArgs } from "./sdk/inputs";
 export type * from "./provider/declaration/declaration";
 export { compileFleet } from "./provider/compiler/compile";
 export { validateFleet, FleetValidationError } from "./provider/declaration/validate";

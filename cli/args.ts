@@ -12,6 +12,9 @@ export const USAGE = `usage:
   nftsg test <declaration.json | module.js>              run the declaration's policy tests
   nftsg flows <preview.json>                             Markdown flow summary of \`pulumi preview --json\`
   nftsg flows --old <declaration> --new <declaration>    the same, between two declarations
+  nftsg observe <stack-export.json | -> [--fleet <name>] [--top <n>]
+      what observed hosts recorded (pulumi stack export, after pulumi refresh): what a promotion
+      would cut, suggested rules, rules without hits and the busiest ones, observation bounds
 
 A module exports \`declaration\` (or a default export): a plain fleet declaration, or a function returning one.`;
 
@@ -19,6 +22,7 @@ export type Request =
   | { command: "explain"; source: string; query: Query }
   | { command: "lint" | "test"; source: string }
   | { command: "flows"; preview?: string; old?: string; new?: string }
+  | { command: "observe"; source: string; fleet?: string; top?: number }
   | { command: "help" };
 
 /** "5432/tcp", "tcp/5432", "icmp", "icmpv6/128" (ICMP type). */
@@ -81,6 +85,12 @@ export function parseArgs(argv: readonly string[]): Request {
         return { command, old: opts.old, new: opts.new };
       }
       return { command, preview: oneSource(command, positional) };
+    }
+    case "observe": {
+      const { positional, opts } = options(rest, ["fleet", "top"]);
+      const top = opts.top === undefined ? undefined : Number(opts.top);
+      if (top !== undefined && !(Number.isInteger(top) && top > 0)) throw new UsageError("--top is a whole number above 0");
+      return { command, source: oneSource(command, positional), ...(opts.fleet !== undefined ? { fleet: opts.fleet } : {}), ...(top !== undefined ? { top } : {}) };
     }
     case undefined:
     case "help":

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // `nftsg`: questions about a fleet declaration answered without running
-// Pulumi or touching a host — explain, lint, test — and the flow-level
-// summary of a `pulumi preview --json` for a pull-request comment.
+// Pulumi or touching a host — explain, lint, test — the flow-level summary
+// of a `pulumi preview --json` for a pull-request comment, and the report of
+// what observed hosts recorded (`pulumi stack export`).
 import * as fs from "node:fs";
 import { USAGE, UsageError, parseArgs } from "./args";
 import { explainCommand, lintCommand, testCommand, type Outcome } from "./commands";
 import { loadDeclaration } from "./load";
 import { flowsFromDeclarations, flowsFromPreview } from "./flowsCommand";
+import { observeReport } from "./observeCommand";
 
 function run(argv: readonly string[]): Outcome {
   const req = parseArgs(argv);
@@ -23,6 +25,8 @@ function run(argv: readonly string[]): Outcome {
       return req.preview !== undefined
         ? flowsFromPreview(JSON.parse(fs.readFileSync(req.preview === "-" ? 0 : req.preview, "utf8")))
         : flowsFromDeclarations(loadDeclaration(req.old!), loadDeclaration(req.new!));
+    case "observe":
+      return observeReport(JSON.parse(fs.readFileSync(req.source === "-" ? 0 : req.source, "utf8")), { ...(req.fleet ? { fleet: req.fleet } : {}), ...(req.top ? { top: req.top } : {}) });
   }
 }
 

@@ -5,7 +5,7 @@
 // input of its Attachment, which is what makes `pulumi preview` show the
 // effect on every host.
 import * as pulumi from "@pulumi/pulumi";
-import type { HostDeclaration, HostRuleset, SecurityGroupDeclaration } from "../provider/declaration/declaration";
+import type { FleetDeclaration, HostDeclaration, HostRuleset, HostRulesetObserve, SecurityGroupDeclaration } from "../provider/declaration/declaration";
 import type { ConnectionArgs, FleetArgs, HostArgs, SecurityGroupArgs } from "./inputs";
 import type { JumpTargetProps } from "../provider/handlers/attachmentContract";
 import { Attachment, FleetModel, Rule, SecurityGroup, stackIdentity } from "./resources";
@@ -98,6 +98,8 @@ export class Fleet extends pulumi.ComponentResource {
         verdict,
         stackId: stackIdentity(),
         jumpTargets: jumpTargets.apply((byHost) => byHost[h.name]),
+        // Observed hosts only (absent otherwise, as in old state): docs/observe.md.
+        observe: content.apply((c) => observeInput(c.observe, [...(args.observe?.acknowledge ?? []), ...(h.observe?.acknowledge ?? [])])),
       }, { parent: this, dependsOn: [this.model] });
     }
     this.registerOutputs({});
@@ -167,6 +169,7 @@ function declarationForCheck(args: FleetArgs): pulumi.Output<unknown> {
     securityGroups: args.securityGroups,
     hosts,
     tests: args.tests,
+    observe: args.observe,
   }).apply(formatDeclaration);
 }
 
@@ -198,6 +201,7 @@ function hostAddressing(h: HostArgs): pulumi.Output<HostDeclaration> {
     name: h.name,
     addresses: h.addresses,
     securityGroups: h.securityGroups,
+    observe: h.observe,
     connection: pulumi.unsecret(pulumi.output(h.connection as pulumi.Input<ConnectionArgs>).apply((c) => ({ host: c.host, port: c.port }))),
   }) as pulumi.Output<HostDeclaration>;
 }
@@ -223,6 +227,15 @@ interface AttachmentContent {
   hash: string;
   /** What the host allows, one flow per line (sdk/flows.ts); display only. */
   flows: string;
+  /** Observed hosts (docs/observe.md). */
+  observe?: HostRulesetObserve;
+}
+
+/** The Attachment's observe input: the compiled mode and policy identities, and the acknowledgements. */
+function observeInput(o: HostRulesetObserve | undefined, acknowledge: string[]) {
+  if (!o) return undefined;
+  const ack = [...new Set(acknowledge)].sort();
+  return { ...o, ...(ack.length > 0 ? { acknowledge: ack } : {}) };
 }
 
 /**
@@ -238,21 +251,28 @@ function compileHosts(
   addressing: Map<string, pulumi.Output<HostDeclaration>>,
   ownerOf: (host: string) => string,
 ): Map<string, pulumi.Output<AttachmentContent>> {
-  const options = pulumi.output({ table, failsafe: args.failsafe, revokeEstablished: args.revokeEstablished, containers: args.containers }) as pulumi.Output<FleetOptions>;
+  const options = pulumi.output({ table, failsafe: args.failsafe, revokeEstablished: args.revokeEstablished, containers: args.containers, observe: args.observe }) as pulumi.Output<FleetOptions>;
   const fullGroups = new Map(groups.map((g) => [g.name, pulumi.output(g) as pulumi.Output<SecurityGroupDeclaration>]));
   const stubGroups = new Map(groups.map((g) => [g.name, pulumi.output({ name: g.name, description: g.description })]));
   const memberLists = new Map<string, pulumi.Output<HostDeclaration[]>>();
-  const shared = new SharedCompile(new Set(args.securityGroups.map((g) => g.name)), (decl, only) => {
-    // Loaded lazily: the compiler pulls in zod. One validation per batch,
-    // for both the rulesets and the flows.
-    const { compileNormalisedFleet, validateFleet, FleetValidationError } = require("../provider/compiler/compile") as typeof import("../provider/compiler/compile");
-    const v = validateFleet(decl);
-    if (!v.ok) throw new FleetValidationError(v.issues);
-    const compiled = compileNormalisedFleet(v.fleet, { owners: Object.fromEntries(only.map((h) => [h, ownerOf(h)])), lineStyle: "groups", only });
-    const flows = hostFlowTexts(v.fleet, only);
-    return Object.fromEntries(Object.entries(compiled).map(([h, r]) => [h, { ...r, flows: flows[h] }]));
-  });
+  const shared = new SharedCompile(new Set(args.securityGroups.map((g) => g.name)), (decl, only) => compileWhole(decl, only, ownerOf));
   const out = new Map<string, pulumi.Output<AttachmentContent>>();
+  if (args.observe?.proposal) {
+    // A staged change (docs/observe.md) may make any host a peer of any
+    // other: one compile of the whole declaration, shared by every host (a
+    // value unknown at preview then leaves every host's content unknown).
+    const whole = pulumi
+      .all([options, pulumi.all(groups.map((g) => fullGroups.get(g.name)!)), pulumi.all(hosts.map((h) => addressing.get(h.name)!))])
+      .apply(([opts, securityGroups, hostDecls]) => {
+        try {
+          return compileWhole({ ...(opts as FleetOptions), securityGroups, hosts: hostDecls } as FleetDeclaration, hosts.map((h) => h.name), ownerOf);
+        } catch (e) {
+          return e as Error;
+        }
+      });
+    for (const h of hosts) out.set(h.name, whole.apply((all) => attachmentContent(all instanceof Error ? all : all[h.name]!)));
+    return out;
+  }
   for (const [hostName, slice] of fleetSlices({ securityGroups: groups, hosts })) {
     let members = memberLists.get(slice.peerKey);
     if (!members) {
@@ -277,6 +297,18 @@ function compileHosts(
   return out;
 }
 
+/** Compiles `only` these hosts of a declaration, with their flows; throws on an invalid one. */
+function compileWhole(decl: FleetDeclaration, only: string[], ownerOf: (host: string) => string): Record<string, HostRuleset & { flows?: string }> {
+  // Loaded lazily: the compiler pulls in zod. One validation per batch,
+  // for both the rulesets and the flows.
+  const { compileNormalisedFleet, validateFleet, FleetValidationError } = require("../provider/compiler/compile") as typeof import("../provider/compiler/compile");
+  const v = validateFleet(decl);
+  if (!v.ok) throw new FleetValidationError(v.issues);
+  const compiled = compileNormalisedFleet(v.fleet, { owners: Object.fromEntries(only.map((h) => [h, ownerOf(h)])), lineStyle: "groups", only });
+  const flows = hostFlowTexts(v.fleet, only);
+  return Object.fromEntries(Object.entries(compiled).map(([h, r]) => [h, { ...r, flows: flows[h] }]));
+}
+
 const INVALID_CONTENT = "(invalid declaration: no ruleset; the problems are reported with their paths)";
 
 function attachmentContent(r: (HostRuleset & { flows?: string }) | Error): AttachmentContent {
@@ -287,5 +319,8 @@ function attachmentContent(r: (HostRuleset & { flows?: string }) | Error): Attac
     // script's, and the verdict it carries names the problems with their paths.
     return { format: ATTACHMENT_FORMAT, rules: INVALID_CONTENT, scriptBrotli: "", hash: "invalid declaration", flows: INVALID_CONTENT };
   }
-  return { format: ATTACHMENT_FORMAT, rules: r.lines.join("\n"), scriptBrotli: encodeScript(r.script), hash: r.hash, flows: r.flows ?? "" };
+  return {
+    format: ATTACHMENT_FORMAT, rules: r.lines.join("\n"), scriptBrotli: encodeScript(r.script), hash: r.hash, flows: r.flows ?? "",
+    ...(r.observe ? { observe: r.observe } : {}),
+  };
 }

@@ -45,6 +45,25 @@ export interface HostArgs {
   addresses?: pulumi.Input<string>[] | pulumi.Input<pulumi.Input<string>[]>;
   /** Group names (plain). */
   securityGroups: string[];
+  /** Overrides the fleet's observe mode for this host (a canary that enforces first), and acknowledges its observed drops. */
+  observe?: { mode?: "enforce" | "staged"; acknowledge?: string[] };
+}
+
+/**
+ * Observe before enforce (docs/observe.md): counters on every rule and drop,
+ * dropped flows recorded on the hosts; `mode: "staged"` drops nothing (every
+ * would-be drop is recorded and accepted); `proposal` stages a change beside
+ * the enforced rules. Plain values: they decide what preview shows.
+ */
+export interface ObserveArgs {
+  mode?: "enforce" | "staged";
+  maxFlows?: number;
+  retentionHours?: number;
+  log?: boolean | { perMinute?: number };
+  /** Digests of observed drops to acknowledge for a promotion (a refused `up` and `nftsg observe` print them). */
+  acknowledge?: string[];
+  /** A staged change: these groups (and the listed hosts' groups), evaluated on enforced hosts, never enforced. */
+  proposal?: { securityGroups: SecurityGroupArgs[]; hosts?: { name: string; securityGroups: string[] }[] };
 }
 
 export interface FleetArgs {
@@ -70,6 +89,8 @@ export interface FleetArgs {
   rollbackSeconds?: number;
   /** Policy tests, checked at preview before any host is contacted (a failing one fails the preview). */
   tests?: PolicyTestArgs[];
+  /** Observe before enforce: staged mode, counters, recorded drops, a staged change (docs/observe.md). */
+  observe?: ObserveArgs;
 }
 
 /** A policy test; from/to may be outputs (an address not known until up makes the test wait for up). */

@@ -2,7 +2,7 @@
 // (pulumi-nodejs:dynamic/nftsg:<Type>). Only Attachment touches hosts.
 import * as pulumi from "@pulumi/pulumi";
 import type { PortSpec } from "../provider/declaration/declaration";
-import type { AttachmentInputProps } from "../provider/handlers/attachmentContract";
+import type { AttachmentInputProps, ObservedProps } from "../provider/handlers/attachmentContract";
 import { attachmentProvider, modelProvider, ruleProvider, securityGroupProvider, stackIdentityProvider } from "./providers";
 import type { Protocol } from "../provider/vocabulary/protocols";
 
@@ -24,12 +24,14 @@ export class Attachment extends pulumi.dynamic.Resource {
   declare readonly otherFirewalls: pulumi.Output<string[]>;
   /** Where those contradict this host's nftsg rules (also printed as warnings by `pulumi up`). */
   declare readonly firewallWarnings: pulumi.Output<string[]>;
+  /** Observed hosts: counters and recorded drops as of the last refresh, and what a promotion would cut (docs/observe.md). */
+  declare readonly observed: pulumi.Output<ObservedProps | undefined>;
 
   constructor(name: string, args: AttachmentInputs, opts?: pulumi.CustomResourceOptions) {
     super(
       attachmentProvider,
       name,
-      { ...args, connection: pulumi.secret(args.connection), hostKey: undefined, otherFirewalls: undefined, firewallWarnings: undefined },
+      { ...args, connection: pulumi.secret(args.connection), hostKey: undefined, otherFirewalls: undefined, firewallWarnings: undefined, observed: undefined },
       pulumi.mergeOptions(opts, { additionalSecretOutputs: ["connection"] }),
       MODULE,
       "Attachment",

@@ -10,7 +10,7 @@
 import type { FleetDeclaration, HostDeclaration, HostRuleset, SecurityGroupDeclaration } from "../provider/declaration/declaration";
 
 /** Fleet-wide options: the same in every slice. */
-export type FleetOptions = Pick<FleetDeclaration, "table" | "failsafe" | "revokeEstablished" | "containers">;
+export type FleetOptions = Pick<FleetDeclaration, "table" | "failsafe" | "revokeEstablished" | "containers" | "observe">;
 
 /** The plain values of one host's slice. */
 export interface SliceValues {

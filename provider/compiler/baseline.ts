@@ -27,6 +27,17 @@ export const BASELINE_COMMENT = {
   published: "published ports and port forwards (DNAT)",
   routedToContainers: "local containers' own addresses (routed)",
   containerEgress: "container egress",
+  // Observe (compiler/observe.ts): counting and recording drops; never a permission.
+  invalidStaged: "stateful: invalid packets, counted and accepted (staged)",
+  dropCounted: "default drop, counted",
+  dropRecorded: "default drop, flow recorded",
+  dropUnrecorded: "default drop, flow not recorded (flow set full)",
+  dropLog: "default drop, logged",
+  wouldDropRecorded: "would drop (staged), flow recorded and accepted",
+  wouldDropUnrecorded: "would drop (staged), flow not recorded (flow set full) and accepted",
+  proposalJump: "staged change: evaluated, never enforced",
+  proposalRecorded: "staged change would deny, flow recorded",
+  proposalUnrecorded: "staged change would deny, flow not recorded (flow set full)",
 } as const;
 
 export const BASELINE_COMMENTS: ReadonlySet<string> = new Set(Object.values(BASELINE_COMMENT));
@@ -84,7 +95,7 @@ const DIRECTION = {
  * fleet. Default policy drop. `local`: statements that accept traffic of
  * local interfaces other than loopback (after the invalid drop).
  */
-export function chainHead(direction: "ingress" | "egress", revokeEstablished: boolean, local: readonly string[] = []): string {
+export function chainHead(direction: "ingress" | "egress", revokeEstablished: boolean, local: readonly string[] = [], invalidRule: string = INVALID_RULE): string {
   const d = DIRECTION[direction];
   return indentStatements([
     `type filter hook ${d.hook} priority filter; policy drop;`,
@@ -92,7 +103,7 @@ export function chainHead(direction: "ingress" | "egress", revokeEstablished: bo
     `${d.iface} "lo" accept comment ${quote(BASELINE_COMMENT.loopback)}`,
     // Before the invalid drop: on older kernels conntrack may mark ND invalid.
     ESSENTIAL_ICMPV6_RULE,
-    INVALID_RULE,
+    invalidRule,
     `meta nfproto ipv4 udp ${d.dhcp4} accept comment ${quote(d.dhcpComment)}`,
     `meta nfproto ipv6 udp ${d.dhcp6} accept comment ${quote(d.dhcpv6Comment)}`,
     ...local,
@@ -131,3 +142,25 @@ export const BASELINE_LINES = {
   ],
   egressOpen: ["egress all to any [default: no egress rules]"],
 } as const;
+
+/**
+ * A staged change's egress chain starts like an egress chain (docs/observe.md),
+ * with `return` where the chain accepts: what every ruleset lets out (replies,
+ * loopback, essential ICMPv6, DHCP, invalid packets, which are not the
+ * proposal's to judge, local interfaces, sshd's side of management) is not the
+ * staged change's to deny. Needed where the enforced egress is open.
+ */
+export function proposalEgressPrelude(revokeEstablished: boolean, local: readonly string[], failsafeServerSide: readonly string[]): string[] {
+  const d = DIRECTION.egress;
+  const ret = (s: string) => s.replace(/ (accept|drop) comment /, " return comment ");
+  return [
+    ...statefulRules(revokeEstablished).map(ret),
+    ret(`${d.iface} "lo" accept comment ${quote(BASELINE_COMMENT.loopback)}`),
+    ret(ESSENTIAL_ICMPV6_RULE),
+    ret(INVALID_RULE),
+    ret(`meta nfproto ipv4 udp ${d.dhcp4} accept comment ${quote(d.dhcpComment)}`),
+    ret(`meta nfproto ipv6 udp ${d.dhcp6} accept comment ${quote(d.dhcpv6Comment)}`),
+    ...local.map(ret),
+    ...failsafeServerSide.map(ret),
+  ];
+}

@@ -19,13 +19,16 @@
 import { createHash } from "node:crypto";
 import { type Family, type Interval, addressToInterval, familyMax, formatAddress, formatPrefix, intervalToNftElement, mergeIntervals, prefixToInterval } from "../addressing/cidr";
 import type { CompiledFleet, FleetDeclaration, HostRuleset } from "../declaration/declaration";
-import type { NormalisedFleet, NormalisedGroup, NormalisedHost, NormalisedRule, ValidationIssue } from "../declaration/fleetModel";
+import type { NormalisedFleet, NormalisedGroup, NormalisedHost, NormalisedHostObserve, NormalisedRule, ValidationIssue } from "../declaration/fleetModel";
 import { TABLE_FAMILY, nftName } from "../nft/names";
-import { type SetKeyType, quote, renderSet } from "../nft/render";
+import { type SetKeyType, quote, renderCounter, renderSet } from "../nft/render";
 import { icmpCodeSymbol, icmpTypeSymbol } from "../nft/symbols";
-import { BASELINE_LINES, FAILSAFE_COMMENT, chainHead, EGRESS_OPEN_HEAD, indentStatements, statefulLines } from "./baseline";
+import { BASELINE_LINES, FAILSAFE_COMMENT, chainHead, EGRESS_OPEN_HEAD, indentStatements, proposalEgressPrelude, statefulLines } from "./baseline";
 import { dedupe, mergeSorted, sortedUnique } from "./sortedLists";
-import { containerChains, containerLines, containerLocalStatements, publishedPortMatch } from "./containers";
+import { containerChains, containerLines, containerLocalStatements, filteredPaths, publishedPortMatch } from "./containers";
+import { counterName, countedStatement, dropEnd, flowSets, invalidStatement, observeLines, proposalEnd, proposalJump, stagedLine } from "./observe";
+import { ruleContentKey } from "../declaration/normalise";
+import { proposedFleet, withoutObserve } from "../declaration/proposal";
 import { formatPortRange } from "../addressing/ports";
 import { FleetValidationError, validateFleet } from "../declaration/validate";
 import { type Direction } from "../vocabulary/directions";
@@ -95,6 +98,10 @@ interface GroupChunk {
   hasEgressRules: boolean;
   /** Peer groups its rules name, sorted, unique. */
   peers: string[];
+  /** The same statements with each rule's named counter (observed hosts, docs/observe.md). */
+  counted: { ingress: string; egress: string; published: string };
+  /** The rules' counter names, sorted, unique. */
+  counters: string[];
 }
 
 /** A host's script and lines without the owner, shared by hosts with the same groups and SSH port. */
@@ -131,6 +138,9 @@ function ruleSummary(r: NormalisedRule): string {
   return `${protocolLabel(r)} ${r.direction === "ingress" ? "from" : "to"} ${shown}`;
 }
 
+/** A compiler of the main fleet, or of a staged change evaluated beside it (docs/observe.md). */
+type Role = "main" | "proposal";
+
 class Compiler {
   private readonly groups = new Map<string, NormalisedGroup>();
   private readonly members = new Map<string, NormalisedHost[]>();
@@ -143,9 +153,15 @@ class Compiler {
   /** Text of single addresses, per family: member addresses recur in many sets and lines. */
   private readonly addressTexts: Record<Family, Map<bigint, string>> = { 4: new Map(), 6: new Map() };
 
+  /** The staged change, compiled as shadow chains and as the plain policy it proposes. */
+  private shadow?: { fleet: NormalisedFleet; shadow: Compiler; plain: Compiler };
+  /** The plain policy of each observed host (its policyHash). */
+  private plainCompiler?: Compiler;
+
   constructor(
     private readonly fleet: NormalisedFleet,
     private readonly options: CompileOptions,
+    private readonly role: Role = "main",
   ) {
     for (const g of fleet.groups) {
       this.groups.set(g.name, g);
@@ -192,7 +208,7 @@ class Compiler {
       const merged = r.groups.length === 0 ? cidrs.intervals : mergeIntervals(all);
       const fullRange =
         r.groups.length === 0 && merged.length === 1 && merged[0]!.lo === 0n && merged[0]!.hi === familyMax(family);
-      name = nftName({ kind: "peers", family, cidrs: cidrs.elements, groups: r.groups, fullRange });
+      name = nftName({ kind: "peers", family, cidrs: cidrs.elements, groups: r.groups, fullRange }, { proposal: this.role === "proposal" });
       const elements = r.groups.length === 0 ? cidrs.elements : merged.map((iv) => (iv.lo === iv.hi ? this.addressText(family, iv.lo) : intervalToNftElement(family, iv)));
       this.addSet(name, `${family}|${elements.join(",")}`, SET_TYPE[family], elements);
     }
@@ -209,7 +225,7 @@ class Compiler {
         if (!r.ports) return `meta l4proto ${r.protocol}`;
         const dport = published ? publishedPortMatch(r.protocol) : `${r.protocol} dport`;
         if (r.ports.length === 1) return `${dport} ${formatPortRange(r.ports[0]!)}`;
-        const name = nftName({ kind: "ports", ranges: r.ports });
+        const name = nftName({ kind: "ports", ranges: r.ports }, { proposal: this.role === "proposal" });
         const elements = r.ports.map(formatPortRange);
         this.addSet(name, `ports|${elements.join(",")}`, "inet_service", elements);
         sets.push(name);
@@ -267,6 +283,11 @@ class Compiler {
     const g = this.groups.get(name)!;
     const statements: Record<Direction, string[]> = { ingress: [], egress: [] };
     const published: string[] = [];
+    const counted: Record<Direction, string[]> = { ingress: [], egress: [] };
+    const countedPublished: string[] = [];
+    const counters: string[] = [];
+    const proposal = this.role === "proposal";
+    const verdict = proposal ? "return" : "accept";
     const withPublished = this.fleet.containers.publishedPorts;
     const sets: string[] = [];
     const lines: string[] = [];
@@ -274,16 +295,22 @@ class Compiler {
     for (const r of [...g.ingress, ...g.egress]) {
       peers.push(...r.groups);
       const comment = quote(`${g.name}: ${r.description ?? ruleSummary(r)}`);
+      const counter = nftName({ kind: "ruleCounter", group: g.name, direction: r.direction, contentKey: ruleContentKey(r), proposal });
       for (const family of ruleFamilies(r)) {
         const peers = this.peerSet(family, r);
         if (peers === null) continue;
         sets.push(peers);
+        counters.push(counter);
         const proto = this.protocolMatch(r, sets);
         const addr = `${ADDR_EXPR[family]} ${r.direction === "ingress" ? "saddr" : "daddr"} @${peers}`;
-        statements[r.direction].push(`${addr}${proto ? ` ${proto}` : ""} accept comment ${comment}`);
+        const statement = `${addr}${proto ? ` ${proto}` : ""} accept comment ${comment}`;
+        statements[r.direction].push(statement);
+        counted[r.direction].push(countedStatement(statement, counter, verdict));
         if (withPublished && r.direction === "ingress") {
           const pub = this.protocolMatch(r, sets, true);
-          published.push(`${addr}${pub ? ` ${pub}` : ""} accept comment ${comment}`);
+          const pubStatement = `${addr}${pub ? ` ${pub}` : ""} accept comment ${comment}`;
+          published.push(pubStatement);
+          countedPublished.push(countedStatement(pubStatement, counter, verdict));
         }
       }
       for (const l of this.ruleLines(g, r)) lines.push(l);
@@ -296,6 +323,12 @@ class Compiler {
       lines: sortedUnique(lines),
       hasEgressRules: g.egress.length > 0,
       peers: sortedUnique(peers),
+      counted: {
+        ingress: indentStatements(dedupe(counted.ingress)),
+        egress: indentStatements(dedupe(counted.egress)),
+        published: indentStatements(dedupe(countedPublished)),
+      },
+      counters: sortedUnique(counters),
     };
     this.chunks.set(name, chunk);
     return chunk;
@@ -316,25 +349,27 @@ class Compiler {
    * sshd's packets are not all "replies"; accept them, but never a SYN: a
    * program bound to the SSH port cannot open a connection anywhere.
    */
-  private failsafe(host: NormalisedHost, sets: string[], lines: string[]): { ingress: string[]; egress: string[] } {
+  private failsafe(host: NormalisedHost, sets: string[], lines: string[]): { ingress: string[]; egress: string[]; counted: string[] } {
     const fs = this.fleet.failsafe;
     const port = host.sshPort;
     const comment = quote(FAILSAFE_COMMENT.ingress);
     const replyComment = quote(FAILSAFE_COMMENT.serverSide);
+    const count = (statements: string[]) => statements.map((st) => countedStatement(st, counterName("failsafe")));
     if (!fs.ssh) {
       lines.push("ingress failsafe ssh disabled [failsafe]");
-      return { ingress: [], egress: [] };
+      return { ingress: [], egress: [], counted: [] };
     }
     if (!fs.cidrs) {
       lines.push(`ingress tcp/${port} from any [failsafe ssh]`);
-      return { ingress: [`tcp dport ${port} accept comment ${comment}`], egress: [`${FAILSAFE_SERVER_SIDE(port)} accept comment ${replyComment}`] };
+      const ingress = [`tcp dport ${port} accept comment ${comment}`];
+      return { ingress, egress: [`${FAILSAFE_SERVER_SIDE(port)} accept comment ${replyComment}`], counted: count(ingress) };
     }
     const rules: string[] = [];
     const egress: string[] = [];
     for (const family of FAMILIES) {
       const prefixes = fs.cidrs.filter((c) => c.family === family);
       if (prefixes.length === 0) continue;
-      const name = nftName({ kind: "failsafe", family });
+      const name = nftName({ kind: "failsafe", family }, { proposal: this.role === "proposal" });
       const elements = mergeIntervals(prefixes.map(prefixToInterval)).map((iv) => intervalToNftElement(family, iv));
       this.addSet(name, `failsafe|${family}|${elements.join(",")}`, SET_TYPE[family], elements);
       sets.push(name);
@@ -342,7 +377,7 @@ class Compiler {
       egress.push(`${ADDR_EXPR[family]} daddr @${name} ${FAILSAFE_SERVER_SIDE(port)} accept comment ${replyComment}`);
       for (const p of prefixes) lines.push(`ingress tcp/${port} from ${formatPrefix(p)} [failsafe ssh]`);
     }
-    return { ingress: rules, egress };
+    return { ingress: rules, egress, counted: count(rules) };
   }
 
   /**
@@ -380,28 +415,93 @@ class Compiler {
       // A host attached to no group keeps no nftsg table (docs/semantics.md#no-group-no-table).
       return { host: host.name, table, script: "", lines: [], hash: sha256("") };
     }
-    // A host's ruleset depends only on its groups, its SSH port and the owner
-    // (the script names no host), so hosts that share the first two share the
-    // work and differ at most in the owner's comment.
-    const key = `${host.sshPort}|${host.groups.join(",")}`;
+    const observe = this.role === "main" ? host.observe : undefined;
+    const proposal = observe?.mode === "enforce" ? this.proposalOf(host) : undefined;
+    // A host's ruleset depends only on its groups, its SSH port, how it is
+    // observed (and a staged change's groups for it) and the owner (the script
+    // names no host), so hosts that share all but the owner share the work.
+    const key = [host.sshPort, host.groups.join(","), observeKey(observe), proposal ? proposal.host.groups.join(",") : "-"].join("|");
     let body = this.hostCache.get(key);
     if (!body) {
-      body = this.compileBody(host);
+      body = this.compileBody(host, observe, proposal);
       this.hostCache.set(key, body);
     }
     const owner = this.options.owners?.[host.name] ?? this.options.owner;
     const script = owner ? [body.head, `\tcomment ${quote(owner)}\n`, body.tail].join("") : body.head + body.tail;
     const tableLine = owner ? `table ${TABLE_FAMILY} ${table} [owner: ${owner}]` : `table ${TABLE_FAMILY} ${table}`;
-    return { host: host.name, table, script, lines: mergeSorted([[tableLine], body.lines]), hash: sha256(script) };
+    const hash = sha256(script);
+    const ruleset: HostRuleset = { host: host.name, table, script, lines: mergeSorted([[tableLine], body.lines]), hash };
+    if (!observe) return ruleset;
+    // The plain policy's hash: equal whether the host is staged or enforced
+    // (and to a staged change's, once that is the declaration).
+    this.plainCompiler ??= new Compiler(withoutObserve(this.fleet), this.options);
+    const policyHash = this.plainCompiler.compileHost({ ...host, observe: undefined }).hash;
+    const proposalHash = proposal ? this.shadow!.plain.compileHost(proposal.host).hash : undefined;
+    return { ...ruleset, observe: { mode: observe.mode, policyHash, ...(proposalHash !== undefined ? { proposalHash } : {}) } };
   }
 
-  private compileBody(host: NormalisedHost): HostBody {
+  /**
+   * The host under the staged change, when one is evaluated on it: an
+   * enforced host (a staged one observes its declared policy itself) whose
+   * proposed groups are not none (no table would deny nothing).
+   */
+  private proposalOf(host: NormalisedHost): { host: NormalisedHost; compiler: Compiler } | undefined {
+    if (!this.fleet.proposal) return undefined;
+    if (!this.shadow) {
+      const fleet = proposedFleet(this.fleet)!;
+      this.shadow = { fleet, shadow: new Compiler(fleet, this.options, "proposal"), plain: new Compiler(fleet, this.options) };
+    }
+    const proposed = this.shadow.fleet.hosts.find((h) => h.name === host.name);
+    if (!proposed || proposed.groups.length === 0) return undefined;
+    return { host: proposed, compiler: this.shadow.shadow };
+  }
+
+  /** A staged change's chains for one host (docs/observe.md), from the proposal compiler. */
+  private proposalChains(host: NormalisedHost, o: NormalisedHostObserve): ProposalParts {
+    const chunks = host.groups.map((g) => this.chunk(g));
+    const egressRestricted = chunks.some((c) => c.hasEgressRules);
+    const sets = mergeSorted(chunks.map((c) => c.sets));
+    const failsafeSets: string[] = [];
+    const failsafe = this.failsafe(host, failsafeSets, []);
+    const containers = this.fleet.containers;
+    const chains: string[] = [];
+    const jumps: Record<Direction, boolean> = { ingress: true, egress: egressRestricted };
+    chains.push(
+      `\n\tchain ${nftName({ kind: "proposalChain", direction: "ingress" })} {\n`,
+      ...chunks.map((c) => c.counted.ingress),
+      indentStatements(proposalEnd("ingress")),
+      "\t}\n",
+    );
+    if (egressRestricted) {
+      chains.push(
+        `\n\tchain ${nftName({ kind: "proposalChain", direction: "egress" })} {\n`,
+        indentStatements(proposalEgressPrelude(this.fleet.revokeEstablished, containerLocalStatements(containers, "egress"), failsafe.egress)),
+        ...chunks.map((c) => c.counted.egress),
+        indentStatements(proposalEnd("egress")),
+        "\t}\n",
+      );
+    }
+    const directions: Direction[] = egressRestricted ? ["ingress", "egress"] : ["ingress"];
+    return {
+      chains: chains.join(""),
+      jumps,
+      sets: mergeSorted([sortedUnique(failsafeSets), sets]).map((name) => ({ name, block: this.sets.get(name)!.block })),
+      flowSets: flowSets(o, directions, true),
+      counters: mergeSorted([...chunks.map((c) => c.counters), directions.map((d) => counterName(d === "ingress" ? "proposalUnrecordedIngress" : "proposalUnrecordedEgress")).sort()]),
+      lines: mergeSorted(chunks.map((c) => c.lines))
+        .filter((l) => /^(ingress|egress) /.test(l))
+        .map((l) => `proposed ${l}`),
+    };
+  }
+
+  private compileBody(host: NormalisedHost, observe?: NormalisedHostObserve, proposal?: { host: NormalisedHost; compiler: Compiler }): HostBody {
     const table = this.fleet.table;
     const chunks = host.groups.map((g) => this.chunk(g));
     const egressRestricted = chunks.some((c) => c.hasEgressRules);
     const hostLines: string[] = [];
     const hostSets: string[] = [];
     const failsafeRules = this.failsafe(host, hostSets, hostLines);
+    const shadow = proposal && observe ? proposal.compiler.proposalChains(proposal.host, observe) : undefined;
 
     const revoke = this.fleet.revokeEstablished;
     const containers = this.fleet.containers;
@@ -412,6 +512,9 @@ class Compiler {
     } else {
       hostLines.push(...BASELINE_LINES.egressOpen);
     }
+    if (observe?.mode === "staged") hostLines.splice(0, hostLines.length, ...hostLines.map(stagedLine));
+    if (observe) hostLines.push(...observeLines(observe, table, egressRestricted));
+    if (shadow) hostLines.push(...shadow.lines);
 
     // One array, one join: a flat string (no rope to flatten when hashing).
     const head = [
@@ -421,29 +524,61 @@ class Compiler {
       `table ${TABLE_FAMILY} ${table} {\n`,
     ].join("");
     const parts: string[] = [];
-    for (const name of mergeSorted([sortedUnique(hostSets), ...chunks.map((c) => c.sets)])) {
-      parts.push(this.sets.get(name)!.block, "\n\n");
+    const rules = (c: GroupChunk) => (observe ? c.counted : c);
+    // Observed: the table's counters first (nft lists them before sets), then its flow sets with the others.
+    const paths = filteredPaths({ containers, revokeEstablished: revoke, published: [], egress: egressRestricted ? [] : null });
+    const extraSets: { name: string; block: string }[] = [];
+    if (observe) {
+      const dropDirections: Direction[] = egressRestricted || paths.egress ? ["ingress", "egress"] : ["ingress"];
+      const fixed: string[] = [
+        counterName("since"),
+        counterName("invalid"),
+        counterName("dropIngress"),
+        counterName("unrecordedIngress"),
+        ...(failsafeRules.counted.length > 0 ? [counterName("failsafe")] : []),
+        ...(egressRestricted ? [counterName("dropEgress")] : []),
+        ...(dropDirections.includes("egress") ? [counterName("unrecordedEgress")] : []),
+        ...(paths.published ? [counterName("dropPublished")] : []),
+        ...(paths.egress ? [counterName("dropContainerEgress")] : []),
+      ];
+      const counters = [...fixed, ...mergeSorted(chunks.map((c) => c.counters)), ...(shadow?.counters ?? [])];
+      for (const name of dedupe(counters)) parts.push(renderCounter(name), "\n\n");
+      extraSets.push(...flowSets(observe, dropDirections, false), ...(shadow ? [...shadow.sets, ...shadow.flowSets] : []));
     }
+    const extra = new Map(extraSets.map((x) => [x.name, x.block]));
+    for (const name of mergeSorted([sortedUnique(hostSets), ...chunks.map((c) => c.sets), [...extra.keys()].sort()])) {
+      parts.push(extra.get(name) ?? this.sets.get(name)!.block, "\n\n");
+    }
+    const local = (direction: Direction) => containerLocalStatements(containers, direction);
     parts.push(
       `\tchain ${nftName({ kind: "chain", direction: "ingress" })} {\n`,
-      chainHead("ingress", revoke, containerLocalStatements(containers, "ingress")),
-      indentStatements(failsafeRules.ingress),
+      observe ? chainHead("ingress", revoke, local("ingress"), invalidStatement(observe)) : chainHead("ingress", revoke, local("ingress")),
+      indentStatements(observe ? failsafeRules.counted : failsafeRules.ingress),
+      shadow?.jumps.ingress ? indentStatements([proposalJump("ingress")]) : "",
     );
-    for (const c of chunks) parts.push(c.ingress);
+    for (const c of chunks) parts.push(rules(c).ingress);
+    if (observe) parts.push(indentStatements(dropEnd("ingress", observe, table)));
     parts.push("\t}\n\n", `\tchain ${nftName({ kind: "chain", direction: "egress" })} {\n`);
     if (egressRestricted) {
-      parts.push(chainHead("egress", revoke, containerLocalStatements(containers, "egress")), indentStatements(failsafeRules.egress));
-      for (const c of chunks) parts.push(c.egress);
+      parts.push(
+        observe ? chainHead("egress", revoke, local("egress"), invalidStatement(observe)) : chainHead("egress", revoke, local("egress")),
+        indentStatements(failsafeRules.egress),
+        shadow?.jumps.egress ? indentStatements([proposalJump("egress")]) : "",
+      );
+      for (const c of chunks) parts.push(rules(c).egress);
+      if (observe) parts.push(indentStatements(dropEnd("egress", observe, table)));
     } else {
-      parts.push(EGRESS_OPEN_HEAD);
+      parts.push(EGRESS_OPEN_HEAD, shadow?.jumps.egress ? indentStatements([proposalJump("egress")]) : "");
     }
     parts.push(
       "\t}\n",
+      shadow?.chains ?? "",
       containerChains({
         containers,
         revokeEstablished: revoke,
-        published: chunks.map((c) => c.published),
-        egress: egressRestricted ? chunks.map((c) => c.egress) : null,
+        published: chunks.map((c) => rules(c).published),
+        egress: egressRestricted ? chunks.map((c) => rules(c).egress) : null,
+        ...(observe ? { observe, table } : {}),
       }),
       "}\n",
     );
@@ -455,6 +590,23 @@ class Compiler {
     const lines = mergeSorted([sortedUnique(hostLines), ...chunks.map((c) => c.lines)]);
     return { head, tail: parts.join(""), lines };
   }
+}
+
+/** What a staged change adds to one host's table. */
+interface ProposalParts {
+  chains: string;
+  /** Which base chains jump into it. */
+  jumps: Record<Direction, boolean>;
+  /** Its peer, port and failsafe sets (p_...). */
+  sets: { name: string; block: string }[];
+  flowSets: { name: string; block: string }[];
+  counters: string[];
+  lines: string[];
+}
+
+/** The part of a host's observe settings that changes its script (not its acknowledgements). */
+function observeKey(o: NormalisedHostObserve | undefined): string {
+  return o ? `${o.mode}/${o.maxFlows}/${o.retentionHours}/${o.logPerMinute ?? ""}` : "-";
 }
 
 /** Compile an already validated fleet. */

@@ -24,6 +24,8 @@
 import type { NormalisedFleet } from "../declaration/fleetModel";
 import { BASELINE_COMMENT, indentStatements, statefulRules } from "./baseline";
 import { quote } from "../nft/render";
+import type { NormalisedHostObserve } from "../declaration/fleetModel";
+import { dropEnd, invalidStatement, type DropPoint } from "./observe";
 
 export type Containers = NormalisedFleet["containers"];
 
@@ -64,22 +66,25 @@ export interface ContainerChainInput {
   published: readonly string[];
   /** The host's egress rule statements when its groups restrict egress, else null. */
   egress: readonly string[] | null;
+  /** An observed host (docs/observe.md): its drops counted and recorded, or accepted when staged. */
+  observe?: NormalisedHostObserve;
+  table?: string;
 }
 
 /** Which of the two forwarded paths this host filters. */
-function filteredPaths(input: ContainerChainInput): { published: boolean; egress: boolean } {
+export function filteredPaths(input: ContainerChainInput): { published: boolean; egress: boolean } {
   const c = input.containers;
   return { published: c.publishedPorts, egress: c.egress && input.egress !== null && c.interfaces.length > 0 };
 }
 
 const INVALID = `ct state invalid drop comment ${quote(BASELINE_COMMENT.invalid)}`;
 
-function subChain(name: string, rules: readonly string[], what: string): string[] {
+function subChain(name: string, rules: readonly string[], what: string, observed?: { point: DropPoint; observe: NormalisedHostObserve; table: string }): string[] {
   return [
     `\n\tchain ${name} {\n`,
-    indentStatements([INVALID]),
+    indentStatements([observed ? invalidStatement(observed.observe) : INVALID]),
     ...rules,
-    indentStatements([`drop comment ${quote(`${what}: everything else`)}`]),
+    indentStatements(observed ? dropEnd(observed.point, observed.observe, observed.table) : [`drop comment ${quote(`${what}: everything else`)}`]),
     "\t}\n",
   ];
 }
@@ -110,8 +115,9 @@ export function containerChains(input: ContainerChainInput): string {
     indentStatements(["type filter hook forward priority filter; policy accept;", ...statefulRules(input.revokeEstablished), ...jumps]),
     "\t}\n",
   ];
-  if (paths.published) parts.push(...subChain(CONTAINER_CHAINS.published, input.published, "published ports"));
-  if (paths.egress) parts.push(...subChain(CONTAINER_CHAINS.egress, input.egress ?? [], "container egress"));
+  const observed = (point: DropPoint) => (input.observe ? { point, observe: input.observe, table: input.table ?? "" } : undefined);
+  if (paths.published) parts.push(...subChain(CONTAINER_CHAINS.published, input.published, "published ports", observed("published")));
+  if (paths.egress) parts.push(...subChain(CONTAINER_CHAINS.egress, input.egress ?? [], "container egress", observed("containerEgress")));
   return parts.join("");
 }
 

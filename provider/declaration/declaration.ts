@@ -56,6 +56,48 @@ export interface HostDeclaration {
   /** Addresses other members see this host by; default: connection.host if it is an IP literal. */
   addresses?: string[];
   securityGroups: string[];
+  /** Overrides the fleet's `observe` for this host (e.g. a few canaries that enforce first). */
+  observe?: HostObserveDeclaration;
+}
+
+/**
+ * Observe before enforce (docs/observe.md). Without it a host runs the plain
+ * ruleset (no counters). With it, every rule and every default drop is
+ * counted and every dropped flow recorded on the host, and `mode: "staged"`
+ * drops nothing: each would-be drop is recorded and accepted instead.
+ */
+export interface ObserveDeclaration {
+  /** "enforce" (default) or "staged". */
+  mode?: "enforce" | "staged";
+  /** Distinct flows recorded per direction and address family (default 4096, 16-65536). */
+  maxFlows?: number;
+  /** Hours a recorded flow is kept after its last packet (default 168, 1-720). */
+  retentionHours?: number;
+  /** Log drops (would-drops when staged) to the kernel log, rate-limited: true = 10 lines/minute per direction. */
+  log?: boolean | { perMinute?: number };
+  /**
+   * Digests of observed drops to acknowledge: a promotion (staged to
+   * enforce, or a staged change becoming the declaration) that would cut
+   * observed flows is refused unless its digest is listed here.
+   */
+  acknowledge?: string[];
+  /**
+   * A staged change: proposed groups (and memberships, for the hosts listed;
+   * others keep theirs), evaluated on enforced hosts beside the enforced
+   * rules and never enforced; the flows it would newly deny are recorded.
+   */
+  proposal?: ProposalDeclaration;
+}
+
+export interface HostObserveDeclaration {
+  mode?: "enforce" | "staged";
+  acknowledge?: string[];
+}
+
+export interface ProposalDeclaration {
+  securityGroups: SecurityGroupDeclaration[];
+  /** Hosts whose groups change under the proposal. */
+  hosts?: { name: string; securityGroups: string[] }[];
 }
 
 export interface FailsafeDeclaration {
@@ -114,6 +156,8 @@ export interface FleetDeclaration {
   revokeEstablished?: boolean;
   securityGroups: SecurityGroupDeclaration[];
   hosts: HostDeclaration[];
+  /** Observe before enforce: counters, recorded drops, staged mode, a staged change (docs/observe.md). */
+  observe?: ObserveDeclaration;
   /**
    * Policy tests: checked at preview (the FleetModel's check), before any
    * host is contacted; a failing test fails the preview.
@@ -147,6 +191,20 @@ export interface HostRuleset {
   lines: string[];
   /** sha256 of the script, hex. */
   hash: string;
+  /** Observed hosts only (docs/observe.md). */
+  observe?: HostRulesetObserve;
+}
+
+export interface HostRulesetObserve {
+  mode: "enforce" | "staged";
+  /**
+   * sha256 of the plain script of the same policy (no counters, no
+   * recording, enforced, no staged change): equal for a host staged and the
+   * same host enforced, so a promotion of exactly what was observed is known.
+   */
+  policyHash: string;
+  /** The same for this host under the staged change, when one is evaluated here. */
+  proposalHash?: string;
 }
 
 export type CompiledFleet = Record<string, HostRuleset>;

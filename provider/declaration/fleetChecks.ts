@@ -14,6 +14,7 @@ import { checkGroupNames } from "./checks/groups";
 import { checkRules } from "./checks/rules";
 import { checkDuplicateAddresses, checkHosts, checkPeerMemberAddresses } from "./checks/hosts";
 import { checkPolicyTests } from "./checks/policyTests";
+import { checkObserve, proposalIssuePath, proposedDeclaration } from "./checks/observe";
 
 export { isObj } from "./checks/context";
 
@@ -34,5 +35,17 @@ export function semanticIssues(decl: unknown, parsePrefix: (text: string) => Pre
   checkPeerMemberAddresses(ctx, hosts);
   checkDuplicateAddresses(ctx, hosts);
   checkPolicyTests(ctx, hosts, arrayAt(decl, "tests"));
+  checkObserve(ctx, decl, hosts);
+  // A staged change is a fleet of its own (its groups, the hosts' proposed
+  // memberships): the same checks, its problems at their place in observe.proposal.
+  const proposed = proposedDeclaration(decl);
+  if (proposed) {
+    const taken = new Set(ctx.issues.map((i) => i.path));
+    for (const issue of semanticIssues(proposed.decl, parsePrefix)) {
+      const at = proposalIssuePath(issue.path, proposed.listedAt);
+      if (at === undefined || (at.prefix !== "" && taken.has(at.path))) continue;
+      ctx.add(at.path, `${at.prefix}${issue.message}`);
+    }
+  }
   return ctx.issues;
 }

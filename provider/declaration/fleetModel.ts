@@ -7,6 +7,7 @@ import type { PolicyTestDeclaration } from "./declaration";
 import type { PortRange } from "../addressing/ports";
 import { type Protocol } from "../vocabulary/protocols";
 import { type Direction } from "../vocabulary/directions";
+import type { ObserveMode } from "../vocabulary/observe";
 
 export interface NormalisedRule {
   direction: Direction;
@@ -54,6 +55,36 @@ export interface NormalisedHost {
   addresses: Address[];
   /** Attached groups, sorted, unique. */
   groups: string[];
+  /**
+   * How this host runs its policy (docs/observe.md): the fleet's `observe`
+   * with the host's own overriding it; absent when neither declares one (the
+   * plain ruleset, no counters).
+   */
+  observe?: NormalisedHostObserve;
+}
+
+/** A host's effective observe settings. */
+export interface NormalisedHostObserve {
+  mode: ObserveMode;
+  /** Distinct flows recorded per direction and family. */
+  maxFlows: number;
+  retentionHours: number;
+  /** Drop logging: lines per minute per direction; absent = no logging. */
+  logPerMinute?: number;
+  /** Digests of observed drops acknowledged for a promotion (fleet's and host's), sorted, unique. */
+  acknowledge: string[];
+}
+
+/**
+ * A staged change (docs/observe.md): another set of groups and memberships,
+ * evaluated beside the enforced rules on enforced hosts, never enforced.
+ * Everything else (addresses, failsafe, options) is the fleet's.
+ */
+export interface NormalisedProposal {
+  /** Sorted by name, like NormalisedFleet.groups. */
+  groups: NormalisedGroup[];
+  /** Every host's groups under the proposal (sorted), by host name. */
+  hostGroups: Record<string, string[]>;
 }
 
 export interface NormalisedFleet {
@@ -78,6 +109,8 @@ export interface NormalisedFleet {
   hosts: NormalisedHost[];
   /** Policy tests, in declaration order (absent when none); the compiler ignores them. */
   tests?: NormalisedPolicyTest[];
+  /** A staged change (observe.proposal), if declared. */
+  proposal?: NormalisedProposal;
 }
 
 export interface NormalisedPolicyTest extends PolicyTestDeclaration {

@@ -8,6 +8,7 @@ import { didYouMean } from "./didYouMean";
 import type { ValidationIssue } from "./fleetModel";
 import { MAX_DESCRIPTION } from "../vocabulary/defaults";
 import { PACKET_PROTOCOLS, PROTOCOLS } from "../vocabulary/protocols";
+import { MAX_LOG_PER_MINUTE, MAX_MAX_FLOWS, MAX_RETENTION_HOURS, MIN_MAX_FLOWS, MIN_RETENTION_HOURS, OBSERVE_MODES } from "../vocabulary/observe";
 
 const optional = <T extends z.ZodTypeAny>(t: T) => t.nullish();
 // Ports are type-checked in the semantic pass: a zod union here costs a
@@ -57,12 +58,39 @@ const connectionSchema = z
   })
   .strict();
 
+// Observe (docs/observe.md); acknowledgements and the proposal's meaning are checked in checks/observe.ts.
+const hostObserveSchema = z
+  .object({
+    mode: optional(z.enum(OBSERVE_MODES)),
+    acknowledge: optional(z.array(z.string())),
+  })
+  .strict();
+
 const hostSchema = z
   .object({
     name: z.string(),
     connection: connectionSchema,
     addresses: optional(z.array(z.string())),
     securityGroups: z.array(z.string()),
+    observe: optional(hostObserveSchema),
+  })
+  .strict();
+
+const observeSchema = z
+  .object({
+    mode: optional(z.enum(OBSERVE_MODES)),
+    maxFlows: optional(z.number().int().min(MIN_MAX_FLOWS).max(MAX_MAX_FLOWS)),
+    retentionHours: optional(z.number().int().min(MIN_RETENTION_HOURS).max(MAX_RETENTION_HOURS)),
+    log: optional(z.union([z.boolean(), z.object({ perMinute: optional(z.number().int().min(1).max(MAX_LOG_PER_MINUTE)) }).strict()])),
+    acknowledge: optional(z.array(z.string())),
+    proposal: optional(
+      z
+        .object({
+          securityGroups: z.array(groupSchema),
+          hosts: optional(z.array(z.object({ name: z.string(), securityGroups: z.array(z.string()) }).strict())),
+        })
+        .strict(),
+    ),
   })
   .strict();
 
@@ -105,6 +133,7 @@ export const fleetSchema = z
     securityGroups: z.array(groupSchema),
     hosts: z.array(hostSchema),
     tests: optional(z.array(policyTestSchema)),
+    observe: optional(observeSchema),
   })
   .strict();
 
@@ -211,6 +240,12 @@ function rangeText(field: string): string | undefined {
     case "dialErrorLimit":
     case "perDialTimeout":
       return ">= 1";
+    case "maxFlows":
+      return `${MIN_MAX_FLOWS}-${MAX_MAX_FLOWS}`;
+    case "retentionHours":
+      return `${MIN_RETENTION_HOURS}-${MAX_RETENTION_HOURS}`;
+    case "perMinute":
+      return `1-${MAX_LOG_PER_MINUTE}`;
     default:
       return undefined;
   }

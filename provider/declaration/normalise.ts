@@ -4,13 +4,14 @@
 
 import { type Address, FAMILY_BITS, type Prefix, type PrefixParse, intervalToNftElement, mergeIntervals, parseAddress, prefixToInterval } from "../addressing/cidr";
 import { specialRangeOf } from "./checks/specialAddresses";
-import type { NormalisedFleet, NormalisedGroup, NormalisedHost, NormalisedPolicyTest, NormalisedRule } from "./fleetModel";
+import type { NormalisedFleet, NormalisedGroup, NormalisedHost, NormalisedHostObserve, NormalisedPolicyTest, NormalisedProposal, NormalisedRule } from "./fleetModel";
 import type { ParsedFleet, ParsedPolicyTest, ParsedRule } from "./fleetSchema";
 import { mergePortRanges, parsePortSpec, type PortRange } from "../addressing/ports";
 import { normaliseContainers } from "./containers";
 import { type Protocol } from "../vocabulary/protocols";
 import { DEFAULT_SSH_PORT, DEFAULT_TABLE } from "../vocabulary/defaults";
 import { type Direction } from "../vocabulary/directions";
+import { DEFAULT_LOG_PER_MINUTE, DEFAULT_MAX_FLOWS, DEFAULT_RETENTION_HOURS } from "../vocabulary/observe";
 
 
 export function comparePrefixes(a: Prefix, b: Prefix): number {
@@ -52,10 +53,15 @@ export function mergeCidrs(prefixes: readonly Prefix[]): NormalisedRule["mergedC
 
 const pad = (n: number, width: number) => String(n).padStart(width, "0");
 
-function ruleKey(r: Omit<NormalisedRule, "key">): string {
+/** What a rule matches, without its description (observe names a rule's counter by it). */
+export function ruleContentKey(r: Omit<NormalisedRule, "key" | "description">): string {
   const ports = r.ports ? r.ports.map((p) => `${pad(p.lo, 5)}-${pad(p.hi, 5)}`).join(",") : "*";
   const icmp = r.icmpType === undefined ? "*" : `${pad(r.icmpType, 3)}/${r.icmpCode === undefined ? "*" : pad(r.icmpCode, 3)}`;
-  return [r.protocol, ports, icmp, r.cidrElements.join(","), r.groups.join(","), JSON.stringify(r.description ?? "")].join("|");
+  return [r.protocol, ports, icmp, r.cidrElements.join(","), r.groups.join(",")].join("|");
+}
+
+function ruleKey(r: Omit<NormalisedRule, "key">): string {
+  return [ruleContentKey(r), JSON.stringify(r.description ?? "")].join("|");
 }
 
 function normaliseRule(direction: Direction, r: ParsedRule, parsePrefix: (text: string) => PrefixParse): NormalisedRule {
@@ -97,6 +103,43 @@ function normaliseRules(direction: Direction, rules: readonly ParsedRule[] | nul
 }
 
 export function normalise(p: ParsedFleet, parsePrefix: (text: string) => PrefixParse): NormalisedFleet {
+  const fleet = normaliseWithoutObserve(p, parsePrefix);
+  if (!p.observe && !p.hosts.some((h) => h.observe)) return fleet;
+  const byName = new Map(p.hosts.map((h) => [h.name, h]));
+  for (const h of fleet.hosts) {
+    const observe = hostObserve(p.observe, byName.get(h.name)?.observe);
+    if (observe) h.observe = observe;
+  }
+  const proposal = p.observe?.proposal;
+  if (proposal) fleet.proposal = normaliseProposal(p, proposal, parsePrefix);
+  return fleet;
+}
+
+/** A host's observe settings: the fleet's, its own mode and acknowledgements over them; none when neither declares observe. */
+function hostObserve(fleet: ParsedFleet["observe"], own: ParsedFleet["hosts"][number]["observe"]): NormalisedHostObserve | undefined {
+  if (!fleet && !own) return undefined;
+  const log = fleet?.log;
+  const logPerMinute = log === true ? DEFAULT_LOG_PER_MINUTE : log && typeof log === "object" ? (log.perMinute ?? DEFAULT_LOG_PER_MINUTE) : undefined;
+  return {
+    mode: own?.mode ?? fleet?.mode ?? "enforce",
+    maxFlows: fleet?.maxFlows ?? DEFAULT_MAX_FLOWS,
+    retentionHours: fleet?.retentionHours ?? DEFAULT_RETENTION_HOURS,
+    ...(logPerMinute !== undefined ? { logPerMinute } : {}),
+    acknowledge: uniqueSorted([...(fleet?.acknowledge ?? []), ...(own?.acknowledge ?? [])], byString),
+  };
+}
+
+/** The staged change: its groups normalised like the fleet's, and every host's groups under it. */
+function normaliseProposal(p: ParsedFleet, proposal: NonNullable<NonNullable<ParsedFleet["observe"]>["proposal"]>, parsePrefix: (text: string) => PrefixParse): NormalisedProposal {
+  const listed = new Map((proposal.hosts ?? []).map((h) => [h.name, h.securityGroups]));
+  const proposed = normaliseWithoutObserve(
+    { ...p, securityGroups: proposal.securityGroups, hosts: p.hosts.map((h) => ({ ...h, securityGroups: listed.get(h.name) ?? h.securityGroups })), tests: undefined },
+    parsePrefix,
+  );
+  return { groups: proposed.groups, hostGroups: Object.fromEntries(proposed.hosts.map((h) => [h.name, h.groups])) };
+}
+
+function normaliseWithoutObserve(p: ParsedFleet, parsePrefix: (text: string) => PrefixParse): NormalisedFleet {
   const groups: NormalisedGroup[] = p.securityGroups
     .map((g) => ({
       name: g.name,

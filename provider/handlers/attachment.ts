@@ -14,7 +14,8 @@ import {
   APPLY_FIELDS, DRIFT_MARKER, contentChanged, LOCATION_FIELDS, NO_TABLE_HASH, attachedToNoGroup, attachmentId, bootExpectation, expand, expectedListing,
   newInstanceId, outputs, outputsOf, persistenceProblem, sameOnHost, sha256, type Expanded,
 } from "./attachmentState";
-import { UNKNOWN } from "./unknown";
+import { containsUnknown, UNKNOWN } from "./unknown";
+import { observedAfterApply, observedFromRead, promotionLines, promotionMessage, promotionOf } from "./attachmentObserve";
 
 export type { AttachmentProps } from "./attachmentContract";
 export type { AttachmentEnv } from "./attachmentEnv";
@@ -43,6 +44,25 @@ async function reportedOtherFirewalls(env: AttachmentEnv, p: AttachmentProps, re
 function declareInRun(env: AttachmentEnv, news: AttachmentProps): string | undefined {
   if ([news.address, news.port, news.table, news.fleet, news.hostName].includes(UNKNOWN as never)) return undefined;
   return env.run?.declare(news.fleet, news.hostName, news.address, news.port, news.table);
+}
+
+/**
+ * The inputs a refresh records: the outputs, with only what a promotion needs
+ * of the observations (their counters and flow lists stay in the outputs), so
+ * the next preview's diff stays short.
+ */
+function inputsAfterRead(props: AttachmentProps): AttachmentProps {
+  if (!props.observed) return props;
+  const { counters: _c, drops: _d, newlyDenied: _n, ...kept } = props.observed;
+  return { ...props, observed: kept };
+}
+
+/** The inputs with the promotion's cut shown (observe.promotion), when they promote what the old inputs observed. */
+function withPromotion(olds: AttachmentProps, news: AttachmentProps): AttachmentProps {
+  if (!olds?.observed || !news.observe || containsUnknown(news.observe) || containsUnknown(news.hash)) return news;
+  const p = promotionOf(olds, news);
+  if (!p || p.problems.length === 0) return news;
+  return { ...news, observe: { ...news.observe, promotion: promotionLines(news.hostName, p) } };
 }
 
 /** Errors name the host and never carry secrets. */
@@ -81,7 +101,7 @@ type Converged = { ok: true; outs: AttachmentProps } | { ok: false; error: Error
  * A failure after the host confirmed the new ruleset (saving it for boot, the
  * connection) still returns the outputs of what is now on the host.
  */
-async function converge(env: AttachmentEnv, p: Expanded, known: KnownKeys, instance: string): Promise<Converged> {
+async function converge(env: AttachmentEnv, p: Expanded, known: KnownKeys, instance: string, olds?: AttachmentProps): Promise<Converged> {
   const { others } = lazy();
   const host = env.host();
   const keys = { expectedHostKey: p.connection.hostKey ?? known.hostKey, expectedProxyHostKey: known.proxyHostKey };
@@ -106,13 +126,21 @@ async function converge(env: AttachmentEnv, p: Expanded, known: KnownKeys, insta
     }
     for (const w of r.warnings ?? []) await env.warn(`nftsg: host ${p.hostName}: ${w}`);
     const report = await reportedOtherFirewalls(env, p, r.ruleset);
-    return { ok: true, outs: outputsOf(p, { hostKey: r.hostKey, proxyHostKey: r.proxyHostKey, listingHash: sha256(expectedListing(p.script)), instance, ...report }) };
+    // Observed hosts: the policy now applied, and since when (docs/observe.md).
+    const observed = observedAfterApply(p, olds, r.appliedAtMs);
+    return {
+      ok: true,
+      outs: outputsOf(p, { hostKey: r.hostKey, proxyHostKey: r.proxyHostKey, listingHash: sha256(expectedListing(p.script)), instance, ...report, ...(observed ? { observed } : {}) }),
+    };
   } catch (err) {
     const error = hostFailure(p, err);
     const he = err as Partial<HostError>;
     if (!he.confirmed) return { ok: false, error };
     // The ruleset is live and stays: record it (the next refresh shows whether it is persisted).
-    const confirmedOuts = outputsOf(p, { hostKey: he.hostKey ?? keys.expectedHostKey, proxyHostKey: known.proxyHostKey, listingHash: sha256(expectedListing(p.script)), instance });
+    const observed = observedAfterApply(p, olds, undefined);
+    const confirmedOuts = outputsOf(p, {
+      hostKey: he.hostKey ?? keys.expectedHostKey, proxyHostKey: known.proxyHostKey, listingHash: sha256(expectedListing(p.script)), instance, ...(observed ? { observed } : {}),
+    });
     return { ok: false, error, confirmedOuts };
   }
 }
@@ -165,8 +193,10 @@ function leftBehind(olds: AttachmentProps, news: AttachmentProps, outs: Attachme
 
 export function attachmentHandlers(env: AttachmentEnv = realAttachmentEnv()) {
   return {
-    async check(_olds: AttachmentProps, news: AttachmentProps) {
+    async check(olds: AttachmentProps, news: AttachmentProps) {
       const failures: { property: string; reason: string }[] = [...contentProblems(news)];
+      // A promotion of what the last refresh observed here: its cut flows shown in the preview's diff (docs/observe.md).
+      news = withPromotion(olds, news);
       const twin = declareInRun(env, news);
       if (twin !== undefined) {
         failures.push({
@@ -201,6 +231,9 @@ export function attachmentHandlers(env: AttachmentEnv = realAttachmentEnv()) {
         [...APPLY_FIELDS, ...LOCATION_FIELDS].some((f) => news[f] === UNKNOWN || !isDeepStrictEqual(olds[f], news[f]));
       // Unchanged: the host already has what this Attachment declares.
       if (!changed) env.run?.confirm(news.address, news.port, news.table);
+      // A promotion of what was observed here: preview shows the flows it would cut (docs/observe.md).
+      const promotion = changed && !containsUnknown(news) ? promotionOf(olds, news) : undefined;
+      if (promotion && promotion.problems.length > 0) await env.warn(`nftsg: ${promotionMessage(news.hostName, promotion, false)}`);
       return { changes: changed, replaces: [], deleteBeforeReplace: false };
     },
 
@@ -218,6 +251,9 @@ export function attachmentHandlers(env: AttachmentEnv = realAttachmentEnv()) {
 
     async update(_id: string, olds: AttachmentProps, news: AttachmentProps) {
       refuseUnfit(news);
+      // A promotion that would cut observed flows (or rests on no observation) is refused unless acknowledged.
+      const promotion = promotionOf(olds, news);
+      if (promotion && promotion.problems.length > 0 && !promotion.acknowledged) throw new Error(promotionMessage(news.hostName, promotion, true));
       // Only bookkeeping changed (connection settings such as a rotated key or
       // dialErrorLimit, rollbackSeconds, takeover, readable lines) and the host
       // would receive a byte-identical script: record it, contact nobody.
@@ -225,10 +261,10 @@ export function attachmentHandlers(env: AttachmentEnv = realAttachmentEnv()) {
         const expanded = expand(news);
         const listingHash = olds.listingHash ?? sha256(expectedListing(expanded.script));
         env.run?.confirm(news.address, news.port, news.table);
-        return { outs: outputsOf(expanded, { hostKey: olds.hostKey, proxyHostKey: olds.proxyHostKey, listingHash, instance: olds.instance }) };
+        return { outs: outputsOf(expanded, { hostKey: olds.hostKey, proxyHostKey: olds.proxyHostKey, listingHash, instance: olds.instance, ...(news.observe && olds.observed ? { observed: olds.observed } : {}) }) };
       }
       // Trust on first use: a key recorded earlier must match from now on.
-      const r = await converge(env, expand(news), olds, olds.instance ?? newInstanceId());
+      const r = await converge(env, expand(news), olds, olds.instance ?? newInstanceId(), olds);
       if (!r.ok) {
         if (r.confirmedOuts) {
           throw failureWithState(r.error.message, outputs({ ...r.confirmedOuts, pendingRemovals: leftBehind(olds, news, r.confirmedOuts) }), news);
@@ -262,13 +298,18 @@ export function attachmentHandlers(env: AttachmentEnv = realAttachmentEnv()) {
         throw hostFailure(props, err);
       }
       props = { ...props, ...(await reportedOtherFirewalls(env, props, live.ruleset)) };
+      // Observed hosts: the counters and recorded flows, compactly (docs/observe.md).
+      if (props.observe && live.exists) {
+        const prev = props.observed ?? { mode: props.observe.mode, policyHash: props.observe.policyHash, ...(props.observe.proposalHash ? { proposalHash: props.observe.proposalHash } : {}) };
+        props = { ...props, observed: observedFromRead(props.hostName, live.listing, live.nowMs ?? Date.now(), live.bootTimeS, prev) };
+      }
       const expected = props.listingHash ?? sha256(expectedListing(expand(props).script));
       const actual = live.exists ? listing.normaliseNftListing(live.listing) : "";
       const bootFacts = bootExpectation(props);
       const boot = live.pending
         ? "an apply was never confirmed: the host's rollback timer restores its previous ruleset"
         : bootFacts.noTable ? undefined : persistenceProblem(bootFacts.bootSha256, live);
-      if (expected === sha256(actual) && boot === undefined) return { id, props, inputs: props };
+      if (expected === sha256(actual) && boot === undefined) return { id, props, inputs: inputsAfterRead(props) };
       // Drift: record what is really there, so the next `up` sees a change
       // and restores the declared ruleset (and its boot loading).
       const what = expected !== sha256(actual) ? (live.exists ? "" : ": the table is missing") : `: ${boot}`;
@@ -280,7 +321,7 @@ export function attachmentHandlers(env: AttachmentEnv = realAttachmentEnv()) {
         rules: `${DRIFT_MARKER}${what}`,
         hash: sha256(live.listing),
       };
-      return { id, props: drifted, inputs: drifted };
+      return { id, props: drifted, inputs: inputsAfterRead(drifted) };
     },
 
     async delete(_id: string, props: AttachmentProps) {

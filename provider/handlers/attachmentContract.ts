@@ -53,6 +53,79 @@ export interface AttachmentInputProps {
    * host. Absent when there is none.
    */
   jumpTargets?: JumpTargetProps[];
+  /**
+   * Observe before enforce (docs/observe.md): how this host runs its policy
+   * and the policy's identity, for knowing a promotion in preview; absent for
+   * a host that is not observed (old state has none either, and diffs as
+   * before). Not compared by diff: the script carries everything the host
+   * gets, so an acknowledgement alone contacts nobody.
+   */
+  observe?: ObserveInputProps;
+}
+
+/** The Attachment's one observe input. */
+export interface ObserveInputProps {
+  mode: "enforce" | "staged";
+  /** sha256 of the plain script of the same policy (HostRulesetObserve.policyHash). */
+  policyHash: string;
+  /** The same under the staged change evaluated on this host, if any. */
+  proposalHash?: string;
+  /** Digests of observed drops acknowledged for a promotion (the fleet's and the host's). */
+  acknowledge?: string[];
+  /**
+   * Set by the Attachment's check, not the SDK: when these inputs promote
+   * what the last refresh observed, the flows the promotion would cut, so
+   * `pulumi preview --diff` shows them (display only).
+   */
+  promotion?: string[];
+}
+
+/**
+ * The Attachment's one observe output: what was applied (and since when), and
+ * what the last refresh read from the host, compactly (docs/observe.md).
+ * Times are ISO strings in the host's clock.
+ */
+export interface ObservedProps {
+  mode: "enforce" | "staged";
+  policyHash: string;
+  /** When the applied policy (rules and mode) last changed on the host. */
+  policySince?: string;
+  proposalHash?: string;
+  proposalSince?: string;
+  /** When the last refresh read the host's table. */
+  readAt?: string;
+  /** Since when the table's counters count (an apply carries them over). */
+  countingSince?: string;
+  /** Named counters: name -> [packets, bytes]. */
+  counters?: Record<string, number[]>;
+  /** Recorded drops (would-be drops when staged), busiest first, at most MAX_FLOWS_IN_STATE: "in 198.18.0.6 tcp/5432 3p 180B first ... last ...". */
+  drops?: string[];
+  dropsTotal?: number;
+  /** Packets of drops that could not be recorded (a flow set was full), and the count when the policy was applied. */
+  unrecorded?: number;
+  unrecordedBaseline?: number;
+  /** Flows the staged change would deny that the enforced rules accept (busiest first), and how many both deny. */
+  newlyDenied?: string[];
+  newlyDeniedTotal?: number;
+  bothDenyTotal?: number;
+  proposalUnrecorded?: number;
+  proposalUnrecordedBaseline?: number;
+  /** What a promotion of the observed policy would cut, as of the last refresh. */
+  cut?: ObservedCut;
+}
+
+export interface ObservedCut {
+  kind: "staged" | "proposal";
+  /** The policy the observation is of. */
+  policyHash: string;
+  /** Flows last seen since this time count. */
+  since: string;
+  flows: string[];
+  total: number;
+  /** Packets that could not be recorded since then. */
+  unrecorded: number;
+  /** Digest of the cut flows (part of the acknowledgement's digest). */
+  digest: string;
 }
 
 /** A host managed through the Attachment's host: its name, and its connection.host and port. */
@@ -102,6 +175,9 @@ export interface AttachmentProps {
   verdict?: string;
   stackId?: string;
   jumpTargets?: JumpTargetProps[];
+  observe?: ObserveInputProps;
+  /** Output (observed hosts): docs/observe.md. */
+  observed?: ObservedProps;
   /**
    * Output: tables this Attachment applied that it must still remove — the
    * old table after a rename, or the table on the machine the Attachment was

@@ -50,6 +50,8 @@ export interface ApplyOutputs {
   otherFirewalls?: string[];
   firewallWarnings?: string[];
   pendingRemovals?: AttachmentProps["pendingRemovals"];
+  /** Observed hosts (docs/observe.md): what was applied, since when, and the last refresh's observations. */
+  observed?: AttachmentProps["observed"];
 }
 
 /** Outputs: the inputs without the script (state keeps it once, in the inputs). */

@@ -79,6 +79,8 @@ export interface ApplyResult {
   bootLoader?: "systemd" | "init" | "none";
   /** What the caller should show: jump targets this host could not reach before the change (their path is unproven). */
   warnings?: string[];
+  /** The host's clock (ms since the epoch) right after the transaction (docs/observe.md: observations count from it). */
+  appliedAtMs?: number;
 }
 
 export interface LiveState {
@@ -100,6 +102,10 @@ export interface LiveState {
   pending?: boolean;
   /** What loads tables at boot here: systemd (nftsg's unit), an init script that loads the include file, or nothing. */
   bootLoader?: "systemd" | "init" | "none";
+  /** The host's clock (ms since the epoch) when the table was read: recorded flows' times are relative to it. */
+  nowMs?: number;
+  /** The host's boot time (s since the epoch): an observed table loaded at boot counts since then. */
+  bootTimeS?: number;
 }
 
 const MAX_CONFIRM_MS = 6_000;
@@ -210,9 +216,13 @@ export async function applyAtomically(
     if (!out.events.includes("confirmed")) throw failure(session, run, nonce, table, opts, "after");
     const ruleset = await rulesetRead;
     const bootLoader = out.values.boot_loader as ApplyResult["bootLoader"];
+    const appliedAtMs = numberValue(out.values.applied_at);
+    // Notes of the transaction (counters that could not be carried over: docs/observe.md).
+    warnings.push(...out.notes);
     return {
       hostKey: session.hostKey, proxyHostKey: session.proxyHostKey, listing, connections: session.connections, roundTrips,
       ...(ruleset ? { ruleset } : {}), ...(bootLoader ? { bootLoader } : {}), ...(warnings.length > 0 ? { warnings } : {}),
+      ...(appliedAtMs !== undefined ? { appliedAtMs } : {}),
     };
   } finally {
     session.close();
@@ -305,6 +315,8 @@ export async function readLive(conn: ConnectionDeclaration, table: string, opts:
       pending: out.values.pending === "1",
       bootLoader: (out.values.boot_loader as LiveState["bootLoader"]) || undefined,
       ...(ruleset ? { ruleset } : {}),
+      ...(numberValue(out.values.now_ms) !== undefined ? { nowMs: numberValue(out.values.now_ms) } : {}),
+      ...(numberValue(out.values.boot_time) !== undefined ? { bootTimeS: numberValue(out.values.boot_time) } : {}),
     };
   } finally {
     session.close();
@@ -346,6 +358,11 @@ export async function removeTable(conn: ConnectionDeclaration, table: string, op
   } finally {
     session.close();
   }
+}
+
+/** A whole number the host printed, or undefined. */
+function numberValue(text: string | undefined): number | undefined {
+  return text !== undefined && /^\d{1,16}$/.test(text) ? Number(text) : undefined;
 }
 
 /** Resource instance ids: lower-case hex (the host keeps only [a-f0-9] of its record). */
@@ -392,9 +409,13 @@ async function runToEnd(
   return out;
 }
 
-/** The port the compiled failsafe rule opens (`tcp dport N accept comment "failsafe ssh"`), if any. */
+/**
+ * The port the compiled failsafe rule opens (`tcp dport N accept comment
+ * "failsafe ssh"`, with `counter name "failsafe_ssh"` before accept on an
+ * observed host), if any.
+ */
 export function failsafePortInScript(script: string): number | undefined {
-  const m = /\btcp dport (\d{1,5}) accept comment "failsafe ssh"$/m.exec(script);
+  const m = /\btcp dport (\d{1,5}) (?:counter name "failsafe_ssh" )?accept comment "failsafe ssh"$/m.exec(script);
   return m ? Number(m[1]) : undefined;
 }
 

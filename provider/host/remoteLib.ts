@@ -533,3 +533,72 @@ NFTSG_LINKS
 Set containers.interfaces to this host's container and VM bridges only (e.g. [\"docker0\", \"br-<network id>\"]); nothing was changed"
 }
 `;
+
+/**
+ * Observe (docs/observe.md): an observed table's counters and recorded flows
+ * survive an apply. The new table replaces the old one in one transaction
+ * (table {} + delete table + definition), so what the old one counted is
+ * carried into the new one inside that same transaction: each named counter
+ * of the new table that the live one also has starts from the live value,
+ * and each dynamic set whose definition is unchanged gets the live elements
+ * back (with their counters and remaining timeouts). `counting_since` keeps
+ * the time the counters started (now for a new table; the host's boot time
+ * for a table loaded at boot, whose value is 0).
+ *
+ * now_ms: the host's clock in milliseconds (seconds * 1000 where date has no
+ * %N). seed_table LIVE_LISTING NEW_SCRIPT > SEEDED: the seeded script.
+ */
+export const SH_SEED = String.raw`now_ms() {
+  t=$(date +%s%N 2>/dev/null)
+  case $t in
+    '' | *[!0-9]*) t=$(date +%s)000 ;;
+    *) t=$((t / 1000000)) ;;
+  esac
+  printf '%s' "$t"
+}
+
+boot_time() { awk '$1 == "btime" { print $2 }' /proc/stat 2>/dev/null; }
+
+seed_table() {
+  awk -v now="$(date +%s)" -v btime="$(boot_time)" -v table="$T" '
+    function header(kind, line) { sub("^\t" kind " ", "", line); sub(/ \{$/, "", line); return line }
+    # The live listing (maybe empty: a new table): counter values, dynamic sets (definition and elements).
+    FILENAME == ARGV[1] {
+      if (c != "" && $0 ~ /^\t\tpackets [0-9]+ bytes [0-9]+$/) { val[c] = $0 }
+      c = ""
+      if ($0 ~ /^\tcounter [A-Za-z0-9_-]+ \{$/) { c = header("counter", $0); next }
+      if ($0 ~ /^\tset [A-Za-z0-9_-]+ \{$/) { s = header("set", $0); def[s] = ""; inel = 0; next }
+      if (s == "") next
+      if ($0 ~ /^\t\}$/) { s = ""; inel = 0; next }
+      line = $0
+      if (line ~ /^\t\telements = \{/) { inel = 1; sub(/^\t\telements = \{ */, "", line) }
+      else if (inel) sub(/^[ \t]+/, "", line)
+      else { def[s] = def[s] line "\n"; if (line ~ /^\t\tflags .*dynamic/) dyn[s] = 1; next }
+      if (line ~ / *\}$/) { sub(/ *\}$/, "", line); inel = 0 }
+      el[s] = el[s] (el[s] == "" ? "" : " ") line
+      next
+    }
+    # The new script, printed with live counter values; its dynamic sets noted.
+    {
+      if (nc != "" && $0 == "\t\tpackets 0 bytes 0") {
+        if (nc in val) v = val[nc]
+        else if (nc == "counting_since") v = "\t\tpackets " now " bytes 0"
+        else v = $0
+        if (nc == "counting_since" && v ~ /^\t\tpackets 0 bytes/ && btime != "") v = "\t\tpackets " btime " bytes 0"
+        print v; nc = ""; next
+      }
+      nc = ""
+      print
+      if ($0 ~ /^\tcounter [A-Za-z0-9_-]+ \{$/) { nc = header("counter", $0); next }
+      if ($0 ~ /^\tset [A-Za-z0-9_-]+ \{$/) { ns = header("set", $0); ndef[ns] = ""; order[++n] = ns; next }
+      if (ns != "") { if ($0 ~ /^\t\}$/) ns = ""; else ndef[ns] = ndef[ns] $0 "\n" }
+    }
+    END {
+      for (i = 1; i <= n; i++) {
+        k = order[i]
+        if ((k in dyn) && el[k] != "" && def[k] == ndef[k]) printf "add element inet %s %s { %s }\n", table, k, el[k]
+      }
+    }
+  ' "$1" "$2"
+}
+`;

@@ -7,7 +7,7 @@
 // it) is being sent leaves an unterminated group, a syntax error, and nothing
 // executed on the host.
 import { randomBytes } from "node:crypto";
-import { SH_BASE, SH_BOOT, SH_LOCAL_IFACES, SH_LOCK, SH_ROLLBACK, shellVars, type LibParams } from "./remoteLib";
+import { SH_BASE, SH_BOOT, SH_LOCAL_IFACES, SH_LOCK, SH_ROLLBACK, SH_SEED, shellVars, type LibParams } from "./remoteLib";
 import { INTERFACE_PATTERN } from "../vocabulary/containers";
 import { assertOwner, assertTableName, shQuote } from "./remoteQuote";
 import { MAX_ROLLBACK_SECONDS, MIN_ROLLBACK_SECONDS } from "../vocabulary/defaults";
@@ -137,7 +137,7 @@ export function applyProgram(p: ApplyProgramParams): string {
     localInterfaces: p.localInterfaces,
   };
   return `{
-${libParams(vars)}${SH_LOCK}${SH_ROLLBACK}${SH_BOOT}${SH_LOCAL_IFACES}
+${libParams(vars)}${SH_LOCK}${SH_ROLLBACK}${SH_BOOT}${SH_LOCAL_IFACES}${SH_SEED}
 # A connection lost after CONFIRM must not stop the persistence that follows
 # it: writes to a closed channel fail (EPIPE) instead of killing this shell,
 # and a hangup from sshd is ignored. A connection lost before CONFIRM is seen
@@ -153,7 +153,13 @@ resolve_stale
 
 # Ownership: refuse another stack's table before touching anything.
 read_table
-check_owner "$(live_owner "$CUR")"
+LIVE_OWNER=$(live_owner "$CUR")
+check_owner "$LIVE_OWNER"
+# Observe (docs/observe.md): the live table's counters and recorded flows are
+# carried into an observed new one, unless it was another stack's (takeover);
+# a new table starts counting now.
+SEED=0
+if [ "$EXISTS" = 0 ] || [ "$(stack_of "$LIVE_OWNER")" = "$(stack_of "$OWNER")" ]; then SEED=1; fi
 
 # The failsafe must open the port sshd really listens on here: behind a
 # port-forward, connection.port is not it (failsafe.port says which is).
@@ -205,12 +211,32 @@ fi
 # From here the host may run the new ruleset, which can cut this very session.
 say armed
 
-# One kernel transaction: all or nothing.
-if ! err=$(nft -f "$NEW" 2>&1 >/dev/null); then
-  disarm || wait_firing
-  rm -f "$NEW"
-  fail apply "nft -f failed; nothing was applied and the previous ruleset is still in place: $err"
+# Observe: an observed ruleset starts from the live table's counters and
+# recorded flows, read now (as late as possible: what is counted between this
+# read and the transaction is lost) and written into the same transaction.
+APPLY_FILE=$NEW
+if [ "$SEED" = 1 ] && grep -q "^$TAB"'counter counting_since {$' "$NEW"; then
+  { nft list table inet "$T" 2>/dev/null || :; } > "$RUN/$T.live.txt"
+  if seed_table "$RUN/$T.live.txt" "$NEW" > "$RUN/$T.seeded.nft"; then
+    APPLY_FILE=$RUN/$T.seeded.nft
+  fi
 fi
+
+# One kernel transaction: all or nothing.
+if ! err=$(nft -f "$APPLY_FILE" 2>&1 >/dev/null); then
+  # The seeded file failed (never the compiled ruleset's fault: nft -c passed
+  # it): apply the compiled ruleset itself, counting from zero.
+  if [ "$APPLY_FILE" != "$NEW" ] && err2=$(nft -f "$NEW" 2>&1 >/dev/null); then
+    say "note:the live table's counters and recorded flows could not be carried into the new table, which counts from zero: $(printf '%s' "$err" | head -n 3 | tr '\n' ' ')"
+  else
+    [ "$APPLY_FILE" = "$NEW" ] || err=$err2
+    disarm || wait_firing
+    rm -f "$NEW" "$RUN/$T.live.txt" "$RUN/$T.seeded.nft"
+    fail apply "nft -f failed; nothing was applied and the previous ruleset is still in place: $err"
+  fi
+fi
+say "applied_at=$(now_ms)"
+rm -f "$RUN/$T.live.txt" "$RUN/$T.seeded.nft"
 
 say listing-begin
 nft list table inet "$T" 2>/dev/null
@@ -261,7 +287,7 @@ esac
 export function readProgram(p: { table: string; nonce: string }): string {
   assertTableName(p.table);
   return `{
-${libParams({ table: p.table, nonce: p.nonce })}
+${libParams({ table: p.table, nonce: p.nonce })}${SH_SEED}
 preflight
 # Wait out an apply in progress (a shared hold on its lock; the lock file is
 # only opened if it exists, so reading creates nothing), so a refresh never
@@ -275,6 +301,8 @@ PENDING=0
 if [ -e "$ARMED" ]; then PENDING=1; fi
 say "pending=$PENDING"
 read_table
+# Observe: the host's clock when the table was read (a recorded flow's times are relative to it).
+READ_AT=$(now_ms)
 PERSISTED=0
 if [ -f "$LIVE" ] && boot_installed; then PERSISTED=1; fi
 # What boot would load, to compare with what was applied.
@@ -287,6 +315,9 @@ say "instance=$(live_instance)"
 say "persisted=$PERSISTED"
 if [ "$SYSTEMD" = 1 ]; then LOADER=systemd; elif boot_loads "$(boot_conf)"; then LOADER=init; else LOADER=none; fi
 say "boot_loader=$LOADER"
+# Observe: when the table was read, and the host's boot time (a table loaded at boot counts since then).
+say "now_ms=$READ_AT"
+say "boot_time=$(boot_time)"
 say listing-begin
 if [ "$EXISTS" = 1 ]; then printf '%s\\n' "$CUR"; fi
 say listing-end

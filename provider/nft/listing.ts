@@ -14,7 +14,10 @@
 //   - the order of elements inside `{ ... }` (set elements, anonymous sets);
 //   - the order of sets and chains inside a table (declaration order has no
 //     meaning) — but never the order of rules inside a chain;
-//   - counter values (`counter packets 12 bytes 3456` -> `counter`);
+//   - counter values (`counter packets 12 bytes 3456` -> `counter`), also of
+//     named counters (`counter c { packets 12 bytes 3456 }`), and the elements
+//     of dynamic sets (`flags dynamic`): what the kernel counts and records by
+//     itself (docs/observe.md) changes all the time and is never drift;
 //   - symbolic vs numeric `meta l4proto`, `icmp type/code`, `icmpv6 type/code`
 //     (a host without /etc/protocols prints `meta l4proto 6`).
 
@@ -245,12 +248,20 @@ function renderAtoms(atoms: Atom[]): string {
   return out;
 }
 
+/** What the kernel changes by itself: a named counter's values, a dynamic set's elements (docs/observe.md). */
+function live(b: Block, statement: string): boolean {
+  if (b.kind === "counter") return /^packets \d+ bytes \d+$/.test(statement);
+  if (b.kind === "set" || b.kind === "map") return statement.startsWith("elements =") && b.statements.some((s) => /^flags .*\bdynamic\b/.test(s));
+  return false;
+}
+
 function renderBlock(b: Block, depth: number): string[] {
   const ind = "\t".repeat(depth);
   const lines = [`${ind}${b.header} {`];
   // Inside a set or map, statement order means nothing; inside a chain the
   // order of rules is the semantics, so it is kept.
-  const statements = b.kind === "chain" ? b.statements : [...b.statements].sort();
+  const kept = b.statements.filter((s) => !live(b, s));
+  const statements = b.kind === "chain" ? kept : kept.sort();
   for (const s of statements) lines.push(`${ind}\t${s}`);
   const children = [...b.children].sort((x, y) => (x.header < y.header ? -1 : x.header > y.header ? 1 : 0));
   for (const c of children) for (const l of renderBlock(c, depth + 1)) lines.push(l);

@@ -61,7 +61,44 @@ export type NameRequest =
    * exactly 0.0.0.0/0 (or ::/0) and there are no groups.
    */
   | { kind: "peers"; family: Family; cidrs: readonly string[]; groups: readonly string[]; fullRange: boolean }
-  | { kind: "ports"; ranges: readonly PortRange[] };
+  | { kind: "ports"; ranges: readonly PortRange[] }
+  /**
+   * Observe (docs/observe.md): the named counter of one rule, from the rule's
+   * group, direction and content (not its description, so a reworded
+   * description keeps its count); `proposal` for a rule of a staged change.
+   */
+  | { kind: "ruleCounter"; group: string; direction: Direction; contentKey: string; proposal?: boolean }
+  /** Observe: the table's fixed counters (default drops, failsafe, unrecorded flows, counting since). */
+  | { kind: "counter"; which: ObserveCounter }
+  /**
+   * Observe: the dynamic set of dropped (or would-be dropped) flows of one
+   * direction and family; `first` keeps each flow's first packet time,
+   * `proposal` the flows a staged change would deny.
+   */
+  | { kind: "observeSet"; direction: Direction; family: Family; first: boolean; proposal: boolean }
+  /** Observe: the chain that evaluates a staged change beside the enforced rules. */
+  | { kind: "proposalChain"; direction: Direction };
+
+/** The table's fixed counters when a host is observed. */
+export const OBSERVE_COUNTERS = {
+  /** packets = the time (Unix seconds) the table's counters started counting; 0 = since it was loaded at boot. */
+  since: "counting_since",
+  failsafe: "failsafe_ssh",
+  invalid: "drop_invalid",
+  dropIngress: "drop_in",
+  dropEgress: "drop_out",
+  dropPublished: "drop_published",
+  dropContainerEgress: "drop_container_egress",
+  unrecordedIngress: "unrecorded_in",
+  unrecordedEgress: "unrecorded_out",
+  proposalUnrecordedIngress: "proposal_unrecorded_in",
+  proposalUnrecordedEgress: "proposal_unrecorded_out",
+} as const;
+export type ObserveCounter = keyof typeof OBSERVE_COUNTERS;
+
+const DIRECTION_SUFFIX: Record<Direction, string> = { ingress: "in", egress: "out" };
+/** Prefix of every set a staged change (proposal) adds: its peer sets may hold other members. */
+export const PROPOSAL_SET_PREFIX = "p_";
 
 const MAX_READABLE_PORTS_NAME = 40;
 
@@ -74,8 +111,20 @@ const MAX_READABLE_PORTS_NAME = 40;
  *   set   any_v4 / any_v6                  0.0.0.0/0, ::/0
  *   set   peers_v4_<digest>                any other peer mix
  *   set   ports_80_443_8000-8100           port lists (digest when long)
+ * Observed hosts (docs/observe.md) also have:
+ *   counter r_<group>_<in|out>_<digest>    one per rule (pr_ for a staged change's rules)
+ *   counter drop_in, drop_out, ...         OBSERVE_COUNTERS
+ *   set   drops_in_v4, first_in_v4, ...    dropped flows (proposal_ for a staged change)
+ *   chain proposal_in / proposal_out       a staged change, evaluated beside the enforced rules
+ *   p_<set name>                          the sets of a staged change
  */
-export function nftName(req: NameRequest): string {
+export function nftName(req: NameRequest, opts: { proposal?: boolean } = {}): string {
+  const name = baseName(req);
+  // Sets of a staged change: their own namespace (same names, other elements).
+  return opts.proposal && (req.kind === "peers" || req.kind === "ports" || req.kind === "failsafe") ? `${PROPOSAL_SET_PREFIX}${name}` : name;
+}
+
+function baseName(req: NameRequest): string {
   switch (req.kind) {
     case "chain":
       return req.direction;
@@ -93,5 +142,13 @@ export function nftName(req: NameRequest): string {
       if (readable.length <= MAX_READABLE_PORTS_NAME) return readable;
       return `ports_${nameDigest(JSON.stringify(req.ranges))}`;
     }
+    case "ruleCounter":
+      return `${req.proposal ? "pr" : "r"}_${req.group}_${DIRECTION_SUFFIX[req.direction]}_${nameDigest(req.contentKey).slice(0, 10)}`;
+    case "counter":
+      return OBSERVE_COUNTERS[req.which];
+    case "observeSet":
+      return `${req.proposal ? "proposal_" : ""}${req.first ? "first" : "drops"}_${DIRECTION_SUFFIX[req.direction]}_${FAMILY_SUFFIX[req.family]}`;
+    case "proposalChain":
+      return `proposal_${DIRECTION_SUFFIX[req.direction]}`;
   }
 }

@@ -70,3 +70,32 @@ export function sanitiseComment(text: string): string {
 export function quote(text: string): string {
   return `"${sanitiseComment(text)}"`;
 }
+
+/** A named counter, indented for a table body, as nft lists it (values seeded on the host, docs/observe.md). */
+export function renderCounter(name: string): string {
+  return ["\tcounter ", name, " {\n\t\tpackets 0 bytes 0\n\t}"].join("");
+}
+
+/** A duration in hours as nft prints it: "7d", "1d12h", "5h". */
+export function nftHours(hours: number): string {
+  const d = Math.floor(hours / 24);
+  const h = hours % 24;
+  return `${d > 0 ? `${d}d` : ""}${h > 0 || d === 0 ? `${h}h` : ""}`;
+}
+
+/**
+ * A dynamic set of flows (docs/observe.md): address . protocol . port,
+ * bounded, each element expiring `hours` after its last refresh, with a
+ * packet and byte counter per element when `counter`. As nft lists it.
+ */
+export function renderFlowSet(name: string, addressExpr: "ip saddr" | "ip daddr" | "ip6 saddr" | "ip6 daddr", size: number, hours: number, counter: boolean): string {
+  return [
+    "\tset ", name, " {\n",
+    "\t\ttypeof ", addressExpr, " . meta l4proto . th dport\n",
+    "\t\tsize ", String(size), "\n",
+    "\t\tflags dynamic,timeout\n",
+    counter ? "\t\tcounter\n" : "",
+    "\t\ttimeout ", nftHours(hours), "\n",
+    "\t}",
+  ].join("");
+}

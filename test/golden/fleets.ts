@@ -119,6 +119,28 @@ const edges: FleetDeclaration = {
   ],
 };
 
+/** Observe (docs/observe.md): staged with drop logging, one canary enforcing; counters everywhere. */
+const meshStaged: FleetDeclaration = {
+  ...mesh,
+  observe: { mode: "staged", maxFlows: 1024, retentionHours: 36, log: { perMinute: 30 } },
+  hosts: mesh.hosts.map((h) => (h.name === "app-2" ? { ...h, observe: { mode: "enforce" as const, acknowledge: ["0123456789ab"] } } : h)),
+};
+
+/** Observe: enforced, with a staged change (a new rule, a removed one, a host moved to another group). */
+const webDbProposal: FleetDeclaration = {
+  ...webDb,
+  observe: {
+    proposal: {
+      securityGroups: [
+        { ...webDb.securityGroups[0]!, ingress: webDb.securityGroups[0]!.ingress!.filter((r) => r.description !== "ping6") },
+        { ...webDb.securityGroups[1]!, egress: [{ protocol: "udp", ports: 53, cidrs: ["198.18.0.0/15"], description: "dns" }] },
+        webDb.securityGroups[2]!,
+      ],
+      hosts: [{ name: "db-2", securityGroups: ["db", "admin"] }],
+    },
+  },
+};
+
 export const GOLDEN_FLEETS: readonly GoldenFleet[] = [
   { name: "web-db", decl: webDb },
   { name: "mesh", decl: mesh, owner: "acme/nftsg-demo/prod" },
@@ -129,4 +151,6 @@ export const GOLDEN_FLEETS: readonly GoldenFleet[] = [
   { name: "mesh-containers", decl: { ...mesh, containers: { interfaces: ["virbr0", "docker0", "br-*"], egress: false } } },
   { name: "edges-no-containers", decl: { ...edges, containers: { publishedPorts: false, interfaces: [] } } },
   { name: "random", decl: generateFleet({ seed: 5, hosts: 6, groups: 4, rules: 24, cidrs: 90 }), owner: "org/random/s5" },
+  { name: "mesh-staged", decl: meshStaged, owner: "acme/nftsg-demo/prod" },
+  { name: "web-db-proposal", decl: webDbProposal },
 ];

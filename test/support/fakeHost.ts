@@ -14,6 +14,7 @@ import type { ApplyOptions, ApplyResult, HostOps, LiveState, ReadOptions, Remove
 import { assertOwner, assertTableName } from "../../provider/host/remoteQuote";
 import { assertScriptScope } from "../../provider/host/remoteScriptScope";
 import { tableDefinition } from "../../provider/nft/listing";
+import { parseNftDuration } from "../../provider/nft/observations";
 import { MAX_ROLLBACK_SECONDS, MIN_ROLLBACK_SECONDS } from "../../provider/vocabulary/defaults";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
@@ -44,10 +45,42 @@ export class FakeMachine {
   /** When set, the next operation of that kind fails with that kind of error, changing nothing; one-shot. */
   failNext: { op: "apply" | "read" | "remove"; kind: HostErrorKind } | undefined;
 
+  /** The machine's clock (ms): tests may move it. */
+  clockOffsetMs = 0;
+  clockMs(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
   constructor(
     readonly name: string,
     public hostKey: string,
   ) {}
+
+  /**
+   * Observe: what the kernel would record in a table: a flow in a dynamic set
+   * (element text as nft lists it, e.g. "198.18.0.6 . tcp . 5432 counter
+   * packets 3 bytes 180 expires 6d23h59m"), or a named counter's values.
+   */
+  record(table: string, set: string, element: string): void {
+    const t = this.tables.get(table);
+    if (!t) throw new Error(`no table ${table}`);
+    const re = new RegExp(`(\\tset ${set} \\{\\n(?:\\t\\t(?!elements)[^\\n]*\\n)*)(?:\\t\\telements = \\{ ([^}]*) \\}\\n)?`);
+    t.listing = t.listing.replace(re, (_all, head: string, els?: string) => `${head}\t\telements = { ${els ? `${els}, ` : ""}${element} }\n`);
+  }
+
+  /** Time passes on the machine: its clock moves, recorded flows come closer to expiring (none is removed). */
+  advance(ms: number): void {
+    this.clockOffsetMs += ms;
+    for (const t of this.tables.values()) {
+      t.listing = t.listing.replace(/ expires (\S+?)(,| \}|\n)/g, (_all, d: string, end: string) => ` expires ${formatDuration(Math.max(0, (parseNftDuration(d) ?? 0) - ms))}${end}`);
+    }
+  }
+
+  count(table: string, counter: string, packets: number, bytes: number): void {
+    const t = this.tables.get(table);
+    if (!t) throw new Error(`no table ${table}`);
+    t.listing = t.listing.replace(new RegExp(`(\\tcounter ${counter} \\{\\n\\t\\t)packets \\d+ bytes \\d+`), `$1packets ${packets} bytes ${bytes}`);
+  }
 
   /** What boot would bring up: every table whose file boot loads. */
   reboot(): void {
@@ -152,7 +185,11 @@ export class FakeHosts implements HostOps {
       m.lockoutNext = false;
       throw hostError(conn, "lockout", "applying this ruleset would have cut SSH access; the host was rolled back to its previous ruleset");
     }
-    const listing = tableDefinition(script);
+    // Observe: an observed table starts from the live one's counters and recorded flows (remoteLib.ts SH_SEED).
+    const live = m.tables.get(table);
+    const seed = live === undefined || stackOf(liveOwner(m, table)) === stackOf(opts.owner);
+    const fresh = tableDefinition(script);
+    const listing = seed && /^\tcounter counting_since \{$/m.test(fresh) ? seedListing(live?.listing ?? "", fresh, Math.floor(m.clockMs() / 1000)) : fresh;
     m.tables.set(table, { listing });
     if (m.failAfterConfirmNext) {
       m.failAfterConfirmNext = false;
@@ -165,7 +202,7 @@ export class FakeHosts implements HostOps {
     if (opts.instance) m.instanceFiles.set(table, opts.instance);
     if (opts.stackId) m.stackFiles.set(table, opts.stackId);
     m.bootLoaded.add(table);
-    return { hostKey: m.hostKey, listing, connections: 2, roundTrips: 2 };
+    return { hostKey: m.hostKey, listing, connections: 2, roundTrips: 2, appliedAtMs: m.clockMs() };
   }
 
   async readLive(conn: ConnectionDeclaration, table: string, opts: ReadOptions): Promise<LiveState> {
@@ -182,6 +219,7 @@ export class FakeHosts implements HostOps {
       ...(owner ? { owner } : {}),
       ...(instance ? { instance } : {}),
       ...(boot !== undefined ? { bootSha256: sha256(boot) } : {}),
+      nowMs: m.clockMs(),
     };
   }
 
@@ -210,6 +248,41 @@ export class FakeHosts implements HostOps {
     m.stackFiles.delete(table);
     return result([]);
   }
+}
+
+/**
+ * The host's seeding (provider/host/remoteLib.ts SH_SEED) on listings: the new
+ * table's counters start from the live ones' values (counting_since from now
+ * when the live table has none), its dynamic sets whose definition is
+ * unchanged get the live elements.
+ */
+export function seedListing(live: string, fresh: string, nowS: number): string {
+  const values = new Map([...live.matchAll(/^\tcounter (\S+) \{\n\t\t(packets \d+ bytes \d+)$/gm)].map((m) => [m[1]!, m[2]!]));
+  const sets = new Map<string, { def: string; elements?: string }>();
+  for (const m of live.matchAll(/^\tset (\S+) \{\n((?:\t\t(?!elements)[^\n]*\n)*)(?:\t\telements = \{ ([^}]*) \}\n)?\t\}/gm)) {
+    sets.set(m[1]!, { def: m[2]!, ...(m[3] !== undefined ? { elements: m[3].replace(/,\s+/g, ", ") } : {}) });
+  }
+  let out = fresh.replace(/^\tcounter (\S+) \{\n\t\tpackets 0 bytes 0$/gm, (all, name: string) => {
+    const v = values.get(name) ?? (name === "counting_since" ? `packets ${nowS} bytes 0` : undefined);
+    return v === undefined ? all : `\tcounter ${name} {\n\t\t${v}`;
+  });
+  out = out.replace(/^\tset (\S+) \{\n((?:\t\t[^\n]*\n)*)\t\}/gm, (all, name: string, def: string) => {
+    const was = sets.get(name);
+    if (!was?.elements || was.def !== def || !/flags .*dynamic/.test(def)) return all;
+    return `\tset ${name} {\n${def}\t\telements = { ${was.elements} }\n\t}`;
+  });
+  return out;
+}
+
+/** Milliseconds as nft prints a duration ("1d2h3m4s5ms"). */
+function formatDuration(ms: number): string {
+  const parts: string[] = [];
+  for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000], ["ms", 1]] as const) {
+    const n = Math.floor(ms / size);
+    ms -= n * size;
+    if (n > 0) parts.push(`${n}${unit}`);
+  }
+  return parts.join("") || "0s";
 }
 
 function hostError(conn: ConnectionDeclaration, kind: HostErrorKind, message: string): HostError {

@@ -87,6 +87,31 @@ describe("normaliseNftListing: tolerant of layout", () => {
     expect(norm(a)).toBe(norm(b));
   });
 
+  it("ignores what observe's kernel state changes by itself: named counter values, dynamic set elements (docs/observe.md)", () => {
+    const fresh = [
+      "table inet t {",
+      "\tcounter r_web_in_0123456789 {\n\t\tpackets 0 bytes 0\n\t}",
+      "\tset drops_in_v4 {\n\t\ttypeof ip saddr . meta l4proto . th dport\n\t\tsize 4096\n\t\tflags dynamic,timeout\n\t\tcounter\n\t\ttimeout 7d\n\t}",
+      "\tset peers {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { 10.0.0.0/8 }\n\t}",
+      "\tchain c {\n\t\ttcp dport 22 counter name \"r_web_in_0123456789\" accept\n\t}",
+      "}",
+      "",
+    ].join("\n");
+    const busy = fresh
+      .replace("packets 0 bytes 0", "packets 17 bytes 1020")
+      .replace(
+        "\t\ttimeout 7d\n",
+        "\t\ttimeout 7d\n\t\telements = { 198.18.0.6 . tcp . 5432 counter packets 3 bytes 180 expires 6d23h59m50s720ms,\n\t\t\t     2001:db8::5 . udp . 53 counter packets 1 bytes 80 expires 59m59s812ms }\n",
+      );
+    expect(busy).not.toBe(fresh);
+    expect(norm(busy)).toBe(norm(fresh));
+    // Still strict: the elements of a set that is not dynamic, the set's size, the counter's name.
+    expect(norm(fresh.replace("10.0.0.0/8", "10.0.0.0/9"))).not.toBe(norm(fresh));
+    expect(norm(fresh.replace("size 4096", "size 1024"))).not.toBe(norm(fresh));
+    expect(norm(fresh.replace('counter name \"r_web', 'counter name \"r_db'))).not.toBe(norm(fresh));
+    expect(norm(fresh.replace("counter r_web_in_0123456789 {", "counter r_db_in_0123456789 {"))).not.toBe(norm(fresh));
+  });
+
   it("handles a script prelude (table {} + delete table) like nft does", () => {
     const script = `table inet nftsg {}\ndelete table inet nftsg\n${LISTING}`;
     expect(norm(script)).toBe(norm(LISTING));

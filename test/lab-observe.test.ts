@@ -13,17 +13,17 @@
 // Traffic goes only to lab addresses, in namespaces this test creates; every
 // sending loop is bounded in count and time.
 import { readFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { compileFleet } from "../provider/compiler/compile";
 import type { FleetDeclaration } from "../provider/declaration/declaration";
 import { applyAtomically, readLive } from "../provider/host/apply";
 import { flowKey, flowsOf, observedFromRead } from "../provider/handlers/attachmentObserve";
 import { parseObservations } from "../provider/nft/observations";
-import { labUp, type Lab } from "./lab/index";
 import { buildPlan, connectivityMatrix, describeProbe, formatMatrix, RUNNER_NAME, servicesFor, type Plan, type Probe } from "./support/matrix";
 import { productMatrix } from "./support/productMatrix";
 import { applyCompiled, MAIN_HOSTS, randomFleet } from "./support/semanticFleets";
-import { connectionTo } from "./support/applyLab";
+import { connectionTo } from "./support/labConnection";
+import { useLab } from "./support/useLab";
 import type { FlowResult } from "../provider/evaluate";
 
 const STAGED_SEEDS = [3, 17, 36, 101];
@@ -32,15 +32,7 @@ const PROPOSAL_SEEDS: [number, number][] = [
   [42, 2024],
 ];
 
-let lab: Lab;
-
-beforeAll(async () => {
-  lab = await labUp({ hosts: MAIN_HOSTS.length, hostNames: [...MAIN_HOSTS] });
-}, 120_000);
-
-afterAll(async () => {
-  await lab?.down();
-});
+const lab = useLab({ hosts: MAIN_HOSTS.length, hostNames: [...MAIN_HOSTS] });
 
 /** What each host recorded, as "host|in|198.18.1.12|tcp/80" keys (drops or a staged change's). */
 async function recorded(decl: FleetDeclaration, proposal: boolean): Promise<Set<string>> {

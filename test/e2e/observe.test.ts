@@ -9,13 +9,14 @@
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { labUp, RUNNER, type Lab } from "../lab";
+import { RUNNER } from "../../lab";
+import { useLab } from "../support/useLab";
 import type { FleetArgs, ObserveArgs, RuleArgs } from "../../sdk/inputs";
 import type { ObservedProps } from "../../provider/handlers/attachmentContract";
 import { fleetStack, type FleetStack } from "../support/stack";
 import { repoRoot } from "../support/engine";
 
-let lab: Lab;
+const lab = useLab({ hosts: 3, hostNames: ["db-1", "web-1", "prom-1"] });
 let stack: FleetStack;
 
 interface Variant {
@@ -87,7 +88,6 @@ async function trafficOnce(): Promise<boolean[]> {
 }
 
 beforeAll(async () => {
-  lab = await labUp({ hosts: 3, hostNames: ["db-1", "web-1", "prom-1"] });
   await lab.listen("db-1", "tcp", [5432, 6432, 7000, 9100]);
   await lab.listen("db-1", "udp", [5353]);
   await lab.listen("web-1", "tcp", [443, 8080]);
@@ -102,7 +102,6 @@ afterAll(async () => {
   } catch {
     /* reported by the tests */
   }
-  await lab?.down();
 });
 
 describe("observe before enforce through the real CLI", () => {

@@ -95,7 +95,7 @@ function checkPeers(ctx: CheckContext, r: Obj, path: string, protocol: string | 
   const groupsTypedOk = !present(r["securityGroups"]) || Array.isArray(r["securityGroups"]);
   const listsTypedOk = !present(r["addressLists"]) || Array.isArray(r["addressLists"]);
   if (cidrs.length === 0 && peerGroups.length === 0 && lists.length === 0 && cidrsTypedOk && groupsTypedOk && listsTypedOk) {
-    ctx.add(path, `rule has no peers; set cidrs (["0.0.0.0/0", "::/0"] for anywhere), securityGroups and/or addressLists`);
+    ctx.add(path, `rule has no peers; set cidrs (["0.0.0.0/0", "::/0"] for anywhere) and/or securityGroups (or addressLists)`);
   }
   const icmp = protocol === "icmp" || protocol === "icmpv6";
   // Beside address lists, an inline CIDR of the other family would match nothing, as in a mixed list.

@@ -115,7 +115,7 @@ describe("examples/multistack through the pulumi CLI: two projects, two backends
   });
 
   it("a new bastion: nothing changes in the team until it has the platform's new outputs; then exactly its app hosts, the group named", async () => {
-    ok(await platform.pulumi(["config", "set", "--path", "hosts[2]", JSON.stringify(host("bastion-2", "bastion"))]));
+    ok(await platform.pulumi(["config", "set", "--path", "hosts", JSON.stringify([host("bastion-1", "bastion"), host("mon-1", "monitoring"), host("bastion-2", "bastion")])]));
     ok(await platform.pulumi(["up", "--yes"]));
     ok(await team.pulumi(["preview", "--diff", "--expect-no-changes"]));
     ok(await team.pulumi(["config", "set", "platformOutputs", await outputs(platform)]));

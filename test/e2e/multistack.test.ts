@@ -132,7 +132,7 @@ describe("two projects, two backends: a platform publishes, a team consumes", ()
     expectProblem(message, "remoteGroups[0].source", "no published value (got nothing)");
     expectProblem(message, "remoteGroups[0].source", "or set allowEmpty: true");
     expect(await tables(["app-1", "app-2"])).toEqual(before);
-  });
+  }, 600_000);
 
   it("the platform's up publishes its bastion group (names and addresses only) in the documented shape", async () => {
     const up = await platform.stack.up();
@@ -144,7 +144,7 @@ describe("two projects, two backends: a platform publishes, a team consumes", ()
       groups: { bastion: { members: [{ name: "bastion-1", addresses: [lab.host("bastion-1").ipv4, lab.host("bastion-1").ipv6] }] } },
     });
     expect(JSON.stringify(await published(platform))).not.toContain("PRIVATE KEY");
-  });
+  }, 600_000);
 
   it("the team's up applies the remote group and the address list; packets agree", async () => {
     team.setFleets({ team: teamFleet(await published(platform)) });
@@ -161,7 +161,7 @@ describe("two projects, two backends: a platform publishes, a team consumes", ()
     const table = (await lab.exec("app-1", "nft list table inet nftsg")).stdout;
     expect(table).toMatch(/set sg_platform-bastion_v4 \{/);
     expect(table).toMatch(/set list_office_v4 \{/);
-  });
+  }, 600_000);
 
   it("mutual references: the platform names the team's published app group; the team's app reaches the bastion's callback port", async () => {
     expect(await reach("app-1", "bastion-1", CALLBACK_PORT)).toBe(false); // allowEmpty until the team published
@@ -175,7 +175,7 @@ describe("two projects, two backends: a platform publishes, a team consumes", ()
     const events: EngineEvent[] = [];
     await team.stack.preview({ onEvent: (e) => events.push(e) });
     expect(ops(events)).toEqual([]);
-  });
+  }, 600_000);
 
   it("a membership change in the platform: nothing changes in the team until the platform's up", async () => {
     bastionMembers = ["bastion-1", "bastion-2"];
@@ -186,7 +186,7 @@ describe("two projects, two backends: a platform publishes, a team consumes", ()
     const events: EngineEvent[] = [];
     await team.stack.preview({ onEvent: (e) => events.push(e) });
     expect(ops(events)).toEqual([]);
-  });
+  }, 600_000);
 
   it("after the platform's up: the team's preview updates exactly the hosts that allow the group, names it, and shows the member once", async () => {
     expect((await platform.stack.up()).summary.result).toBe("succeeded");
@@ -211,7 +211,7 @@ describe("two projects, two backends: a platform publishes, a team consumes", ()
     }
     expect((await team.stack.up()).summary.result).toBe("succeeded");
     expect(await reach("bastion-2", "app-1", APP_PORT)).toBe(true);
-  });
+  }, 600_000);
 
   it("an address list change reads once on its record, with the hosts it affects; each of them shows the list's digest", async () => {
     officeCidrs = [`${lab.host("office").ipv4}/32`, `${lab.host("spare").ipv4}/32`];
@@ -225,7 +225,7 @@ describe("two projects, two backends: a platform publishes, a team consumes", ()
     expect(preview.stdout).toMatch(/\+ *peer list office: 2 CIDRs, sha256:[0-9a-f]{16}/);
     expect((await team.stack.up()).summary.result).toBe("succeeded");
     expect(await reach("spare", "app-2", OFFICE_PORT)).toBe(true);
-  });
+  }, 600_000);
 
   it("bad or missing remote data fails the team's preview with the field and the fix; no host changes", async () => {
     const good = (await published(platform)) as Record<string, unknown>;
@@ -241,7 +241,7 @@ describe("two projects, two backends: a platform publishes, a team consumes", ()
       expectProblem(await failure(team.stack.preview()), path, reason);
     }
     expect(await tables(["app-1", "app-2"])).toEqual(before);
-  });
+  }, 600_000);
 
   it("allowEmpty accepts an unpublished group (its rules match nothing, said on every host), never a malformed value", async () => {
     const good = (await published(platform)) as Record<string, unknown>;
@@ -255,7 +255,7 @@ describe("two projects, two backends: a platform publishes, a team consumes", ()
     expect(preview.stdout).toMatch(/\+ *peer sg platform-bastion \(remote db of organization\/nftsg-platform\/prod\): no members \(group db not published; allowEmpty\)/);
     team.setFleets({ team: teamFleet({ ...good, "nftsg.dev/remote-groups": "one" }, ["app-1", "app-2"], { allowEmpty: true }) });
     expectProblem(await failure(team.stack.preview()), 'remoteGroups[0].source["nftsg.dev/remote-groups"]', "must be the format number 1");
-  });
+  }, 600_000);
 });
 
 describe("a StackReference within one backend", () => {
@@ -268,7 +268,7 @@ describe("a StackReference within one backend", () => {
     expect(up.summary.result).toBe("succeeded");
     const [b1, b2, spare] = await Promise.all([reach("bastion-1", "app-3", APP_PORT), reach("bastion-2", "app-3", APP_PORT), reach("spare", "app-3", APP_PORT)]);
     expect({ b1, b2, spare }).toEqual({ b1: true, b2: true, spare: false });
-  });
+  }, 600_000);
 
   it("a StackReference output that does not exist fails at preview as missing, with the fix; no host changes", async () => {
     const before = await tables(["app-3"]);
@@ -276,7 +276,7 @@ describe("a StackReference within one backend", () => {
     const message = await failure(byReference!.stack.preview());
     expectProblem(message, "remoteGroups[0].source", "no published value (got nothing)");
     expect(await tables(["app-3"])).toEqual(before);
-  });
+  }, 600_000);
 
   it("the platform's member leaves: nothing changes by reference until its up, then exactly app-3", async () => {
     byReference!.setFleets((pulumi) => ({ refs: { ...teamFleet(new pulumi.StackReference("organization/nftsg-platform/prod").getOutput("published"), ["app-3"]), publish: undefined } }));
@@ -291,5 +291,5 @@ describe("a StackReference within one backend", () => {
     expect(ops(events)).toEqual(["update:Attachment:refs-app-3", "update:FleetModel:refs", "update:RemoteGroup:refs-remote-platform-bastion"]);
     expect((await byReference!.stack.up()).summary.result).toBe("succeeded");
     expect(await reach("bastion-2", "app-3", APP_PORT)).toBe(false);
-  });
+  }, 600_000);
 });

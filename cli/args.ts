@@ -6,7 +6,7 @@ export class UsageError extends Error {}
 
 export const USAGE = `usage:
   nftsg explain <declaration.json | module.js> --from <end> --to <end> --port <port/proto | proto[/icmp-type]> [--family 4|6]
-      <end>: a host name, sg:<group> (every member), or an address/CIDR outside the fleet
+      <end>: a host name, sg:<group> (every member; a remote group's too), list:<address list>, or an address/CIDR outside the fleet
       e.g. nftsg explain fleet.json --from web-1 --to db-1 --port 5432/tcp
   nftsg lint <declaration.json | module.js>
   nftsg test <declaration.json | module.js>              run the declaration's policy tests

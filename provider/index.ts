@@ -12,3 +12,6 @@ export const securityGroup = recordHandlers() satisfies pulumi.dynamic.ResourceP
 export const rule = recordHandlers() satisfies pulumi.dynamic.ResourceProvider;
 export const model = modelHandlers() satisfies pulumi.dynamic.ResourceProvider;
 export const stackIdentity = stackIdentityHandlers() satisfies pulumi.dynamic.ResourceProvider;
+// Records of address lists and remote groups (docs/multistack.md): no host I/O.
+export const addressList = recordHandlers() satisfies pulumi.dynamic.ResourceProvider;
+export const remoteGroup = recordHandlers() satisfies pulumi.dynamic.ResourceProvider;

@@ -5,10 +5,14 @@
 // input of its Attachment, which is what makes `pulumi preview` show the
 // effect on every host.
 import * as pulumi from "@pulumi/pulumi";
-import type { FleetDeclaration, HostDeclaration, HostRuleset, HostRulesetObserve, SecurityGroupDeclaration } from "../provider/declaration/declaration";
-import type { ConnectionArgs, FleetArgs, HostArgs, SecurityGroupArgs } from "./inputs";
+import type {
+  AddressListDeclaration, FleetDeclaration, HostDeclaration, HostRuleset, HostRulesetObserve, RemoteGroupDeclaration, SecurityGroupDeclaration,
+} from "../provider/declaration/declaration";
+import type { AddressListArgs, ConnectionArgs, FleetArgs, HostArgs, RemoteGroupArgs, SecurityGroupArgs } from "./inputs";
 import type { JumpTargetProps } from "../provider/handlers/attachmentContract";
-import { Attachment, FleetModel, Rule, SecurityGroup, stackIdentity } from "./resources";
+import { AddressList, Attachment, FleetModel, RemoteGroup, Rule, SecurityGroup, stackIdentity } from "./resources";
+import { type PublishedGroups, pickPublishedGroup, publishedGroups } from "../provider/declaration/remoteGroups";
+import { addressListText, affectedHostsText, remoteGroupRecord } from "./multistack";
 import { ruleKeys } from "./identity";
 import { fleetSlices } from "./slice";
 import { SharedCompile, type FleetOptions } from "./sharedCompile";
@@ -27,7 +31,17 @@ export class Fleet extends pulumi.ComponentResource {
   /** Keyed `${group}/${direction}/${ruleKey}`. */
   readonly rules: Record<string, Rule> = {};
   readonly attachments: Record<string, Attachment> = {};
+  /** The address lists' records, by name (docs/multistack.md). */
+  readonly addressLists: Record<string, AddressList> = {};
+  /** The remote groups' records, by name: their published members as read. */
+  readonly remoteGroups: Record<string, RemoteGroup> = {};
   readonly model: FleetModel;
+  /**
+   * With `publish`: the published groups' members (names and addresses only),
+   * in the documented, versioned shape other stacks read as remoteGroups.
+   * Export it: `export const published = fleet.published`.
+   */
+  readonly published: pulumi.Output<PublishedGroups> | undefined;
 
   constructor(name: string, args: FleetArgs, opts?: pulumi.ComponentResourceOptions) {
     super("nftsg:index:Fleet", name, {}, opts);
@@ -37,10 +51,13 @@ export class Fleet extends pulumi.ComponentResource {
     const stackId = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
 
     const ownerOf = (host: string) => `${stackId}/host=${host}`;
+    // Remote groups' published values, each cut down to the group used (unsecret:
+    // a published value holds names and addresses only).
+    const remoteDecls = new Map((args.remoteGroups ?? []).map((r) => [r.name, remoteGroupDeclaration(r)]));
     // The whole declaration, validated once here (and its policy tests run):
     // the model and every Attachment carry the verdict and refuse an invalid
     // one in their own check, before any host is contacted.
-    const declaration = declarationForCheck(args);
+    const declaration = declarationForCheck(args, remoteDecls);
     const owners = Object.fromEntries(args.hosts.map((h) => [h.name, ownerOf(h.name)]));
     const verdict = declaration.apply((text) => fleetVerdict(String(text), owners));
     this.model = new FleetModel(name, { fleet: name, declaration, verdict }, { parent: this });
@@ -52,6 +69,35 @@ export class Fleet extends pulumi.ComponentResource {
     const hosts = firstByName(args.hosts);
 
     const addressing = new Map(hosts.map((h) => [h.name, hostAddressing(h)]));
+    const lists = firstByName(args.addressLists ?? []);
+    const remotes = firstByName(args.remoteGroups ?? []);
+    for (const l of lists) {
+      this.addressLists[l.name] = new AddressList(`${name}-list-${l.name}`, {
+        fleet: name, name: l.name, description: l.description ?? "",
+        cidrs: pulumi.output(l.cidrs as pulumi.Input<pulumi.Input<string>[]>).apply((c) => addressListText(l.name, c)),
+        affects: affectedHostsText(groups, hosts, (r) => (r.addressLists ?? []).includes(l.name)),
+      }, { parent: this });
+    }
+    for (const r of remotes) {
+      const decl = remoteDecls.get(r.name)!;
+      const record = decl.apply(remoteGroupRecord);
+      this.remoteGroups[r.name] = new RemoteGroup(`${name}-remote-${r.name}`, {
+        fleet: name, name: r.name,
+        affects: affectedHostsText(groups, hosts, (x) => (x.securityGroups ?? []).includes(r.name)),
+        source: record.apply((x) => x.source),
+        members: record.apply((x) => x.members),
+        memberAddresses: record.apply((x) => x.memberAddresses),
+        allowEmpty: decl.apply((d) => d.allowEmpty === true),
+      }, { parent: this });
+    }
+    if (args.publish) {
+      const publishedNames = args.publish.groups;
+      const members = hosts.filter((h) => h.securityGroups.some((g) => publishedNames.includes(g)));
+      const meta = { stack: stackId, fleet: name };
+      this.published = pulumi.all(members.map((h) => addressing.get(h.name)!)).apply((list) => publishedGroups(list, publishedNames, meta));
+    } else {
+      this.published = undefined;
+    }
     for (const g of groups) {
       const memberHosts = hosts.filter((h) => h.securityGroups.includes(g.name)).sort((a, b) => (a.name < b.name ? -1 : 1));
       this.securityGroups[g.name] = new SecurityGroup(`${name}-${g.name}`, {
@@ -68,13 +114,13 @@ export class Fleet extends pulumi.ComponentResource {
             ports: r.ports as pulumi.Input<never>,
             icmpType: r.icmpType, icmpCode: r.icmpCode,
             cidrs: r.cidrs as pulumi.Input<pulumi.Input<string>[]>,
-            securityGroups: r.securityGroups, description: r.description,
+            securityGroups: r.securityGroups, addressLists: r.addressLists, description: r.description,
           }, { parent: this });
         });
       }
     }
 
-    const compiled = compileHosts(args, table, groups, hosts, addressing, ownerOf);
+    const compiled = compileHosts(args, table, groups, hosts, addressing, ownerOf, lists, remotes, remoteDecls);
     const jumpTargets = jumpTargetsOf(hosts);
     for (const h of hosts) {
       const owner = ownerOf(h.name);
@@ -152,8 +198,20 @@ function firstByName<T extends { name: string }>(items: T[]): T[] {
   return items.filter((i) => (seen.has(i.name) ? false : (seen.add(i.name), true)));
 }
 
+/** A remote group as the compiler reads it: its published value cut down to the group used. */
+function remoteGroupDeclaration(r: RemoteGroupArgs): pulumi.Output<RemoteGroupDeclaration> {
+  const group = r.group ?? r.name;
+  const source = pulumi.unsecret(pulumi.output(r.source)).apply((v) => pickPublishedGroup(v, group));
+  return pulumi.output({
+    name: r.name,
+    ...(r.group !== undefined ? { group: r.group } : {}),
+    ...(r.allowEmpty !== undefined ? { allowEmpty: r.allowEmpty } : {}),
+    ...(r.description !== undefined ? { description: r.description } : {}),
+  }).apply((d) => source.apply((src) => ({ ...d, source: src }) as RemoteGroupDeclaration));
+}
+
 /** The declaration with connection secrets replaced by a marker, for the model's check. */
-function declarationForCheck(args: FleetArgs): pulumi.Output<unknown> {
+function declarationForCheck(args: FleetArgs, remotes: Map<string, pulumi.Output<RemoteGroupDeclaration>>): pulumi.Output<unknown> {
   // Group memberships first: the CLI cuts long lines in diffs.
   const hosts = args.hosts.map(({ name, securityGroups, ...h }) => ({
     name,
@@ -168,6 +226,10 @@ function declarationForCheck(args: FleetArgs): pulumi.Output<unknown> {
     containers: args.containers,
     securityGroups: args.securityGroups,
     hosts,
+    // Only when used: a declaration without them reads as it always has.
+    ...(args.addressLists !== undefined ? { addressLists: args.addressLists } : {}),
+    ...(args.remoteGroups !== undefined ? { remoteGroups: args.remoteGroups.map((r) => remotes.get(r.name) ?? remoteGroupDeclaration(r)) } : {}),
+    ...(args.publish !== undefined ? { publish: args.publish } : {}),
     tests: args.tests,
     observe: args.observe,
   }).apply(formatDeclaration);
@@ -250,11 +312,17 @@ function compileHosts(
   hosts: HostArgs[],
   addressing: Map<string, pulumi.Output<HostDeclaration>>,
   ownerOf: (host: string) => string,
+  lists: AddressListArgs[],
+  remotes: RemoteGroupArgs[],
+  remoteDecls: Map<string, pulumi.Output<RemoteGroupDeclaration>>,
 ): Map<string, pulumi.Output<AttachmentContent>> {
   const options = pulumi.output({ table, failsafe: args.failsafe, revokeEstablished: args.revokeEstablished, containers: args.containers, observe: args.observe }) as pulumi.Output<FleetOptions>;
   const fullGroups = new Map(groups.map((g) => [g.name, pulumi.output(g) as pulumi.Output<SecurityGroupDeclaration>]));
   const stubGroups = new Map(groups.map((g) => [g.name, pulumi.output({ name: g.name, description: g.description })]));
   const memberLists = new Map<string, pulumi.Output<HostDeclaration[]>>();
+  const listDecls = new Map(lists.map((l) => [l.name, pulumi.output(l) as pulumi.Output<AddressListDeclaration>]));
+  // Hosts whose rules name the same remote groups and lists share one Output of them.
+  const namedLists = new Map<string, pulumi.Output<{ remoteGroups: RemoteGroupDeclaration[]; addressLists: AddressListDeclaration[] }>>();
   const shared = new SharedCompile(new Set(args.securityGroups.map((g) => g.name)), (decl, only) => compileWhole(decl, only, ownerOf));
   const out = new Map<string, pulumi.Output<AttachmentContent>>();
   if (args.observe?.proposal) {
@@ -262,10 +330,21 @@ function compileHosts(
     // other: one compile of the whole declaration, shared by every host (a
     // value unknown at preview then leaves every host's content unknown).
     const whole = pulumi
-      .all([options, pulumi.all(groups.map((g) => fullGroups.get(g.name)!)), pulumi.all(hosts.map((h) => addressing.get(h.name)!))])
-      .apply(([opts, securityGroups, hostDecls]) => {
+      .all([
+        options,
+        pulumi.all(groups.map((g) => fullGroups.get(g.name)!)),
+        pulumi.all(hosts.map((h) => addressing.get(h.name)!)),
+        pulumi.all(remotes.map((r) => remoteDecls.get(r.name)!)),
+        pulumi.all(lists.map((l) => listDecls.get(l.name)!)),
+      ])
+      .apply(([opts, securityGroups, hostDecls, remoteGroups, addressLists]) => {
         try {
-          return compileWhole({ ...(opts as FleetOptions), securityGroups, hosts: hostDecls } as FleetDeclaration, hosts.map((h) => h.name), ownerOf);
+          const decl = {
+            ...(opts as FleetOptions), securityGroups, hosts: hostDecls,
+            ...(remoteGroups.length > 0 ? { remoteGroups } : {}),
+            ...(addressLists.length > 0 ? { addressLists } : {}),
+          } as FleetDeclaration;
+          return compileWhole(decl, hosts.map((h) => h.name), ownerOf);
         } catch (e) {
           return e as Error;
         }
@@ -273,11 +352,18 @@ function compileHosts(
     for (const h of hosts) out.set(h.name, whole.apply((all) => attachmentContent(all instanceof Error ? all : all[h.name]!)));
     return out;
   }
-  for (const [hostName, slice] of fleetSlices({ securityGroups: groups, hosts })) {
+  for (const [hostName, slice] of fleetSlices({ securityGroups: groups, hosts, remoteGroups: remotes, addressLists: lists })) {
     let members = memberLists.get(slice.peerKey);
     if (!members) {
       members = pulumi.all(slice.peerMembers.map((m) => addressing.get(m.name)!));
       memberLists.set(slice.peerKey, members);
+    }
+    let named = namedLists.get(slice.namedKey);
+    if (!named) {
+      named = pulumi
+        .all([pulumi.all(slice.remoteGroups.map((r) => remoteDecls.get(r.name)!)), pulumi.all(slice.addressLists.map((l) => listDecls.get(l.name)!))])
+        .apply(([remoteGroups, addressLists]) => ({ remoteGroups, addressLists }) as { remoteGroups: RemoteGroupDeclaration[]; addressLists: AddressListDeclaration[] });
+      namedLists.set(slice.namedKey, named);
     }
     // The shared member list stays out of pulumi.all: an Output walks its
     // whole value for unknowns, so one holding the list per host would cost
@@ -289,10 +375,11 @@ function compileHosts(
       addressing.get(hostName)!,
     ]);
     const peers = members;
-    out.set(hostName, own.apply(([opts, ownGroups, peerGroups, self]) => peers.apply(async (peerMembers) => {
-      const r = await shared.request(hostName, { options: opts, ownGroups, peerGroups, self, peerMembers });
+    const remoteAndLists = named!;
+    out.set(hostName, own.apply(([opts, ownGroups, peerGroups, self]) => peers.apply((peerMembers) => remoteAndLists.apply(async ({ remoteGroups, addressLists }) => {
+      const r = await shared.request(hostName, { options: opts, ownGroups, peerGroups, self, peerMembers, remoteGroups, addressLists });
       return attachmentContent(r);
-    })));
+    }))));
   }
   return out;
 }

@@ -11,8 +11,10 @@ export interface RuleArgs {
   icmpType?: pulumi.Input<number>;
   icmpCode?: pulumi.Input<number>;
   cidrs?: pulumi.Input<string>[] | pulumi.Input<pulumi.Input<string>[]>;
-  /** Peer group names (plain: they define the fleet's dependency graph). */
+  /** Peer group names, local or remote (plain: they define the fleet's dependency graph). */
   securityGroups?: string[];
+  /** Address list names (plain, as group names are): their CIDRs are peers. */
+  addressLists?: string[];
   /** Also the rule's identity: give rules a description to keep it stable when their content changes. */
   description?: string;
 }
@@ -66,6 +68,37 @@ export interface ObserveArgs {
   proposal?: { securityGroups: SecurityGroupArgs[]; hosts?: { name: string; securityGroups: string[] }[] };
 }
 
+/**
+ * A named list of CIDRs (docs/multistack.md). Declare it once and name it in
+ * rules (`addressLists: ["office"]`); the same value may be given to several
+ * Fleets, and its CIDRs may be an Output (say, another stack's output).
+ */
+export interface AddressListArgs {
+  name: string;
+  cidrs: pulumi.Input<string>[] | pulumi.Input<pulumi.Input<string>[]>;
+  description?: pulumi.Input<string>;
+}
+
+/**
+ * A group whose members another stack publishes (docs/multistack.md): rules
+ * name it in `securityGroups`, tests and `nftsg explain` as `sg:<name>`.
+ */
+export interface RemoteGroupArgs {
+  /** The name used here (plain); unique among this fleet's groups and remote groups. */
+  name: string;
+  /**
+   * The publishing Fleet's `published` value: a StackReference output
+   * (`new pulumi.StackReference("org/platform/prod").getOutput("published")`),
+   * or the JSON of `pulumi stack output published --json` from any backend.
+   */
+  source: pulumi.Input<unknown>;
+  /** The published group to use (default: `name`). */
+  group?: string;
+  /** Accept an empty group (no value yet, group not published, no members); default false: each fails at preview. */
+  allowEmpty?: pulumi.Input<boolean>;
+  description?: string;
+}
+
 export interface FleetArgs {
   table?: string;
   failsafe?: { ssh?: pulumi.Input<boolean>; cidrs?: pulumi.Input<string>[] | pulumi.Input<pulumi.Input<string>[]>; port?: pulumi.Input<number> };
@@ -83,6 +116,16 @@ export interface FleetArgs {
   };
   securityGroups: SecurityGroupArgs[];
   hosts: HostArgs[];
+  /** Named lists of CIDRs that rules name beside cidrs and securityGroups. */
+  addressLists?: AddressListArgs[];
+  /** Groups published by other stacks, named by rules and tests like local groups. */
+  remoteGroups?: RemoteGroupArgs[];
+  /**
+   * Publish these groups' membership (host names and addresses only) as
+   * `fleet.published`, for other stacks' remoteGroups: export it as a stack
+   * output (`export const published = fleet.published`).
+   */
+  publish?: { groups: string[] };
   /** Take over tables another stack owns on these hosts (default false). */
   takeover?: boolean;
   /** Seconds after which a host rolls itself back unless the apply is confirmed (default 30). */

@@ -10,7 +10,7 @@ import * as path from "node:path";
 const implementationPath: string = path.join(__dirname, "..", "provider", "index.js");
 
 type Handlers = typeof import("../provider/index");
-type Kind = "attachment" | "securityGroup" | "rule" | "model" | "stackIdentity";
+type Kind = "attachment" | "securityGroup" | "rule" | "model" | "stackIdentity" | "addressList" | "remoteGroup";
 
 function makeProvider(kind: Kind, implPath: string): pulumi.dynamic.ResourceProvider {
   // Resolved at call time in the provider process; by name first (the user's
@@ -37,3 +37,5 @@ export const securityGroupProvider = makeProvider("securityGroup", implementatio
 export const ruleProvider = makeProvider("rule", implementationPath);
 export const modelProvider = makeProvider("model", implementationPath);
 export const stackIdentityProvider = makeProvider("stackIdentity", implementationPath);
+export const addressListProvider = makeProvider("addressList", implementationPath);
+export const remoteGroupProvider = makeProvider("remoteGroup", implementationPath);

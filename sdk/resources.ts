@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { PortSpec } from "../provider/declaration/declaration";
 import type { AttachmentInputProps, ObservedProps } from "../provider/handlers/attachmentContract";
-import { attachmentProvider, modelProvider, ruleProvider, securityGroupProvider, stackIdentityProvider } from "./providers";
+import { addressListProvider, attachmentProvider, modelProvider, remoteGroupProvider, ruleProvider, securityGroupProvider, stackIdentityProvider } from "./providers";
 import type { Protocol } from "../provider/vocabulary/protocols";
 
 const MODULE = "nftsg";
@@ -57,6 +57,47 @@ export class SecurityGroup extends pulumi.dynamic.Resource {
   }
 }
 
+export interface AddressListInputs {
+  fleet: pulumi.Input<string>;
+  name: pulumi.Input<string>;
+  description?: pulumi.Input<string>;
+  /** One CIDR per line: a change of the list reads once, here (`+ 203.0.113.7/32`). */
+  cidrs: pulumi.Input<string>;
+  /** How many hosts' rules name the list, and which: the hosts a change of it updates. */
+  affects: pulumi.Input<string>;
+}
+
+/** An address list (docs/multistack.md): a record in state; its effect reaches hosts through Attachments. */
+export class AddressList extends pulumi.dynamic.Resource {
+  declare readonly name: pulumi.Output<string>;
+  declare readonly cidrs: pulumi.Output<string>;
+  constructor(name: string, args: AddressListInputs, opts?: pulumi.CustomResourceOptions) {
+    super(addressListProvider, name, args, opts, MODULE, "AddressList");
+  }
+}
+
+export interface RemoteGroupInputs {
+  fleet: pulumi.Input<string>;
+  name: pulumi.Input<string>;
+  /** Where the members come from: the published group, stack and Fleet. */
+  source: pulumi.Input<string>;
+  members: pulumi.Input<string[]>;
+  /** The members with their addresses, one per line (a membership change in the publishing stack reads once, here). */
+  memberAddresses: pulumi.Input<string>;
+  allowEmpty: pulumi.Input<boolean>;
+  /** How many hosts' rules name the group, and which: the hosts a membership change updates. */
+  affects: pulumi.Input<string>;
+}
+
+/** A remote group (docs/multistack.md): its published members, as read; a record in state. */
+export class RemoteGroup extends pulumi.dynamic.Resource {
+  declare readonly name: pulumi.Output<string>;
+  declare readonly members: pulumi.Output<string[]>;
+  constructor(name: string, args: RemoteGroupInputs, opts?: pulumi.CustomResourceOptions) {
+    super(remoteGroupProvider, name, args, opts, MODULE, "RemoteGroup");
+  }
+}
+
 export interface RuleInputs {
   fleet: pulumi.Input<string>;
   group: pulumi.Input<string>;
@@ -68,6 +109,7 @@ export interface RuleInputs {
   icmpCode?: pulumi.Input<number>;
   cidrs?: pulumi.Input<pulumi.Input<string>[]>;
   securityGroups?: pulumi.Input<string[]>;
+  addressLists?: pulumi.Input<string[]>;
   description?: pulumi.Input<string>;
 }
 

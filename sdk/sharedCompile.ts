@@ -7,7 +7,9 @@
 //
 // Hosts ask as their slices resolve; requests that arrive in the same turn of
 // the event loop (with plain inputs: all of them) share one compile.
-import type { FleetDeclaration, HostDeclaration, HostRuleset, SecurityGroupDeclaration } from "../provider/declaration/declaration";
+import type {
+  AddressListDeclaration, FleetDeclaration, HostDeclaration, HostRuleset, RemoteGroupDeclaration, SecurityGroupDeclaration,
+} from "../provider/declaration/declaration";
 
 /** Fleet-wide options: the same in every slice. */
 export type FleetOptions = Pick<FleetDeclaration, "table" | "failsafe" | "revokeEstablished" | "containers" | "observe">;
@@ -22,6 +24,10 @@ export interface SliceValues {
   self: HostDeclaration;
   /** Members of the peer groups (only their addresses matter). */
   peerMembers: readonly HostDeclaration[];
+  /** Remote groups its rules name, their published values read (docs/multistack.md). */
+  remoteGroups?: readonly RemoteGroupDeclaration[];
+  /** Address lists its rules name. */
+  addressLists?: readonly AddressListDeclaration[];
 }
 
 /** Compiles `only` these hosts of a declaration; throws on an invalid one. */
@@ -36,6 +42,8 @@ export class SharedCompile {
   /** Groups by name; `full` once some host has it as its own (rules included). */
   private readonly groups = new Map<string, { decl: SecurityGroupDeclaration; full: boolean }>();
   private readonly hosts = new Map<string, HostDeclaration>();
+  private readonly remoteGroups = new Map<string, RemoteGroupDeclaration>();
+  private readonly addressLists = new Map<string, AddressListDeclaration>();
   /** Peer member lists are shared between hosts: register each one once. */
   private readonly seenMemberLists = new WeakSet<readonly HostDeclaration[]>();
   private batch: Map<string, Waiter[]> | undefined;
@@ -70,6 +78,8 @@ export class SharedCompile {
     for (const g of slice.ownGroups) this.groups.set(g.name, { decl: g, full: true });
     for (const g of slice.peerGroups) if (!this.groups.has(g.name)) this.groups.set(g.name, { decl: g, full: false });
     this.hosts.set(slice.self.name, slice.self);
+    for (const r of slice.remoteGroups ?? []) this.remoteGroups.set(r.name, r);
+    for (const l of slice.addressLists ?? []) this.addressLists.set(l.name, l);
     if (!this.seenMemberLists.has(slice.peerMembers)) {
       this.seenMemberLists.add(slice.peerMembers);
       for (const h of slice.peerMembers) this.hosts.set(h.name, h);
@@ -93,7 +103,13 @@ export class SharedCompile {
       ...h,
       securityGroups: h.securityGroups.filter((s) => this.groups.has(s) || !this.declared.has(s)),
     }));
-    return { ...this.options, securityGroups, hosts };
+    return {
+      ...this.options,
+      securityGroups,
+      hosts,
+      ...(this.addressLists.size > 0 ? { addressLists: [...this.addressLists.values()] } : {}),
+      ...(this.remoteGroups.size > 0 ? { remoteGroups: [...this.remoteGroups.values()] } : {}),
+    };
   }
 
   private flush(batch: Map<string, Waiter[]>): void {

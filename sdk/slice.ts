@@ -6,15 +6,19 @@
 // structure (names and group lists); leaves may be anything, including
 // pulumi.Input.
 
-interface SliceRule { securityGroups?: string[] }
+interface SliceRule { securityGroups?: string[]; addressLists?: string[] }
 interface SliceGroup { name: string; ingress?: SliceRule[]; egress?: SliceRule[] }
 interface SliceHost { name: string; securityGroups: string[] }
-interface SliceFleet<G extends SliceGroup, H extends SliceHost> {
+interface Named { name: string }
+interface SliceFleet<G extends SliceGroup, H extends SliceHost, R extends Named, L extends Named> {
   securityGroups: G[];
   hosts: H[];
+  /** Groups published by other stacks (docs/multistack.md): peers without local members. */
+  remoteGroups?: R[];
+  addressLists?: L[];
 }
 
-export interface HostSlice<G, H> {
+export interface HostSlice<G, H, R = Named, L = Named> {
   /** The host's own groups, with their rules. */
   ownGroups: G[];
   /** Groups named as peers by those rules (their rules do not matter). */
@@ -29,11 +33,21 @@ export interface HostSlice<G, H> {
   peerMembers: H[];
   /** Identifies `peerMembers`: the sorted peer group names. */
   peerKey: string;
+  /** Remote groups its rules name as peers (their published members matter). */
+  remoteGroups: R[];
+  /** Address lists its rules name (their CIDRs matter). */
+  addressLists: L[];
+  /** Identifies `remoteGroups` and `addressLists`: hosts with the same key share the arrays. */
+  namedKey: string;
 }
 
 /** The slice of every host, keyed by host name. Linear in the fleet plus one member list per distinct set of peer groups. */
-export function fleetSlices<G extends SliceGroup, H extends SliceHost>(fleet: SliceFleet<G, H>): Map<string, HostSlice<G, H>> {
+export function fleetSlices<G extends SliceGroup, H extends SliceHost, R extends Named = Named, L extends Named = Named>(
+  fleet: SliceFleet<G, H, R, L>,
+): Map<string, HostSlice<G, H, R, L>> {
   const groupsByName = new Map(fleet.securityGroups.map((g) => [g.name, g]));
+  const remoteByName = new Map((fleet.remoteGroups ?? []).map((r) => [r.name, r]));
+  const listByName = new Map((fleet.addressLists ?? []).map((l) => [l.name, l]));
   const membersOf = new Map<string, H[]>();
   for (const h of fleet.hosts) {
     for (const s of new Set(h.securityGroups)) {
@@ -43,13 +57,20 @@ export function fleetSlices<G extends SliceGroup, H extends SliceHost>(fleet: Sl
     }
   }
   const peerNamesOfGroup = new Map<string, string[]>();
+  const listNamesOfGroup = new Map<string, string[]>();
   for (const g of fleet.securityGroups) {
     const names = new Set<string>();
-    for (const r of [...(g.ingress ?? []), ...(g.egress ?? [])]) for (const s of r.securityGroups ?? []) names.add(s);
+    const lists = new Set<string>();
+    for (const r of [...(g.ingress ?? []), ...(g.egress ?? [])]) {
+      for (const s of r.securityGroups ?? []) names.add(s);
+      for (const l of r.addressLists ?? []) lists.add(l);
+    }
     peerNamesOfGroup.set(g.name, [...names]);
+    listNamesOfGroup.set(g.name, [...lists]);
   }
   const memberLists = new Map<string, H[]>();
-  const slices = new Map<string, HostSlice<G, H>>();
+  const named = new Map<string, { remoteGroups: R[]; addressLists: L[] }>();
+  const slices = new Map<string, HostSlice<G, H, R, L>>();
   for (const self of fleet.hosts) {
     const own = new Set(self.securityGroups);
     const ownGroups = fleet.securityGroups.filter((g) => own.has(g.name));
@@ -64,7 +85,16 @@ export function fleetSlices<G extends SliceGroup, H extends SliceHost>(fleet: Sl
       memberLists.set(peerKey, peerMembers);
     }
     const peerGroups = peerNames.filter((n) => !own.has(n)).map((n) => groupsByName.get(n)).filter((g): g is G => g !== undefined);
-    slices.set(self.name, { ownGroups, peerGroups, self, peerMembers, peerKey });
+    // Unknown names are left out here; validation names them.
+    const remoteNames = peerNames.filter((n) => remoteByName.has(n));
+    const listNames = [...new Set(ownGroups.flatMap((g) => listNamesOfGroup.get(g.name)!))].filter((n) => listByName.has(n)).sort();
+    const namedKey = `${remoteNames.join(",")}|${listNames.join(",")}`;
+    let shared = named.get(namedKey);
+    if (!shared) {
+      shared = { remoteGroups: remoteNames.map((n) => remoteByName.get(n)!), addressLists: listNames.map((n) => listByName.get(n)!) };
+      named.set(namedKey, shared);
+    }
+    slices.set(self.name, { ownGroups, peerGroups, self, peerMembers, peerKey, ...shared, namedKey });
   }
   return slices;
 }

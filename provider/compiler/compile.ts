@@ -19,7 +19,7 @@
 import { createHash } from "node:crypto";
 import { type Family, type Interval, addressToInterval, familyMax, formatAddress, formatPrefix, intervalToNftElement, mergeIntervals, prefixToInterval } from "../addressing/cidr";
 import type { CompiledFleet, FleetDeclaration, HostRuleset } from "../declaration/declaration";
-import type { NormalisedFleet, NormalisedGroup, NormalisedHost, NormalisedHostObserve, NormalisedRule, ValidationIssue } from "../declaration/fleetModel";
+import type { NormalisedAddressList, NormalisedFleet, NormalisedGroup, NormalisedHost, NormalisedHostObserve, NormalisedRemoteGroup, NormalisedRule, ValidationIssue } from "../declaration/fleetModel";
 import { TABLE_FAMILY, nftName } from "../nft/names";
 import { type SetKeyType, quote, renderCounter, renderSet } from "../nft/render";
 import { icmpCodeSymbol, icmpTypeSymbol } from "../nft/symbols";
@@ -102,6 +102,8 @@ interface GroupChunk {
   counted: { ingress: string; egress: string; published: string };
   /** The rules' counter names, sorted, unique. */
   counters: string[];
+  /** Address lists its rules name, sorted, unique. */
+  lists: string[];
 }
 
 /** A host's script and lines without the owner, shared by hosts with the same groups and SSH port. */
@@ -133,17 +135,21 @@ function ruleFamilies(r: NormalisedRule): readonly Family[] {
 
 /** Without a description, a rule is described by its content. */
 function ruleSummary(r: NormalisedRule): string {
-  const peers = [...r.cidrElements, ...r.groups.map((g) => `sg ${g}`)];
+  const peers = [...r.cidrElements, ...r.groups.map((g) => `sg ${g}`), ...(r.lists ?? []).map((l) => `list ${l}`)];
   const shown = peers.slice(0, 6).join(", ") + (peers.length > 6 ? `, +${peers.length - 6} more` : "");
   return `${protocolLabel(r)} ${r.direction === "ingress" ? "from" : "to"} ${shown}`;
 }
 
 /** A compiler of the main fleet, or of a staged change evaluated beside it (docs/observe.md). */
 type Role = "main" | "proposal";
+/** What the compiler needs of a peer group's member: a fleet host, or a remote group's member. */
+type Member = Pick<NormalisedHost, "name" | "addresses">;
 
 class Compiler {
   private readonly groups = new Map<string, NormalisedGroup>();
-  private readonly members = new Map<string, NormalisedHost[]>();
+  private readonly members = new Map<string, Member[]>();
+  private readonly remote = new Map<string, NormalisedRemoteGroup>();
+  private readonly lists = new Map<string, NormalisedAddressList>();
   private readonly memberIntervals = new Map<string, Record<Family, Interval[]>>();
   private readonly sets = new Map<string, SetEntry>();
   private readonly peerSetCache = new Map<string, string | null>();
@@ -168,6 +174,12 @@ class Compiler {
       this.members.set(g.name, []);
     }
     for (const h of fleet.hosts) for (const g of h.groups) this.members.get(g)!.push(h);
+    // A remote group is a peer group whose members are another stack's hosts.
+    for (const r of fleet.remoteGroups ?? []) {
+      this.remote.set(r.name, r);
+      this.members.set(r.name, r.members);
+    }
+    for (const l of fleet.addressLists ?? []) this.lists.set(l.name, l);
     for (const [g, hosts] of this.members) {
       const iv: Record<Family, Interval[]> = { 4: [], 6: [] };
       for (const h of hosts) for (const a of h.addresses) iv[a.family].push(addressToInterval(a));
@@ -198,18 +210,20 @@ class Compiler {
   /** Name of the peer set of a rule in one family, or null if it would be empty. */
   private peerSet(family: Family, r: NormalisedRule): string | null {
     const cidrs = r.mergedCidrs[family];
-    const cacheKey = `${family}|${cidrs.elements.join(",")}|${r.groups.join(",")}`;
+    const lists = r.lists ?? [];
+    const cacheKey = `${family}|${cidrs.elements.join(",")}|${r.groups.join(",")}|${lists.join(",")}`;
     const cached = this.peerSetCache.get(cacheKey);
     if (cached !== undefined) return cached;
     let name: string | null = null;
     const all: Interval[] = [...cidrs.intervals];
     for (const g of r.groups) for (const iv of this.memberIntervals.get(g)![family]) all.push(iv);
+    for (const l of lists) for (const iv of this.lists.get(l)!.merged[family].intervals) all.push(iv);
     if (all.length > 0) {
-      const merged = r.groups.length === 0 ? cidrs.intervals : mergeIntervals(all);
-      const fullRange =
-        r.groups.length === 0 && merged.length === 1 && merged[0]!.lo === 0n && merged[0]!.hi === familyMax(family);
-      name = nftName({ kind: "peers", family, cidrs: cidrs.elements, groups: r.groups, fullRange }, { proposal: this.role === "proposal" });
-      const elements = r.groups.length === 0 ? cidrs.elements : merged.map((iv) => (iv.lo === iv.hi ? this.addressText(family, iv.lo) : intervalToNftElement(family, iv)));
+      const onlyCidrs = r.groups.length === 0 && lists.length === 0;
+      const merged = onlyCidrs ? cidrs.intervals : mergeIntervals(all);
+      const fullRange = onlyCidrs && merged.length === 1 && merged[0]!.lo === 0n && merged[0]!.hi === familyMax(family);
+      name = nftName({ kind: "peers", family, cidrs: cidrs.elements, groups: r.groups, ...(lists.length > 0 ? { lists } : {}), fullRange }, { proposal: this.role === "proposal" });
+      const elements = onlyCidrs ? cidrs.elements : merged.map((iv) => (iv.lo === iv.hi ? this.addressText(family, iv.lo) : intervalToNftElement(family, iv)));
       this.addSet(name, `${family}|${elements.join(",")}`, SET_TYPE[family], elements);
     }
     this.peerSetCache.set(cacheKey, name);
@@ -257,19 +271,25 @@ class Compiler {
     for (const c of r.cidrs) if (families.includes(c.family)) lines.push([head, formatPrefix(c), why].join(""));
     if (this.options.lineStyle === "groups") {
       for (const s of r.groups) lines.push([head, "sg ", s, why].join(""));
+      // The list's CIDRs are on its own peer line (digest) and on the AddressList record.
+      for (const l of r.lists ?? []) lines.push([head, "list ", l, why].join(""));
       return lines;
+    }
+    for (const l of r.lists ?? []) {
+      for (const c of this.lists.get(l)!.cidrs) if (families.includes(c.family)) lines.push([head, formatPrefix(c), " (list ", l, ")", why].join(""));
     }
     for (const s of r.groups) {
       const before = lines.length;
       const members = this.members.get(s)!;
-      const inGroup = ` in sg ${s})${why}`;
+      const remote = this.remote.get(s);
+      const inGroup = ` in ${remote ? "remote " : ""}sg ${s})${why}`;
       for (const m of members) {
         for (const a of m.addresses) {
           if (families.includes(a.family)) lines.push([head, this.addressText(a.family, a.value), " (host ", m.name, inGroup].join(""));
         }
       }
       if (lines.length === before) {
-        const what = members.length === 0 ? "no members" : `no ${FAMILY_LABEL[families[0]!]} members`;
+        const what = members.length === 0 ? `no members${remote?.emptyBecause ? `, ${remote.emptyBecause}` : ""}` : `no ${FAMILY_LABEL[families[0]!]} members`;
         lines.push([head, "sg ", s, " (", what, ": matches nothing)", why].join(""));
       }
     }
@@ -292,8 +312,10 @@ class Compiler {
     const sets: string[] = [];
     const lines: string[] = [];
     const peers: string[] = [];
+    const lists: string[] = [];
     for (const r of [...g.ingress, ...g.egress]) {
       peers.push(...r.groups);
+      lists.push(...(r.lists ?? []));
       const comment = quote(`${g.name}: ${r.description ?? ruleSummary(r)}`);
       const counter = nftName({ kind: "ruleCounter", group: g.name, direction: r.direction, contentKey: ruleContentKey(r), proposal });
       for (const family of ruleFamilies(r)) {
@@ -329,6 +351,7 @@ class Compiler {
         published: indentStatements(dedupe(countedPublished)),
       },
       counters: sortedUnique(counters),
+      lists: sortedUnique(lists),
     };
     this.chunks.set(name, chunk);
     return chunk;
@@ -390,14 +413,31 @@ class Compiler {
     let line = this.peerLineCache.get(group);
     if (line !== undefined) return line;
     const members = this.members.get(group)!;
+    const remote = this.remote.get(group);
+    const name = remote ? `sg ${group} (${remoteOrigin(remote)})` : `sg ${group}`;
     if (members.length === 0) {
-      line = `peer sg ${group}: no members`;
+      line = `peer ${name}: no members${remote?.emptyBecause ? ` (${remote.emptyBecause}; allowEmpty)` : ""}`;
     } else {
       const entries = memberEntries(members);
       const digest = sha256(entries.join("\n")).slice(0, 16);
-      line = `peer sg ${group}: ${plural(members.length, "member")}, ${plural(entries.length, "address", "addresses")}, sha256:${digest}`;
+      line = `peer ${name}: ${plural(members.length, "member")}, ${plural(entries.length, "address", "addresses")}, sha256:${digest}`;
     }
     this.peerLineCache.set(group, line);
+    return line;
+  }
+
+  /**
+   * One line standing for an address list's CIDRs in "groups" line style:
+   * how many and a digest, so a change of the list shows on every host whose
+   * rules name it (the CIDRs themselves are listed once, on the AddressList).
+   */
+  private listLine(name: string): string {
+    const key = `list\u0000${name}`;
+    let line = this.peerLineCache.get(key);
+    if (line !== undefined) return line;
+    const entries = this.lists.get(name)!.cidrs.map(formatPrefix);
+    line = `peer list ${name}: ${plural(entries.length, "CIDR")}, sha256:${sha256(entries.join("\n")).slice(0, 16)}`;
+    this.peerLineCache.set(key, line);
     return line;
   }
 
@@ -586,6 +626,7 @@ class Compiler {
     if (this.options.lineStyle === "groups") {
       const peers = mergeSorted(chunks.map((c) => c.peers));
       hostLines.push(...peers.map((p) => this.peerLine(p)));
+      hostLines.push(...mergeSorted(chunks.map((c) => c.lists)).map((l) => this.listLine(l)));
     }
     const lines = mergeSorted([sortedUnique(hostLines), ...chunks.map((c) => c.lines)]);
     return { head, tail: parts.join(""), lines };
@@ -616,8 +657,14 @@ export function compileNormalisedFleet(fleet: NormalisedFleet, options: CompileO
   return new Compiler(fleet, options).compileAll(options.only);
 }
 
+/** Where a remote group's members come from, for lines: "remote, bastion of org/platform/prod". */
+export function remoteOrigin(r: Pick<NormalisedRemoteGroup, "name" | "group" | "stack">): string {
+  const group = r.group !== r.name ? ` ${r.group}` : "";
+  return `remote${group}${r.stack ? `${group ? "" : ","} ${group ? "of" : "from"} ${r.stack}` : ""}`;
+}
+
 /** `name address` for every address of every member, sorted. */
-function memberEntries(members: readonly NormalisedHost[]): string[] {
+function memberEntries(members: readonly Member[]): string[] {
   const entries: string[] = [];
   for (const m of members) for (const a of m.addresses) entries.push(`${m.name} ${formatAddress(a.family, a.value)}`);
   return entries.sort();

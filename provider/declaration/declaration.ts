@@ -19,9 +19,59 @@ export interface RuleDeclaration {
   icmpCode?: number;
   /** IPv4 and/or IPv6 prefixes (host bits must be zero). */
   cidrs?: string[];
-  /** Names of security groups whose members are peers (own group allowed). */
+  /**
+   * Names of security groups whose members are peers (own group allowed), or
+   * of remote groups (`remoteGroups`: members published by another stack).
+   */
   securityGroups?: string[];
+  /** Names of address lists (`addressLists`) whose CIDRs are peers. */
+  addressLists?: string[];
   description?: string;
+}
+
+/**
+ * A named list of CIDRs, declared once and named by rules beside `cidrs` and
+ * `securityGroups` (docs/multistack.md): compiled as one named set, spoken of
+ * by name in lines, flows and explanations.
+ */
+export interface AddressListDeclaration {
+  /** `^[a-z][a-z0-9-]{0,40}$`, unique among the fleet's address lists. */
+  name: string;
+  /** IPv4 and/or IPv6 prefixes (host bits zero); at least one; no two overlap. */
+  cidrs: string[];
+  description?: string;
+}
+
+/**
+ * A group whose members are published by another stack (`Fleet.published`
+ * there, docs/multistack.md): rules, policy tests and explanations name it
+ * like a local group; hosts of this fleet cannot be attached to it.
+ */
+export interface RemoteGroupDeclaration {
+  /** The name rules and tests use here; unique among this fleet's groups and remote groups. */
+  name: string;
+  /**
+   * The publishing stack's published value, as read (a StackReference output,
+   * or the JSON of `pulumi stack output published --json`): see
+   * PublishedGroups in remoteGroups.ts.
+   */
+  source: unknown;
+  /** The published group to use (default: `name`). */
+  group?: string;
+  /**
+   * Accept an empty group: no published value yet, the group not published,
+   * or published without members. Default false: each of these fails at
+   * preview, so that missing data never silently becomes a group that
+   * matches nothing.
+   */
+  allowEmpty?: boolean;
+  description?: string;
+}
+
+/** What a Fleet publishes for other stacks (`Fleet.published`). */
+export interface PublishDeclaration {
+  /** Names of this fleet's security groups whose membership (names and addresses) is published. */
+  groups: string[];
 }
 
 export interface SecurityGroupDeclaration {
@@ -158,6 +208,12 @@ export interface FleetDeclaration {
   hosts: HostDeclaration[];
   /** Observe before enforce: counters, recorded drops, staged mode, a staged change (docs/observe.md). */
   observe?: ObserveDeclaration;
+  /** Named lists of CIDRs that rules name (`addressLists: ["office"]`). */
+  addressLists?: AddressListDeclaration[];
+  /** Groups published by other stacks, named by rules and tests here. */
+  remoteGroups?: RemoteGroupDeclaration[];
+  /** Groups whose membership this fleet publishes for other stacks. */
+  publish?: PublishDeclaration;
   /**
    * Policy tests: checked at preview (the FleetModel's check), before any
    * host is contacted; a failing test fails the preview.
@@ -167,7 +223,10 @@ export interface FleetDeclaration {
 
 /** "Can `from` open a new connection to `to`?", with the expected answer. */
 export interface PolicyTestDeclaration {
-  /** A host name, "sg:<group>" (every member), or an address/CIDR outside the fleet. */
+  /**
+   * A host name, "sg:<group>" (every member; a remote group's members too),
+   * "list:<address list>" (its CIDRs), or an address/CIDR outside the fleet.
+   */
   from: string;
   to: string;
   protocol: PacketProtocol;

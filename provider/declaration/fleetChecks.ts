@@ -15,6 +15,8 @@ import { checkRules } from "./checks/rules";
 import { checkDuplicateAddresses, checkHosts, checkPeerMemberAddresses } from "./checks/hosts";
 import { checkPolicyTests } from "./checks/policyTests";
 import { checkObserve, proposalIssuePath, proposedDeclaration } from "./checks/observe";
+import { checkAddressLists } from "./checks/addressLists";
+import { checkPublish, checkRemoteGroupNames, checkRemoteGroupSources } from "./checks/remoteGroups";
 
 export { isObj } from "./checks/context";
 
@@ -29,9 +31,14 @@ export function semanticIssues(decl: unknown, parsePrefix: (text: string) => Pre
   checkTable(ctx, decl);
   checkFailsafe(ctx, decl);
   checkContainers(ctx, decl);
+  const remotes = arrayAt(decl, "remoteGroups");
   checkGroupNames(ctx, groups);
+  checkRemoteGroupNames(ctx, remotes);
+  checkAddressLists(ctx, arrayAt(decl, "addressLists"));
   checkRules(ctx, groups);
   checkHosts(ctx, hosts);
+  checkPublish(ctx, decl["publish"]);
+  checkRemoteGroupSources(ctx, remotes, hosts);
   checkPeerMemberAddresses(ctx, hosts);
   checkDuplicateAddresses(ctx, hosts);
   checkPolicyTests(ctx, hosts, arrayAt(decl, "tests"));

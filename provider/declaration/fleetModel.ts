@@ -26,8 +26,10 @@ export interface NormalisedRule {
   cidrElements: string[];
   /** The merged CIDRs per family, as intervals and as nft elements. */
   mergedCidrs: Record<Family, { intervals: Interval[]; elements: string[] }>;
-  /** Peer group names, sorted, unique. */
+  /** Peer group names (local or remote groups), sorted, unique. */
   groups: string[];
+  /** Address list names, sorted, unique; absent when the rule names none. */
+  lists?: string[];
   description?: string;
   /**
    * Canonical identity of the rule within its group (content + description).
@@ -87,6 +89,39 @@ export interface NormalisedProposal {
   hostGroups: Record<string, string[]>;
 }
 
+/** An address list (docs/multistack.md): its CIDRs, as declared and merged. */
+export interface NormalisedAddressList {
+  name: string;
+  description?: string;
+  /** Canonical, sorted (IPv4 first), unique (no two overlap: validation refuses it). */
+  cidrs: Prefix[];
+  /** The same merged per family, as intervals and nft elements. */
+  merged: Record<Family, { intervals: Interval[]; elements: string[] }>;
+}
+
+/** A member of a remote group: a host of another stack, by name and addresses. */
+export interface NormalisedRemoteMember {
+  name: string;
+  /** Sorted, unique, never empty. */
+  addresses: Address[];
+}
+
+/** A remote group (docs/multistack.md): members published by another stack. */
+export interface NormalisedRemoteGroup {
+  /** The name rules and tests use in this fleet. */
+  name: string;
+  /** The published group's name there. */
+  group: string;
+  /** The publishing stack and Fleet, when the value says. */
+  stack?: string;
+  fleet?: string;
+  /** Sorted by name; empty only with allowEmpty. */
+  members: NormalisedRemoteMember[];
+  /** Why it is empty although allowed to be ("no published value yet", ...). */
+  emptyBecause?: string;
+  description?: string;
+}
+
 export interface NormalisedFleet {
   table: string;
   failsafe: {
@@ -107,6 +142,10 @@ export interface NormalisedFleet {
   groups: NormalisedGroup[];
   /** Sorted by name. */
   hosts: NormalisedHost[];
+  /** Address lists, sorted by name (absent when none). */
+  addressLists?: NormalisedAddressList[];
+  /** Remote groups, sorted by name (absent when none). */
+  remoteGroups?: NormalisedRemoteGroup[];
   /** Policy tests, in declaration order (absent when none); the compiler ignores them. */
   tests?: NormalisedPolicyTest[];
   /** A staged change (observe.proposal), if declared. */

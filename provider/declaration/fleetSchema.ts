@@ -24,6 +24,29 @@ export const ruleSchema = z
     icmpCode: optional(z.number().int().min(0).max(255)),
     cidrs: optional(z.array(z.string())),
     securityGroups: optional(z.array(z.string())),
+    addressLists: optional(z.array(z.string())),
+    description: optional(z.string().max(MAX_DESCRIPTION)),
+  })
+  .strict();
+
+// Address lists and remote groups (docs/multistack.md); their meaning is
+// checked in checks/addressLists.ts and checks/remoteGroups.ts.
+const addressListSchema = z
+  .object({
+    name: z.string(),
+    cidrs: z.array(z.string()),
+    description: optional(z.string().max(MAX_DESCRIPTION)),
+  })
+  .strict();
+
+const remoteGroupSchema = z
+  .object({
+    name: z.string(),
+    // Whatever the other stack published (or nothing): read in checks/remoteGroups.ts,
+    // which says what is missing or malformed.
+    source: z.unknown(),
+    group: optional(z.string()),
+    allowEmpty: optional(z.boolean()),
     description: optional(z.string().max(MAX_DESCRIPTION)),
   })
   .strict();
@@ -132,6 +155,9 @@ export const fleetSchema = z
     ),
     securityGroups: z.array(groupSchema),
     hosts: z.array(hostSchema),
+    addressLists: optional(z.array(addressListSchema)),
+    remoteGroups: optional(z.array(remoteGroupSchema)),
+    publish: optional(z.object({ groups: z.array(z.string()) }).strict()),
     tests: optional(z.array(policyTestSchema)),
     observe: optional(observeSchema),
   })

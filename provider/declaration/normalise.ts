@@ -4,7 +4,8 @@
 
 import { type Address, FAMILY_BITS, type Prefix, type PrefixParse, intervalToNftElement, mergeIntervals, parseAddress, prefixToInterval } from "../addressing/cidr";
 import { specialRangeOf } from "./checks/specialAddresses";
-import type { NormalisedFleet, NormalisedGroup, NormalisedHost, NormalisedHostObserve, NormalisedPolicyTest, NormalisedProposal, NormalisedRule } from "./fleetModel";
+import type { NormalisedAddressList, NormalisedFleet, NormalisedGroup, NormalisedHost, NormalisedHostObserve, NormalisedPolicyTest, NormalisedProposal, NormalisedRemoteGroup, NormalisedRule } from "./fleetModel";
+import { readRemoteGroup } from "./remoteGroups";
 import type { ParsedFleet, ParsedPolicyTest, ParsedRule } from "./fleetSchema";
 import { mergePortRanges, parsePortSpec, type PortRange } from "../addressing/ports";
 import { normaliseContainers } from "./containers";
@@ -57,7 +58,10 @@ const pad = (n: number, width: number) => String(n).padStart(width, "0");
 export function ruleContentKey(r: Omit<NormalisedRule, "key" | "description">): string {
   const ports = r.ports ? r.ports.map((p) => `${pad(p.lo, 5)}-${pad(p.hi, 5)}`).join(",") : "*";
   const icmp = r.icmpType === undefined ? "*" : `${pad(r.icmpType, 3)}/${r.icmpCode === undefined ? "*" : pad(r.icmpCode, 3)}`;
-  return [r.protocol, ports, icmp, r.cidrElements.join(","), r.groups.join(",")].join("|");
+  // Address lists by name (their content is the list's): absent from the key
+  // when the rule names none, so such rules keep the keys they always had.
+  const lists = r.lists ? [`list:${r.lists.join(",")}`] : [];
+  return [r.protocol, ports, icmp, r.cidrElements.join(","), r.groups.join(","), ...lists].join("|");
 }
 
 function ruleKey(r: Omit<NormalisedRule, "key">): string {
@@ -90,6 +94,7 @@ function normaliseRule(direction: Direction, r: ParsedRule, parsePrefix: (text: 
     cidrElements: [...mergedCidrs[4].elements, ...mergedCidrs[6].elements],
     mergedCidrs,
     groups: uniqueSorted(r.securityGroups ?? [], (a, b) => (a < b ? -1 : a > b ? 1 : 0)),
+    ...(r.addressLists && r.addressLists.length > 0 ? { lists: uniqueSorted(r.addressLists, (a, b) => (a < b ? -1 : a > b ? 1 : 0)) } : {}),
     ...(description !== undefined && description !== "" ? { description } : {}),
   };
   return { ...base, key: ruleKey(base) };
@@ -169,6 +174,29 @@ function normaliseWithoutObserve(p: ParsedFleet, parsePrefix: (text: string) => 
     })
     .sort((a, b) => byString(a.name, b.name));
   const fs = p.failsafe ?? {};
+  const addressLists: NormalisedAddressList[] = (p.addressLists ?? [])
+    .map((l) => {
+      const cidrs = parsePrefixes(l.cidrs, parsePrefix);
+      return { name: l.name, ...(l.description ? { description: l.description } : {}), cidrs, merged: mergeCidrs(cidrs) };
+    })
+    .sort((a, b) => byString(a.name, b.name));
+  const remoteGroups: NormalisedRemoteGroup[] = (p.remoteGroups ?? [])
+    .map((r) => {
+      const group = r.group ?? r.name;
+      const read = readRemoteGroup(r.source, group, { allowEmpty: r.allowEmpty === true, groupField: r.group ? "group" : "name" });
+      if (!read.ok) throw new Error(`internal: unvalidated remote group ${r.name}`);
+      const { members, stack, fleet, emptyBecause } = read.read;
+      return {
+        name: r.name,
+        group,
+        ...(stack !== undefined ? { stack } : {}),
+        ...(fleet !== undefined ? { fleet } : {}),
+        members,
+        ...(emptyBecause !== undefined ? { emptyBecause } : {}),
+        ...(r.description ? { description: r.description } : {}),
+      };
+    })
+    .sort((a, b) => byString(a.name, b.name));
   return {
     table: p.table ?? DEFAULT_TABLE,
     failsafe: {
@@ -179,6 +207,8 @@ function normaliseWithoutObserve(p: ParsedFleet, parsePrefix: (text: string) => 
     containers: normaliseContainers(p.containers),
     groups,
     hosts,
+    ...(addressLists.length > 0 ? { addressLists } : {}),
+    ...(remoteGroups.length > 0 ? { remoteGroups } : {}),
     ...(p.tests && p.tests.length > 0 ? { tests: p.tests.map(normalisePolicyTest) } : {}),
   };
 }

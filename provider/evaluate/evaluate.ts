@@ -20,7 +20,7 @@ const DEFAULT_MAX_FLOWS = 10_000;
 export { QUERY_PROTOCOLS, trafficProblems } from "../vocabulary/traffic";
 
 export interface Query extends Traffic {
-  /** A host name, `sg:<group>` (every member), or an address/CIDR outside the fleet. */
+  /** A host name, `sg:<group>` (every member), `list:<address list>`, or an address/CIDR outside the fleet. */
   from: string;
   to: string;
   /** Only flows of this address family (default both). */
@@ -70,6 +70,8 @@ function describeEnd(e: Endpoint): string {
   return e.kind === "host" ? e.host.name : e.kind === "group" ? `sg:${e.name}` : e.text;
 }
 
+const outsideFleet = (e: Endpoint) => e.kind === "outside" || e.kind === "named";
+
 export interface EvaluateOptions {
   /** Which flows to explain in `flows` (default: all). */
   explain?: (coverage: Coverage) => boolean;
@@ -83,7 +85,7 @@ export function evaluate(fleet: Fleetish, query: Query, options: EvaluateOptions
   if (problem) throw new EvaluationError(problem[0], problem[1]);
   const from = resolve(index, "from", query.from);
   const to = resolve(index, "to", query.to);
-  if (from.kind === "outside" && to.kind === "outside") {
+  if (outsideFleet(from) && outsideFleet(to)) {
     throw new EvaluationError("to", `${query.from} and ${query.to} are both outside the fleet; name a host or "sg:<group>" on one side`);
   }
   const notes: string[] = [];
@@ -91,6 +93,7 @@ export function evaluate(fleet: Fleetish, query: Query, options: EvaluateOptions
     if (e.kind === "group" && e.members.length === 0) notes.push(`sg:${e.name} has no members`);
     for (const h of endpointHosts(e)) if (h.addresses.length === 0) notes.push(`${h.name} has no usable address (give it addresses)`);
     if (e.kind === "outside" && e.ends.length === 0) notes.push(`${e.text} holds only addresses of fleet hosts; name the hosts instead`);
+    if (e.kind === "named") notes.push(...e.notes);
   }
   // Group expansions do not pair a host with itself (that is loopback);
   // naming the same host on both sides does.

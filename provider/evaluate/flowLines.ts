@@ -84,10 +84,12 @@ const none = (): PeerSet => ({ 4: [], 6: [] });
 const MAX_ENUMERATED = 65536n;
 
 /**
- * The peers of one line, named: any; the parts the grants name by CIDR; the
- * rest (peer-group members) as whole big groups, hosts, or bare addresses.
+ * The peers of one line, named: any; the parts the grants name by CIDR
+ * (a whole address list by its name, a part of one with it); the rest
+ * (peer-group members) as whole big groups, hosts, remote members, or bare
+ * addresses. `families`: the families the line's cells can carry.
  */
-function entities(index: FleetIndex, self: string, peers: PeerSet, grants: readonly Grant[]): Entity[] {
+function entities(index: FleetIndex, self: string, peers: PeerSet, grants: readonly Grant[], families: readonly Family[]): Entity[] {
   if (sameIntervals(peers[4], FULL[4]) && sameIntervals(peers[6], FULL[6])) return [{ text: "any", peers }];
   const out: Entity[] = [];
   const cidrPart: PeerSet = { 4: [], 6: [] };
@@ -100,21 +102,42 @@ function entities(index: FleetIndex, self: string, peers: PeerSet, grants: reado
     const text = ([4, 6] as const).flatMap((f) => holes[f].map((iv) => intervalToNftElement(f, iv))).join(", ");
     out.push({ text: `any except ${text}`, peers: cidrPart });
   }
+  // Whole address lists by name (every entry of the families the line can carry).
+  const listHint = [...new Set(grants.flatMap((g) => g.lists ?? []))].sort();
+  const named: PeerSet = { 4: [], 6: [] };
+  if (!anyExcept) {
+    for (const l of listHint) {
+      const list = index.addressList(l)!.merged;
+      const inLine = families.filter((f) => list[f].intervals.length > 0);
+      if (inLine.length === 0 || !inLine.every((f) => covers(cidrPart[f], list[f].intervals))) continue;
+      const p: PeerSet = { ...none() };
+      for (const f of inLine) p[f] = list[f].intervals;
+      out.push({ text: `list ${l}`, peers: p });
+      for (const f of inLine) named[f] = unionMerged([named[f], list[f].intervals]);
+    }
+  }
   // The rest are peer-group members: whole big groups first, then one by one.
   const rest: PeerSet = { 4: [], 6: [] };
   for (const f of [4, 6] as const) {
-    if (!anyExcept) for (const iv of cidrPart[f]) out.push({ text: intervalToNftElement(f, iv), peers: { ...none(), [f]: [iv] } });
+    if (!anyExcept) {
+      for (const iv of subtract(cidrPart[f], named[f])) {
+        // Part of a list (a change of it, in a diff): said so.
+        const list = listHint.find((l) => covers(index.addressList(l)!.merged[f].intervals, [iv]));
+        out.push({ text: `${intervalToNftElement(f, iv)}${list ? ` (list ${list})` : ""}`, peers: { ...none(), [f]: [iv] } });
+      }
+    }
     rest[f] = subtract(peers[f], cidrPart[f]);
   }
   const hint = new Set(grants.flatMap((g) => g.groups));
   for (const g of [...hint].sort()) {
-    const members = index.members(g);
-    if (members.length <= MEMBER_LIST_BOUND) continue;
+    const remote = index.remoteGroup(g);
+    const size = remote ? remote.members.length : index.members(g).length;
+    if (size <= MEMBER_LIST_BOUND) continue;
     // The host itself is never its own peer (loopback).
     const own = (f: Family) => (index.host(self)?.addresses ?? []).filter((a) => a.family === f).map((a) => ({ lo: a.value, hi: a.value }));
     const addrs: PeerSet = { 4: subtract(index.memberAddresses(g, 4), own(4)), 6: subtract(index.memberAddresses(g, 6), own(6)) };
     if (isEmpty(addrs) || !covers(rest[4], addrs[4]) || !covers(rest[6], addrs[6])) continue;
-    out.push({ text: `sg ${g} (${members.length} hosts)`, peers: addrs });
+    out.push({ text: `sg ${g} (${size} hosts${remote ? ", remote" : ""})`, peers: addrs });
     for (const f of [4, 6] as const) rest[f] = subtract(rest[f], addrs[f]);
   }
   const singles: Record<Family, Interval[]> = { 4: [], 6: [] };
@@ -125,23 +148,43 @@ function entities(index: FleetIndex, self: string, peers: PeerSet, grants: reado
     }
   }
   const hosts = new Map<string, PeerSet>();
+  const remoteMembers = new Map<string, PeerSet>();
   for (const f of [4, 6] as const) {
     for (const iv of singles[f]) {
       const h = index.hostByAddress(f, iv.lo);
-      if (!h) {
+      const r = h ? undefined : index.remoteMemberByAddress(f, iv.lo);
+      if (!h && !r) {
         out.push({ text: formatAddress(f, iv.lo), peers: { ...none(), [f]: [iv] } });
         continue;
       }
-      const p = hosts.get(h.name) ?? none();
+      const byName = h ? hosts : remoteMembers;
+      const name = h ? h.name : r!.member.name;
+      const p = byName.get(name) ?? none();
       p[f] = [...p[f], iv];
-      hosts.set(h.name, p);
+      byName.set(name, p);
     }
   }
   for (const [name, p] of [...hosts].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
     const groups = index.host(name)!.groups.filter((g) => hint.has(g));
     out.push({ text: groups.length ? `${name} (${groups.map((g) => `sg ${g}`).join(", ")})` : name, peers: p });
   }
+  // Another stack's hosts, named by the remote groups that publish them.
+  for (const [name, p] of [...remoteMembers].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    const groups = [...hint].sort().filter((g) => index.remoteGroup(g)?.members.some((m) => m.name === name));
+    out.push({ text: `${name} (${groups.length ? groups.map((g) => `remote sg ${g}`).join(", ") : "remote"})`, peers: p });
+  }
   return out;
+}
+
+/** The families a line's cells can carry (ICMP: one). */
+function cellFamilies(cells: readonly Cell[]): Family[] {
+  const out = new Set<Family>();
+  for (const c of cells) {
+    if (c.protocol === "icmp") out.add(4);
+    else if (c.protocol === "icmpv6") out.add(6);
+    else return [4, 6];
+  }
+  return [...out].sort();
 }
 
 /** "tcp/5432-5433", "icmp type 8", "tcp" (every cell of the protocol), "all". */
@@ -175,7 +218,7 @@ export function flowLines(
   for (const group of trafficGroups(cells)) {
     const matching = grants.filter((g) => group.cells.some((c) => cellMatches(g, c)));
     const protocol = group.label === "all" ? "all" : group.cells[0]!.protocol;
-    for (const e of entities(index, self, group.peers, matching)) {
+    for (const e of entities(index, self, group.peers, matching, cellFamilies(group.cells))) {
       const key = `${protocol}\u0000${e.text}`;
       const m = merged.get(key) ?? { protocol, entity: e.text, cells: [], origins: new Set<string>() };
       m.cells.push(...group.cells);

@@ -6,6 +6,7 @@ import { normaliseContainers } from "../declaration/containers";
 import { type FleetIndex, indexFleet } from "./fleetIndex";
 import { type HostFlowDiff, fleetFlowDiff } from "./flows";
 import { DEFAULT_TABLE } from "../vocabulary/defaults";
+import { sharedPeerChanges } from "./sharedPeers";
 
 /** A fleet with no hosts: the "before" of a new stack, the "after" of a destroyed one. */
 export const EMPTY_FLEET: NormalisedFleet = {
@@ -34,9 +35,12 @@ export function flowDiffMarkdown(name: string, before: FleetVersion, after: Flee
   }
   const index = (f: NormalisedFleet): FleetIndex => indexFleet(f);
   const diffs = fleetFlowDiff(index(before), index(after));
-  if (diffs.length === 0) return `${title}\n\nNo flow changes.\n`;
+  // Address lists and remote groups that change: once, before the hosts they reach.
+  const shared = sharedPeerChanges(before, after);
+  const sharedSection = shared.length ? ["Address lists and remote groups that change:", "", ...shared.map((l) => `- ${l}`), ""] : [];
+  if (diffs.length === 0) return [title, "", ...sharedSection, "No flow changes.", ""].join("\n");
   const added = diffs.reduce((n, d) => n + d.added.length, 0);
   const removed = diffs.reduce((n, d) => n + d.removed.length, 0);
   const hosts = `${diffs.length} host${diffs.length === 1 ? "" : "s"}`;
-  return [title, "", `${hosts} with flow changes: ${added} newly allowed, ${removed} newly denied.`, "", ...diffs.flatMap((d) => [...hostSection(d), ""])].join("\n");
+  return [title, "", `${hosts} with flow changes: ${added} newly allowed, ${removed} newly denied.`, "", ...sharedSection, ...diffs.flatMap((d) => [...hostSection(d), ""])].join("\n");
 }

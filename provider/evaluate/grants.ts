@@ -18,10 +18,12 @@ export interface Grant {
   icmpType?: number;
   icmpCode?: number;
   peers: Record<Family, Interval[]>;
-  /** The part of `peers` named by CIDRs (the rest are peer-group members). */
+  /** The part of `peers` named by CIDRs, address lists' included (the rest are peer-group members). */
   cidrs: Record<Family, Interval[]>;
   /** Peer groups, for naming member hosts ("spare (sg web)"). */
   groups: string[];
+  /** Address lists, for naming their CIDRs ("list office"). */
+  lists?: string[];
   /** Why: "db: postgres from web", "failsafe ssh", "no egress rule". */
   origin: string;
 }
@@ -49,7 +51,10 @@ export function hostGrants(index: FleetIndex, host: NormalisedHost): HostGrants 
   const members = (rule: NormalisedRule, f: Family) => subtract(unionMerged(rule.groups.map((g) => index.memberAddresses(g, f))), own(f));
   const fromRules = (direction: Direction): Grant[] =>
     index.rulesOf(host, direction).map(({ group, rule }) => {
-      const cidrs = { 4: rule.mergedCidrs[4].intervals, 6: rule.mergedCidrs[6].intervals };
+      const own = { 4: rule.mergedCidrs[4].intervals, 6: rule.mergedCidrs[6].intervals };
+      const lists = rule.lists ?? [];
+      const withLists = (f: Family) => unionMerged([own[f], ...lists.map((l) => index.addressList(l)!.merged[f].intervals)]);
+      const cidrs = lists.length === 0 ? own : { 4: withLists(4), 6: withLists(6) };
       return {
         direction,
         protocol: rule.protocol,
@@ -59,6 +64,7 @@ export function hostGrants(index: FleetIndex, host: NormalisedHost): HostGrants 
         peers: rule.groups.length === 0 ? cidrs : { 4: unionMerged([cidrs[4], members(rule, 4)]), 6: unionMerged([cidrs[6], members(rule, 6)]) },
         cidrs,
         groups: rule.groups,
+        ...(lists.length > 0 ? { lists } : {}),
         origin: ruleOrigin(group, rule),
       };
     });

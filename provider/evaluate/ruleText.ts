@@ -9,8 +9,8 @@ export function trafficText(rule: Pick<NormalisedRule, "protocol" | "ports" | "i
   return rule.protocol;
 }
 
-export function peersText(rule: Pick<NormalisedRule, "cidrElements" | "groups">): string {
-  return [...rule.cidrElements, ...rule.groups.map((g) => `sg ${g}`)].join(", ");
+export function peersText(rule: Pick<NormalisedRule, "cidrElements" | "groups" | "lists">): string {
+  return [...rule.cidrElements, ...rule.groups.map((g) => `sg ${g}`), ...(rule.lists ?? []).map((l) => `list ${l}`)].join(", ");
 }
 
 const texts = new WeakMap<NormalisedRule, string>();

@@ -57,10 +57,12 @@ export type NameRequest =
   | { kind: "failsafe"; family: Family }
   /**
    * The set of one rule's peers in one family: its canonical CIDRs of that
-   * family plus the members of its peer groups. `fullRange`: the CIDRs are
-   * exactly 0.0.0.0/0 (or ::/0) and there are no groups.
+   * family plus the members of its peer groups (local or remote) and the
+   * CIDRs of its address lists (named, not listed: a list's change changes
+   * the set's elements, never its name). `fullRange`: the CIDRs are exactly
+   * 0.0.0.0/0 (or ::/0) and there are no groups and no lists.
    */
-  | { kind: "peers"; family: Family; cidrs: readonly string[]; groups: readonly string[]; fullRange: boolean }
+  | { kind: "peers"; family: Family; cidrs: readonly string[]; groups: readonly string[]; lists?: readonly string[]; fullRange: boolean }
   | { kind: "ports"; ranges: readonly PortRange[] }
   /**
    * Observe (docs/observe.md): the named counter of one rule, from the rule's
@@ -107,7 +109,8 @@ const MAX_READABLE_PORTS_NAME = 40;
  * [a-z][a-z0-9_-]*, since group names match GROUP_NAME_PATTERN.
  *   chain ingress / egress
  *   set   failsafe_v4 / failsafe_v6       failsafe SSH sources (when narrowed)
- *   set   sg_<group>_v4                    members of one group
+ *   set   sg_<group>_v4                    members of one group (local or remote)
+ *   set   list_<list>_v4                   the CIDRs of one address list
  *   set   any_v4 / any_v6                  0.0.0.0/0, ::/0
  *   set   peers_v4_<digest>                any other peer mix
  *   set   ports_80_443_8000-8100           port lists (digest when long)
@@ -132,9 +135,12 @@ function baseName(req: NameRequest): string {
       return `failsafe_${FAMILY_SUFFIX[req.family]}`;
     case "peers": {
       const fam = FAMILY_SUFFIX[req.family];
-      if (req.groups.length === 1 && req.cidrs.length === 0) return `sg_${req.groups[0]}_${fam}`;
-      if (req.groups.length === 0 && req.fullRange) return `any_${fam}`;
-      const key = JSON.stringify({ family: req.family, cidrs: req.cidrs, groups: req.groups });
+      const lists = req.lists ?? [];
+      if (req.groups.length === 1 && req.cidrs.length === 0 && lists.length === 0) return `sg_${req.groups[0]}_${fam}`;
+      if (lists.length === 1 && req.cidrs.length === 0 && req.groups.length === 0) return `list_${lists[0]}_${fam}`;
+      if (req.groups.length === 0 && lists.length === 0 && req.fullRange) return `any_${fam}`;
+      // Lists join the key only when there are some: every name without them stays as it was.
+      const key = JSON.stringify({ family: req.family, cidrs: req.cidrs, groups: req.groups, ...(lists.length > 0 ? { lists } : {}) });
       return `peers_${fam}_${nameDigest(key)}`;
     }
     case "ports": {

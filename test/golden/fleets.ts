@@ -140,6 +140,53 @@ const webDbProposal: FleetDeclaration = {
     },
   },
 };
+/**
+ * Address lists and remote groups (docs/multistack.md): a team's hosts reached
+ * from a platform stack's bastion and monitoring (published values), the
+ * office and partner lists; an egress rule to a list; a remote group mixed
+ * with a list and a CIDR in one rule.
+ */
+const published = {
+  "nftsg.dev/remote-groups": 1,
+  stack: "acme/platform/prod",
+  fleet: "platform",
+  groups: {
+    bastion: { members: [{ name: "bastion-1", addresses: ["198.51.100.10", "2001:db8:5::10"] }, { name: "bastion-2", addresses: ["198.51.100.11"] }] },
+    monitoring: { members: [{ name: "mon-1", addresses: ["198.51.100.20", "2001:db8:5::20"] }] },
+  },
+};
+const multistack: FleetDeclaration = {
+  addressLists: [
+    { name: "office", cidrs: ["203.0.113.0/25", "203.0.113.128/26", "2001:db8:ff::/48"], description: "office networks" },
+    { name: "partners", cidrs: ["192.0.2.0/26", "192.0.2.64/27"] },
+    { name: "mirrors", cidrs: ["198.18.200.0/24", "2001:db8:200::/48"], description: "package mirrors" },
+  ],
+  remoteGroups: [
+    { name: "bastion", source: published },
+    { name: "platform-mon", group: "monitoring", source: published },
+  ],
+  securityGroups: [
+    {
+      name: "app",
+      ingress: [
+        { protocol: "tcp", ports: 22, securityGroups: ["bastion"], description: "ssh from the platform's bastion" },
+        { protocol: "tcp", ports: [80, 443], addressLists: ["office"], description: "web from the office" },
+        { protocol: "tcp", ports: 9100, securityGroups: ["platform-mon"], addressLists: ["office"], cidrs: ["198.18.50.0/24"] },
+        { protocol: "icmp", addressLists: ["office"], description: "ping from the office" },
+        { protocol: "icmpv6", icmpType: 128, addressLists: ["office"], description: "ping6 from the office" },
+      ],
+      egress: [
+        { protocol: "tcp", ports: [80, 443], addressLists: ["mirrors"], description: "packages" },
+        { protocol: "udp", ports: 53, cidrs: ["198.18.0.53/32"], description: "dns" },
+      ],
+    },
+    { name: "db", ingress: [{ protocol: "tcp", ports: 5432, securityGroups: ["app"] }, { protocol: "tcp", ports: 5432, addressLists: ["partners"], description: "partners" }] },
+  ],
+  hosts: [
+    { name: "app-1", connection: { host: "198.18.0.11" }, addresses: ["198.18.0.11", "2001:db8::11"], securityGroups: ["app"] },
+    { name: "db-1", connection: { host: "198.18.0.21" }, securityGroups: ["db"] },
+  ],
+};
 
 export const GOLDEN_FLEETS: readonly GoldenFleet[] = [
   { name: "web-db", decl: webDb },
@@ -150,6 +197,7 @@ export const GOLDEN_FLEETS: readonly GoldenFleet[] = [
   // Container paths: own interfaces, container egress left open; and switched off entirely.
   { name: "mesh-containers", decl: { ...mesh, containers: { interfaces: ["virbr0", "docker0", "br-*"], egress: false } } },
   { name: "edges-no-containers", decl: { ...edges, containers: { publishedPorts: false, interfaces: [] } } },
+  { name: "multistack", decl: multistack, owner: "acme/team/prod" },
   { name: "random", decl: generateFleet({ seed: 5, hosts: 6, groups: 4, rules: 24, cidrs: 90 }), owner: "org/random/s5" },
   { name: "mesh-staged", decl: meshStaged, owner: "acme/nftsg-demo/prod" },
   { name: "web-db-proposal", decl: webDbProposal },

@@ -3,6 +3,7 @@
 // the validator's tests and by the provider's check tests (bad input fails
 // at preview with the path of the offending field).
 import type { FleetDeclaration } from "../../provider/declaration/declaration";
+import { multistackBadCases } from "./multistackCases";
 
 /** A small valid fleet; each bad case below breaks exactly one thing. */
 export function base(): FleetDeclaration {
@@ -28,6 +29,8 @@ export const host0 = (d: Any) => d.hosts[0];
 const R = "securityGroups[0].ingress[0]";
 
 export const badCases: [string, (d: Any) => void, string, string][] = [
+  // Address lists and remote groups (docs/multistack.md).
+  ...multistackBadCases,
   ["group name with capitals", (d) => (web(d).name = "Web"), "securityGroups[0].name", 'group name "Web" is invalid'],
   ["group name too long", (d) => (d.securityGroups[1].name = `d${"b".repeat(41)}`), "securityGroups[1].name", "use 1-41 characters"],
   ["group name starting with a digit", (d) => (d.securityGroups[1].name = "1db"), "securityGroups[1].name", "starting with a letter"],

@@ -3,10 +3,12 @@
 // their stacks here. programStack runs any program; fleetStack and
 // fleetsStack run Fleet programs from dist/ whose declarations a test
 // replaces between operations.
+import { createRequire } from "node:module";
+import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, PulumiCommand, type PulumiFn, type Stack } from "@pulumi/pulumi/automation";
 import type { FleetArgs } from "../../sdk/inputs";
-import { engineEnv, type EngineEnv } from "./engine";
+import { engineEnv, repoRoot, type EngineEnv } from "./engine";
 import { requireDist } from "./dist";
 
 type Sdk = typeof import("../../index");
@@ -62,22 +64,33 @@ export async function fleetStack(args: FleetArgs, opts: FleetStackOptions = {}):
   return { ...s, setArgs: (a) => { current = a; } };
 }
 
+/**
+ * The Fleets, or a function that declares them inside the program run (for
+ * what must be made there, such as a StackReference); it gets the
+ * @pulumi/pulumi the product itself loads.
+ */
+export type FleetsDeclaration = Record<string, FleetArgs> | ((sdk: typeof pulumi) => Record<string, FleetArgs>);
+
 export interface FleetsStack extends ProgramStack {
   /** Replace the Fleets the next operation will declare. */
-  setFleets(fleets: Record<string, FleetArgs>): void;
+  setFleets(fleets: FleetsDeclaration): void;
 }
 
 /**
  * A stack whose program declares several Fleets, keyed by Fleet name:
  * renaming a Fleet or moving a host between two Fleets of one stack is a
- * change of this record.
+ * change of this record. A Fleet that publishes groups exports its value as
+ * the stack output `published` (docs/multistack.md).
  */
-export async function fleetsStack(fleets: Record<string, FleetArgs>, opts: StackOptions = {}): Promise<FleetsStack> {
+export async function fleetsStack(fleets: FleetsDeclaration, opts: StackOptions = {}): Promise<FleetsStack> {
   let current = fleets;
   const program = async () => {
     const sdk = requireDist<Sdk>("index.js");
-    for (const [name, args] of Object.entries(current)) new sdk.Fleet(name, args);
-    return {};
+    const pulumiSdk = createRequire(path.join(repoRoot, "package.json"))("@pulumi/pulumi") as typeof pulumi;
+    const declared = typeof current === "function" ? current(pulumiSdk) : current;
+    let published: unknown;
+    for (const [name, args] of Object.entries(declared)) published ??= new sdk.Fleet(name, args).published;
+    return published === undefined ? {} : { published };
   };
   const s = await programStack(program, { ...opts, project: opts.project ?? "nftsg-fleets" });
   return { ...s, setFleets: (f) => { current = f; } };

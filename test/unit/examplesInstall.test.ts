@@ -11,7 +11,7 @@ const read = (p: string) => JSON.parse(readFileSync(join(ROOT, p), "utf8")) as {
 
 describe("example projects", () => {
   const ours = read("package.json");
-  it.each(["examples/quickstart", "examples/web-db"])("%s depends on the tarball npm pack writes", (dir) => {
+  it.each(["examples/quickstart", "examples/web-db", "examples/multistack/platform", "examples/multistack/team"])("%s depends on the tarball npm pack writes", (dir) => {
     expect(read(`${dir}/package.json`).dependencies?.[ours.name]).toBe(`file:${ours.name}-${ours.version}.tgz`);
     const readme = readFileSync(join(ROOT, dir, "README.md"), "utf8");
     expect(readme).toContain(`npm pack --pack-destination`);

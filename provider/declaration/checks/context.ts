@@ -18,6 +18,14 @@ export interface CheckContext {
   readonly groupIndex: Map<string, number>;
   /** Peer group name -> path of the first rule using it. */
   readonly peerGroupUse: Map<string, string>;
+  /** Address list name -> index of its first declaration (docs/multistack.md). */
+  readonly listIndex: Map<string, number>;
+  /** Address list name -> what rules need to know of its entries (valid ones only). */
+  readonly listInfo: Map<string, { families: Set<4 | 6>; multicast?: string }>;
+  /** Remote group name -> index of its first declaration. */
+  readonly remoteIndex: Map<string, number>;
+  /** Published group name -> path of the entry publishing it. */
+  readonly publishedGroupUse: Map<string, string>;
 }
 
 export function newCheckContext(parsePrefix: (text: string) => PrefixParse): CheckContext {
@@ -28,12 +36,32 @@ export function newCheckContext(parsePrefix: (text: string) => PrefixParse): Che
     parsePrefix,
     groupIndex: new Map(),
     peerGroupUse: new Map(),
+    listIndex: new Map(),
+    listInfo: new Map(),
+    remoteIndex: new Map(),
+    publishedGroupUse: new Map(),
   };
+}
+
+/** A rule may name a security group of this fleet or a remote group. */
+export const isPeerGroupName = (ctx: CheckContext, name: string): boolean => ctx.groupIndex.has(name) || ctx.remoteIndex.has(name);
+
+/** "unknown address list ..." with a suggestion and the declared names. */
+export function unknownListMessage(ctx: CheckContext, name: string): string {
+  const names = [...ctx.listIndex.keys()].sort();
+  const hint = didYouMean(name, names);
+  return `unknown address list ${JSON.stringify(name)}${hint ? `; did you mean ${JSON.stringify(hint)}?` : ""}${
+    names.length === 0
+      ? " (no address lists are declared: declare it in addressLists: [{ name, cidrs }])"
+      : names.length <= 12
+        ? ` (declared: ${names.join(", ")})`
+        : ` (${names.length} address lists are declared)`
+  }`;
 }
 
 /** "unknown security group ..." with a suggestion and the declared names. */
 export function unknownGroupMessage(ctx: CheckContext, name: string): string {
-  const groupNames = [...ctx.groupIndex.keys()].sort();
+  const groupNames = [...ctx.groupIndex.keys(), ...ctx.remoteIndex.keys()].sort();
   const hint = didYouMean(name, groupNames);
   return `unknown security group ${JSON.stringify(name)}${hint ? `; did you mean ${JSON.stringify(hint)}?` : ""}${
     groupNames.length === 0

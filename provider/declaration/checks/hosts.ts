@@ -35,7 +35,14 @@ export function checkHosts(ctx: CheckContext, hosts: unknown[]): void {
     const attached = h["securityGroups"];
     if (Array.isArray(attached)) {
       attached.forEach((s, k) => {
-        if (typeof s === "string" && !ctx.groupIndex.has(s)) ctx.add(`hosts[${i}].securityGroups[${k}]`, unknownGroupMessage(ctx, s));
+        if (typeof s !== "string" || ctx.groupIndex.has(s)) return;
+        const remote = ctx.remoteIndex.get(s);
+        ctx.add(
+          `hosts[${i}].securityGroups[${k}]`,
+          remote !== undefined
+            ? `${JSON.stringify(s)} is a remote group (remoteGroups[${remote}]): its members are the hosts another stack publishes, and a host of this fleet can only be attached to this fleet's security groups`
+            : unknownGroupMessage(ctx, s),
+        );
       });
     }
   });
@@ -92,7 +99,7 @@ function specialOf(a: Address) {
  * it is an IP literal that can be a peer (not loopback, link-local, ...: an
  * SSH port-forward through 127.0.0.1 is a fine connection, not an address).
  */
-function usableAddresses(host: Obj): Address[] {
+export function usableAddresses(host: Obj): Address[] {
   if (Array.isArray(host["addresses"])) {
     return host["addresses"].flatMap((a) => {
       const p = typeof a === "string" ? parseAddress(a) : undefined;
@@ -119,7 +126,7 @@ export function checkDuplicateAddresses(ctx: CheckContext, hosts: unknown[]): vo
   hosts.forEach((h, i) => {
     if (!isObj(h)) return;
     const explicit = Array.isArray(h["addresses"]);
-    const member = Array.isArray(h["securityGroups"]) && (h["securityGroups"] as unknown[]).some((g) => typeof g === "string" && ctx.peerGroupUse.has(g));
+    const member = Array.isArray(h["securityGroups"]) && (h["securityGroups"] as unknown[]).some((g) => typeof g === "string" && (ctx.peerGroupUse.has(g) || ctx.publishedGroupUse.has(g)));
     if (!explicit && !member) return;
     const name = typeof h["name"] === "string" ? h["name"] : `hosts[${i}]`;
     const seenHere = new Set<string>();
@@ -150,14 +157,17 @@ export function checkPeerMemberAddresses(ctx: CheckContext, hosts: unknown[]): v
     const conn = h["connection"];
     if (!isObj(conn) || typeof conn["host"] !== "string" || conn["host"] === "") return;
     if (usableAddresses(h).length > 0) return;
-    const used = (h["securityGroups"] as unknown[]).find((s): s is string => typeof s === "string" && ctx.peerGroupUse.has(s));
-    if (used === undefined) return;
+    const groups = (h["securityGroups"] as unknown[]).filter((s): s is string => typeof s === "string");
+    const used = groups.find((s) => ctx.peerGroupUse.has(s));
+    const published = groups.find((s) => ctx.publishedGroupUse.has(s));
+    if (used === undefined && published === undefined) return;
     const name = typeof h["name"] === "string" ? JSON.stringify(h["name"]) : `hosts[${i}]`;
+    const why = used !== undefined
+      ? `which ${ctx.peerGroupUse.get(used)} uses as a peer`
+      : `which ${ctx.publishedGroupUse.get(published!)} publishes to other stacks`;
     ctx.add(
       `hosts[${i}].addresses`,
-      `host ${name} has no usable address, but it is a member of group ${JSON.stringify(used)}, which ${ctx.peerGroupUse.get(
-        used,
-      )} uses as a peer; connection.host ${JSON.stringify(conn["host"])} is not an IP address other hosts can see it by, so set addresses (e.g. ["198.51.100.7"])`,
+      `host ${name} has no usable address, but it is a member of group ${JSON.stringify(used ?? published)}, ${why}; connection.host ${JSON.stringify(conn["host"])} is not an IP address other hosts can see it by, so set addresses (e.g. ["198.51.100.7"])`,
     );
   });
 }

@@ -5,10 +5,11 @@
 import { parseAddress } from "../../addressing/cidr";
 import { didYouMean } from "../didYouMean";
 import { trafficProblems } from "../../vocabulary/traffic";
-import { type CheckContext, checkDescription, isObj, unknownGroupMessage } from "./context";
+import { type CheckContext, checkDescription, isObj, isPeerGroupName, unknownGroupMessage, unknownListMessage } from "./context";
 import { ICMP_FAMILY } from "../../vocabulary/protocols";
 
 const GROUP_PREFIX = "sg:";
+const LIST_PREFIX = "list:";
 
 type End = "host" | "group" | "outside";
 
@@ -16,15 +17,21 @@ function checkEnd(ctx: CheckContext, hostNames: readonly string[], v: unknown, p
   if (typeof v !== "string") return undefined; // pass 1 reports the type
   if (v.startsWith(GROUP_PREFIX)) {
     const name = v.slice(GROUP_PREFIX.length);
-    if (!ctx.groupIndex.has(name)) ctx.add(path, unknownGroupMessage(ctx, name));
-    return "group";
+    if (!isPeerGroupName(ctx, name)) ctx.add(path, unknownGroupMessage(ctx, name));
+    // A remote group's members are outside this fleet: their own rules are the other stack's.
+    return ctx.remoteIndex.has(name) ? "outside" : "group";
+  }
+  if (v.startsWith(LIST_PREFIX)) {
+    const name = v.slice(LIST_PREFIX.length);
+    if (!ctx.listIndex.has(name)) ctx.add(path, unknownListMessage(ctx, name));
+    return "outside";
   }
   if (hostNames.includes(v)) return "host";
   if (parseAddress(v) || ctx.parsePrefix(v).ok) return "outside";
   const hint = didYouMean(v, hostNames);
   ctx.add(
     path,
-    `${JSON.stringify(v)} is neither a declared host, nor "sg:<group>", nor an address or CIDR${hint ? `; did you mean ${JSON.stringify(hint)}?` : ""}`,
+    `${JSON.stringify(v)} is neither a declared host, nor "sg:<group>", nor "list:<address list>", nor an address or CIDR${hint ? `; did you mean ${JSON.stringify(hint)}?` : ""}`,
   );
   return undefined;
 }

@@ -4,7 +4,7 @@
 import type { Family } from "../../addressing/cidr";
 import { specialRangeOf } from "./specialAddresses";
 import { parsePortSpec } from "../../addressing/ports";
-import { type CheckContext, type Obj, checkDescription, isObj, present, unknownGroupMessage } from "./context";
+import { type CheckContext, type Obj, checkDescription, isObj, isPeerGroupName, present, unknownGroupMessage, unknownListMessage } from "./context";
 import { DIRECTIONS } from "../../vocabulary/directions";
 import { hasPorts, isIcmp, PROTOCOLS } from "../../vocabulary/protocols";
 
@@ -86,16 +86,21 @@ function checkPeers(ctx: CheckContext, r: Obj, path: string, protocol: string | 
   });
   peerGroups.forEach((s, k) => {
     if (typeof s !== "string") return;
-    if (!ctx.groupIndex.has(s)) ctx.add(`${path}.securityGroups[${k}]`, unknownGroupMessage(ctx, s));
+    if (!isPeerGroupName(ctx, s)) ctx.add(`${path}.securityGroups[${k}]`, unknownGroupMessage(ctx, s));
     else if (!ctx.peerGroupUse.has(s)) ctx.peerGroupUse.set(s, path);
   });
+  const lists = Array.isArray(r["addressLists"]) ? r["addressLists"] : [];
+  checkListReferences(ctx, lists, path, protocol, direction);
   const cidrsTypedOk = !present(r["cidrs"]) || Array.isArray(r["cidrs"]);
   const groupsTypedOk = !present(r["securityGroups"]) || Array.isArray(r["securityGroups"]);
-  if (cidrs.length === 0 && peerGroups.length === 0 && cidrsTypedOk && groupsTypedOk) {
-    ctx.add(path, `rule has no peers; set cidrs (["0.0.0.0/0", "::/0"] for anywhere) and/or securityGroups`);
+  const listsTypedOk = !present(r["addressLists"]) || Array.isArray(r["addressLists"]);
+  if (cidrs.length === 0 && peerGroups.length === 0 && lists.length === 0 && cidrsTypedOk && groupsTypedOk && listsTypedOk) {
+    ctx.add(path, `rule has no peers; set cidrs (["0.0.0.0/0", "::/0"] for anywhere) and/or securityGroups (or addressLists)`);
   }
-  if (families.size === 2 && (protocol === "icmp" || protocol === "icmpv6")) checkIcmpFamilies(ctx, cidrs, path, protocol);
-  if (peerGroups.length === 0 && cidrs.length > 0 && allCidrsValid) {
+  const icmp = protocol === "icmp" || protocol === "icmpv6";
+  // Beside address lists, an inline CIDR of the other family would match nothing, as in a mixed list.
+  if (icmp && (families.size === 2 || (lists.length > 0 && peerGroups.length === 0))) checkIcmpFamilies(ctx, cidrs, path, protocol);
+  if (peerGroups.length === 0 && lists.length === 0 && cidrs.length > 0 && allCidrsValid) {
     if (protocol === "icmp" && !families.has(4)) {
       ctx.add(
         `${path}.cidrs`,
@@ -109,6 +114,35 @@ function checkPeers(ctx: CheckContext, r: Obj, path: string, protocol: string | 
       );
     }
   }
+}
+
+/**
+ * Each named address list must be declared; in an ingress rule it must hold
+ * no multicast (never a source); in an icmp/icmpv6 rule it must hold a prefix
+ * of that family, or it would match nothing (as a list is shared by rules of
+ * both families, its other family's prefixes are simply not used there).
+ */
+function checkListReferences(ctx: CheckContext, lists: unknown[], path: string, protocol: string | undefined, direction: string): void {
+  lists.forEach((l, k) => {
+    if (typeof l !== "string") return;
+    const at = `${path}.addressLists[${k}]`;
+    if (!ctx.listIndex.has(l)) return ctx.add(at, unknownListMessage(ctx, l));
+    const info = ctx.listInfo.get(l);
+    if (!info) return;
+    if (direction === "ingress" && info.multicast) {
+      ctx.add(at, `address list ${JSON.stringify(l)} holds multicast ${info.multicast}, which is never the source of a packet; use that list in egress rules only, or remove the entry`);
+    }
+    if ((protocol === "icmp" || protocol === "icmpv6") && info.families.size > 0) {
+      const family = protocol === "icmp" ? 4 : 6;
+      if (!info.families.has(family)) {
+        ctx.add(
+          at,
+          `address list ${JSON.stringify(l)} holds only IPv${family === 4 ? 6 : 4} prefixes, but protocol ${protocol} matches only IPv${family} peers: it would match nothing; ` +
+            `name it in a rule with protocol ${protocol === "icmp" ? "icmpv6" : "icmp"} instead`,
+        );
+      }
+    }
+  });
 }
 
 /**

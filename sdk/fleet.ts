@@ -31,6 +31,25 @@ export class Fleet extends pulumi.ComponentResource {
 
   constructor(name: string, args: FleetArgs, opts?: pulumi.ComponentResourceOptions) {
     super("nftsg:index:Fleet", name, {}, opts);
+    // Pulumi's Node SDK captures a stack trace for every promise it makes
+    // (debuggablePromise: "_debugStackTrace"), about 80 per resource while it
+    // is constructed, each rewritten by source-map-support: most of the CPU
+    // and garbage of registering a large fleet (docs/benchmarks.md). None is
+    // ever read unless PULUMI_DEBUG_PROMISE_LEAKS is set. Registration here is
+    // synchronous, so the limit is lowered only for it and restored before
+    // any other code runs; the resources' own source positions are unaffected
+    // (the SDK raises the limit itself to capture them).
+    const stackTraceLimit = Error.stackTraceLimit;
+    if (!process.env.PULUMI_DEBUG_PROMISE_LEAKS) Error.stackTraceLimit = 0;
+    try {
+      this.model = this.registerFleet(name, args);
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
+  }
+
+  /** Registers the fleet's resources; returns its FleetModel. */
+  private registerFleet(name: string, args: FleetArgs): FleetModel {
     const table = args.table ?? DEFAULT_TABLE;
     // The stack, then the attachment: the same stack may move a table between
     // its own attachments (a renamed host), another stack may not.
@@ -43,8 +62,8 @@ export class Fleet extends pulumi.ComponentResource {
     const declaration = declarationForCheck(args);
     const owners = Object.fromEntries(args.hosts.map((h) => [h.name, ownerOf(h.name)]));
     const verdict = declaration.apply((text) => fleetVerdict(String(text), owners));
-    this.model = new FleetModel(name, { fleet: name, declaration, verdict }, { parent: this });
-    announceUnknownPolicyTests(this.model, declaration, args.tests);
+    const model = new FleetModel(name, { fleet: name, declaration, verdict }, { parent: this });
+    announceUnknownPolicyTests(model, declaration, args.tests);
 
     // Duplicated names are reported by the model's check; registering them
     // twice would only produce a confusing duplicate-URN error first.
@@ -98,9 +117,10 @@ export class Fleet extends pulumi.ComponentResource {
         verdict,
         stackId: stackIdentity(),
         jumpTargets: jumpTargets.apply((byHost) => byHost[h.name]),
-      }, { parent: this, dependsOn: [this.model] });
+      }, { parent: this, dependsOn: [model] });
     }
     this.registerOutputs({});
+    return model;
   }
 }
 

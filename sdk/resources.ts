@@ -3,7 +3,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { PortSpec } from "../provider/declaration/declaration";
 import type { AttachmentInputProps } from "../provider/handlers/attachmentContract";
-import { attachmentProvider, modelProvider, ruleProvider, securityGroupProvider, stackIdentityProvider } from "./providers";
+import attachmentProvider = require("./dynamic/attachment");
+import modelProvider = require("./dynamic/model");
+import ruleProvider = require("./dynamic/rule");
+import securityGroupProvider = require("./dynamic/securityGroup");
+import stackIdentityProvider = require("./dynamic/stackIdentity");
 import type { Protocol } from "../provider/vocabulary/protocols";
 
 const MODULE = "nftsg";

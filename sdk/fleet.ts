@@ -45,6 +45,27 @@ export class Fleet extends pulumi.ComponentResource {
 
   constructor(name: string, args: FleetArgs, opts?: pulumi.ComponentResourceOptions) {
     super("nftsg:index:Fleet", name, {}, opts);
+    // Pulumi's Node SDK captures a stack trace for every promise it makes
+    // (debuggablePromise: "_debugStackTrace"), about 80 per resource while it
+    // is constructed, each rewritten by source-map-support: most of the CPU
+    // and garbage of registering a large fleet (docs/benchmarks.md). None is
+    // ever read unless PULUMI_DEBUG_PROMISE_LEAKS is set. Registration here is
+    // synchronous, so the limit is lowered only for it and restored before
+    // any other code runs; the resources' own source positions are unaffected
+    // (the SDK raises the limit itself to capture them).
+    const stackTraceLimit = Error.stackTraceLimit;
+    if (!process.env.PULUMI_DEBUG_PROMISE_LEAKS) Error.stackTraceLimit = 0;
+    try {
+      const registered = this.registerFleet(name, args);
+      this.model = registered.model;
+      this.published = registered.published;
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
+  }
+
+  /** Registers the fleet's resources; returns its FleetModel and published value. */
+  private registerFleet(name: string, args: FleetArgs): { model: FleetModel; published: pulumi.Output<PublishedGroups> | undefined } {
     const table = args.table ?? DEFAULT_TABLE;
     // The stack, then the attachment: the same stack may move a table between
     // its own attachments (a renamed host), another stack may not.
@@ -60,8 +81,8 @@ export class Fleet extends pulumi.ComponentResource {
     const declaration = declarationForCheck(args, remoteDecls);
     const owners = Object.fromEntries(args.hosts.map((h) => [h.name, ownerOf(h.name)]));
     const verdict = declaration.apply((text) => fleetVerdict(String(text), owners));
-    this.model = new FleetModel(name, { fleet: name, declaration, verdict }, { parent: this });
-    announceUnknownPolicyTests(this.model, declaration, args.tests);
+    const model = new FleetModel(name, { fleet: name, declaration, verdict }, { parent: this });
+    announceUnknownPolicyTests(model, declaration, args.tests);
 
     // Duplicated names are reported by the model's check; registering them
     // twice would only produce a confusing duplicate-URN error first.
@@ -90,13 +111,12 @@ export class Fleet extends pulumi.ComponentResource {
         allowEmpty: decl.apply((d) => d.allowEmpty === true),
       }, { parent: this });
     }
+    let published: pulumi.Output<PublishedGroups> | undefined;
     if (args.publish) {
       const publishedNames = args.publish.groups;
       const members = hosts.filter((h) => h.securityGroups.some((g) => publishedNames.includes(g)));
       const meta = { stack: stackId, fleet: name };
-      this.published = pulumi.all(members.map((h) => addressing.get(h.name)!)).apply((list) => publishedGroups(list, publishedNames, meta));
-    } else {
-      this.published = undefined;
+      published = pulumi.all(members.map((h) => addressing.get(h.name)!)).apply((list) => publishedGroups(list, publishedNames, meta));
     }
     for (const g of groups) {
       const memberHosts = hosts.filter((h) => h.securityGroups.includes(g.name)).sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -146,9 +166,10 @@ export class Fleet extends pulumi.ComponentResource {
         jumpTargets: jumpTargets.apply((byHost) => byHost[h.name]),
         // Observed hosts only (absent otherwise, as in old state): docs/observe.md.
         observe: content.apply((c) => observeInput(c.observe, [...(args.observe?.acknowledge ?? []), ...(h.observe?.acknowledge ?? [])])),
-      }, { parent: this, dependsOn: [this.model] });
+      }, { parent: this, dependsOn: [model] });
     }
     this.registerOutputs({});
+    return { model, published };
   }
 }
 

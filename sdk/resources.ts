@@ -3,7 +3,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { PortSpec } from "../provider/declaration/declaration";
 import type { AttachmentInputProps, ObservedProps } from "../provider/handlers/attachmentContract";
-import { addressListProvider, attachmentProvider, modelProvider, remoteGroupProvider, ruleProvider, securityGroupProvider, stackIdentityProvider } from "./providers";
+import addressListProvider from "./dynamic/addressList";
+import attachmentProvider from "./dynamic/attachment";
+import modelProvider from "./dynamic/model";
+import remoteGroupProvider from "./dynamic/remoteGroup";
+import ruleProvider from "./dynamic/rule";
+import securityGroupProvider from "./dynamic/securityGroup";
+import stackIdentityProvider from "./dynamic/stackIdentity";
 import type { Protocol } from "../provider/vocabulary/protocols";
 
 const MODULE = "nftsg";

@@ -151,7 +151,9 @@ const digestOf = (parts: string[]) => createHash("sha256").update(parts.join("\n
 function cutOf(host: string, kind: "staged" | "proposal", policyHash: string, sinceMs: number | undefined, flows: Flow[], unrecordedNow: number, baseline: number): ObservedCut {
   const since = sinceMs ?? 0;
   const cut = flows.filter((f) => f.lastMs >= since);
-  const lost = Math.max(0, unrecordedNow - baseline);
+  // A counter below its baseline has restarted (a reboot, the table recreated):
+  // all it counts is since then, so all of it is within this window.
+  const lost = unrecordedNow >= baseline ? unrecordedNow - baseline : unrecordedNow;
   const digest = digestOf([host, kind, policyHash, ...cut.map(flowKey).sort(), `unrecorded ${lost > 0}`]);
   return { kind, policyHash, since: iso(sinceMs), flows: cut.slice(0, MAX_FLOWS_IN_STATE).map(flowLine), total: cut.length, unrecorded: lost, digest };
 }

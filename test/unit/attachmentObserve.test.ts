@@ -159,6 +159,22 @@ describe("observe on the Attachment", () => {
     expect(error?.message).toMatch(/50 would-be dropped packets could not be recorded/);
   });
 
+  it("unrecorded packets after the counter restarted (below the state's baseline: a reboot) still make the observation incomplete", async () => {
+    // A first policy whose window lost 80 packets: the baseline of the next one.
+    const first = await refresh((await handlers.create(inputs(fleet({ mode: "staged" }, 443)))).outs);
+    m.count(T, "unrecorded_in", 80, 4800);
+    const lossy = await refresh(first);
+    const applied = (await handlers.update("id", lossy, inputs(staged))).outs;
+    expect(applied.observed?.unrecordedBaseline).toBe(80);
+    // The host reboots (counters restart at 0), then loses 30 packets of the new policy's window.
+    m.reboot();
+    m.count(T, "unrecorded_in", 30, 1800);
+    const read = await refresh(applied);
+    expect(read.observed?.cut?.unrecorded).toBe(30);
+    const error = await handlers.update("id", read, inputs(enforced)).then(() => undefined, (e: Error) => e);
+    expect(error?.message).toMatch(/30 would-be dropped packets could not be recorded/);
+  });
+
   it("a promotion that also changes the policy is refused: what it enforces was never staged", async () => {
     const read = await refresh((await handlers.create(inputs(staged))).outs);
     const error = await handlers.update("id", read, inputs(fleet({ mode: "enforce" }, 443))).then(() => undefined, (e: Error) => e);

@@ -2,7 +2,8 @@
 // port that nftsg allows. The Attachment reports the other table's chain and
 // the contradiction as outputs, `pulumi up` prints it as a warning, real
 // packets confirm it (the other table wins), and `pulumi refresh` updates the
-// report once the other table is gone.
+// report once the other table is gone. A container interface pattern that
+// matches the uplink is refused on the host before anything changes.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fleetStack, type FleetStack } from "../support/stack";
 import { useLab } from "../support/useLab";
@@ -64,15 +65,18 @@ describe("another firewall on the host", () => {
     expect(await lab.probe("web-1", lab.host("db-1").ipv4, { proto: "tcp", port: 5432, timeoutMs: 1000 })).toBe(true);
   });
 
-  it("a container interface pattern that matches the host's uplink is a loud warning, not a silent hole", async () => {
+  it("a container interface pattern that matches the host's uplink is refused on the host, before anything changes", async () => {
     // The lab hosts' uplink is nftsg0: declaring "nftsg*" a container bridge
-    // would accept everything arriving there.
+    // would accept everything arriving there (docs/containers.md).
+    const before = await lab.exec("db-1", "nft list table inet nftsg");
+    expect(before.code, before.stderr).toBe(0);
     fs_.setArgs({ ...declaration(), containers: { interfaces: ["docker0", "nftsg*"] } });
-    const printed: string[] = [];
-    const up = await fs_.stack.up({ onOutput: (s) => printed.push(s) });
-    expect(up.summary.result).toBe("succeeded");
-    const warning = `nftsg: host db-1: interface nftsg0 carries ${lab.host("db-1").ipv4}, the address nftsg connects to but matches the container interface pattern "nftsg*"`;
-    expect(printed.join("")).toContain(`warning: ${warning}`);
-    expect((await dbOutputs()).firewallWarnings?.[0]).toMatch(/^interface nftsg0 carries .* set containers\.interfaces to this host's container bridges only$/);
+    const error = await fs_.stack.up().then(() => "", (e: Error) => String(e.message));
+    const ip = lab.host("db-1").ipv4.replace(/\./g, "\\.");
+    expect(error).toMatch(new RegExp(`db-1 \\(${ip}\\): containers\\.interfaces: [^\\n]*\\n\\s*interface nftsg0 \\(matched by "nftsg\\*"\\) carries the SSH connection`));
+    expect(error).toContain("nothing was changed");
+    // The host keeps the ruleset it had.
+    expect((await lab.exec("db-1", "nft list table inet nftsg")).stdout).toBe(before.stdout);
+    fs_.setArgs(declaration());
   });
 });

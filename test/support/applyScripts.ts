@@ -28,6 +28,10 @@ export function allowScript(owner: string, port: number, peers: string[] = ["198
     "\t\ttype filter hook input priority filter; policy drop;",
     "\t\tct state established,related accept",
     '\t\tiif "lo" accept',
+    // Neighbour discovery, as every real ruleset keeps it: without it the
+    // host's IPv6 address is reachable only while the peer's neighbour cache
+    // still holds it (a race a busy machine loses).
+    "\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept",
     "\t\ttcp dport 22 accept",
     `\t\tip saddr @peers4 tcp dport ${port} accept`,
     "\t}",

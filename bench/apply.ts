@@ -39,7 +39,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { EngineEvent, LocalWorkspace } from "@pulumi/pulumi/automation";
 import { compileFleet } from "../provider/compiler/compile";
-import type { CompiledFleet, FleetDeclaration } from "../provider/declaration/declaration";
+import type { CompiledFleet, FleetDeclaration, RulesetFacts } from "../provider/declaration/declaration";
 import { transportStats } from "../provider/host/ssh";
 import type { FleetArgs } from "../sdk/inputs";
 import { labUp, type Lab } from "../lab";
@@ -232,6 +232,8 @@ async function main(): Promise<void> {
     const compiled: Record<Variant, CompiledFleet> = { A: compileEach(decl.A), B: compileEach(decl.B) };
     const scripts: Record<Variant, Record<string, string>> = { A: {}, B: {} };
     for (const v of ["A", "B"] as const) for (const h of HOSTS) scripts[v][h] = compiled[v][h]!.script;
+    const facts: Record<Variant, Record<string, RulesetFacts>> = { A: {}, B: {} };
+    for (const v of ["A", "B"] as const) for (const h of HOSTS) facts[v][h] = compiled[v][h]!.facts;
     for (const h of HOSTS) {
       if (!scripts.A[h] || !scripts.B[h] || scripts.A[h] === scripts.B[h]) throw new Error(`variants A/B must both be non-empty and differ on ${h}`);
     }
@@ -266,7 +268,7 @@ async function main(): Promise<void> {
         case "ssh loop x25519": return { perHost: await bareSshLoop(lab, HOSTS, s, ["-o", "KexAlgorithms=curve25519-sha256"]) };
         case "ansible (d)": return { stdout: (await ansibleApply(ansible!, to, opts)).stdout };
         case "ssh2 bare": return { perHost: await bareSsh2(lab, HOSTS, s) };
-        case "applyAtomically": return { perHost: await providerApply(lab, HOSTS, s, ownerOf) };
+        case "applyAtomically": return { perHost: await providerApply(lab, HOSTS, s, facts[to], ownerOf) };
         case "apply w/o probe": return { perHost: await applyWithoutProbe(lab, HOSTS, s, ownerOf) };
         case "host-only nft -f": return { perHost: await hostOnlyBare(lab, HOSTS, s) };
         case "host-only program": return { perHost: await hostOnlyProgram(lab, HOSTS, s, ownerOf) };

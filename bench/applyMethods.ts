@@ -4,6 +4,7 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { RulesetFacts } from "../provider/declaration/declaration";
 import { applyAtomically, type ApplyResult } from "../provider/host/apply";
 import { hasEvent, parseRemoteOutput } from "../provider/host/remoteOutput";
 import { RemoteRun } from "../provider/host/remoteRun";
@@ -108,11 +109,13 @@ export async function bareSsh2(lab: Lab, hosts: readonly string[], scripts: Scri
   });
 }
 
-/** The provider's apply path, exactly as the Attachment handler calls it (commit-confirmed, fresh-connection probe). */
-export async function providerApply(lab: Lab, hosts: readonly string[], scripts: Scripts, ownerOf: (host: string) => string): Promise<HostTiming[]> {
+/** The provider's apply path, exactly as the Attachment handler calls it (commit-confirmed, fresh-connection probe), with each script's compiled facts. */
+export async function providerApply(
+  lab: Lab, hosts: readonly string[], scripts: Scripts, facts: Readonly<Record<string, RulesetFacts>>, ownerOf: (host: string) => string,
+): Promise<HostTiming[]> {
   return eachHost(hosts, async (h) => {
     const t0 = performance.now();
-    const result = await applyAtomically(connectionTo(lab, h), TABLE, scripts[h]!, { owner: ownerOf(h), rollbackSeconds: ROLLBACK_SECONDS, displayName: h });
+    const result = await applyAtomically(connectionTo(lab, h), TABLE, scripts[h]!, { facts: facts[h]!, owner: ownerOf(h), rollbackSeconds: ROLLBACK_SECONDS, displayName: h });
     return { host: h, ms: performance.now() - t0, result };
   });
 }

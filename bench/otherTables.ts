@@ -32,10 +32,10 @@ async function main(): Promise<void> {
   const lab = await labUp({ hosts: 1, hostNames: ["h1"] });
   try {
     const h = lab.host("h1");
-    const script = compileFleet({
+    const { script, facts } = compileFleet({
       securityGroups: [{ name: "db", ingress: [{ protocol: "tcp", ports: 5432, cidrs: ["198.18.0.0/15"] }] }],
       hosts: [{ name: "h1", connection: { host: h.ipv4 }, securityGroups: ["db"] }],
-    })["h1"]!.script;
+    })["h1"]!;
     for (const s of [script, OTHER]) {
       const r = await lab.exec("h1", "nft -f -", { input: s });
       if (r.code !== 0) throw new Error(r.stderr);
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     const conn = connectionTo(lab, h.name, { hostKey: h.hostPublicKey });
     const ops = {
       readLive: (readRuleset: boolean) => readLive(conn, "nftsg", { readRuleset }),
-      applyAtomically: (readRuleset: boolean) => applyAtomically(conn, "nftsg", script, { owner: "bench/other-tables", readRuleset }),
+      applyAtomically: (readRuleset: boolean) => applyAtomically(conn, "nftsg", script, { facts, owner: "bench/other-tables", readRuleset }),
     };
     for (const [name, op] of Object.entries(ops)) {
       const ms: Record<"without" | "with", number[]> = { without: [], with: [] };

@@ -16,7 +16,7 @@ import { applyAtomically } from "../provider/host/apply";
 import { openSession } from "../provider/host/ssh";
 import { labUp } from "../lab";
 import { connectionTo } from "../test/support/labConnection";
-import { allowScript } from "../test/support/applyScripts";
+import { allowScript, SCRIPT_FACTS } from "../test/support/applyScripts";
 import { applyWithoutProbe } from "./applyMethods";
 import { probeBanner } from "./bannerProbe";
 
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
         const [noProbe] = await applyWithoutProbe(lab, [h], { [h]: script }, () => OWNER);
         samples["apply w/o probe"]!.push(noProbe!.ms);
         samples.applyAtomically!.push(
-          await timed(() => applyAtomically(connectionTo(lab, h), "nftsg", allowScript(OWNER, 8002 + (round % 2)), { owner: OWNER, rollbackSeconds: 30 })),
+          await timed(() => applyAtomically(connectionTo(lab, h), "nftsg", allowScript(OWNER, 8002 + (round % 2)), { facts: SCRIPT_FACTS, owner: OWNER, rollbackSeconds: 30 })),
         );
       }
     }

@@ -6,7 +6,7 @@
 // effect on every host.
 import * as pulumi from "@pulumi/pulumi";
 import type {
-  AddressListDeclaration, FleetDeclaration, HostDeclaration, HostRuleset, HostRulesetObserve, RemoteGroupDeclaration, SecurityGroupDeclaration,
+  AddressListDeclaration, FleetDeclaration, HostDeclaration, HostRuleset, HostRulesetObserve, RemoteGroupDeclaration, RulesetFacts, SecurityGroupDeclaration,
 } from "../provider/declaration/declaration";
 import type { AddressListArgs, ConnectionArgs, FleetArgs, HostArgs, RemoteGroupArgs, SecurityGroupArgs } from "./inputs";
 import type { JumpTargetProps } from "../provider/handlers/attachmentContract";
@@ -161,6 +161,8 @@ export class Fleet extends pulumi.ComponentResource {
         scriptBrotli: content.apply((c) => c.scriptBrotli),
         flows: content.apply((c) => c.flows),
         hash: content.apply((c) => c.hash),
+        // The compiler's facts of the script, beside it (not compared by diff: they follow from the script).
+        facts: content.apply((c) => c.facts),
         verdict,
         stackId: stackIdentity(),
         jumpTargets: jumpTargets.apply((byHost) => byHost[h.name]),
@@ -308,6 +310,8 @@ interface AttachmentContent {
   rules: string;
   scriptBrotli: string;
   hash: string;
+  /** What the host side must know of the script (HostRuleset.facts); absent when the declaration did not compile. */
+  facts?: RulesetFacts;
   /** What the host allows, one flow per line (sdk/flows.ts); display only. */
   flows: string;
   /** Observed hosts (docs/observe.md). */
@@ -428,7 +432,7 @@ function attachmentContent(r: (HostRuleset & { flows?: string }) | Error): Attac
     return { format: ATTACHMENT_FORMAT, rules: INVALID_CONTENT, scriptBrotli: "", hash: "invalid declaration", flows: INVALID_CONTENT };
   }
   return {
-    format: ATTACHMENT_FORMAT, rules: r.lines.join("\n"), scriptBrotli: encodeScript(r.script), hash: r.hash, flows: r.flows ?? "",
+    format: ATTACHMENT_FORMAT, rules: r.lines.join("\n"), scriptBrotli: encodeScript(r.script), hash: r.hash, facts: r.facts, flows: r.flows ?? "",
     ...(r.observe ? { observe: r.observe } : {}),
   };
 }

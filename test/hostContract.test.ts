@@ -14,7 +14,7 @@ import { normaliseNftListing, tableDefinition } from "../provider/nft/listing";
 import { removeIncludeLine } from "./support/applyLab";
 import { connectionTo } from "./support/labConnection";
 import { useLab } from "./support/useLab";
-import { allowScript, TABLE } from "./support/applyScripts";
+import { allowScript, SCRIPT_FACTS, TABLE } from "./support/applyScripts";
 import { FakeHosts } from "./support/fakeHost";
 
 const A = "org/project/stack-a/host=x1";
@@ -75,7 +75,7 @@ async function scenario(t: Target): Promise<Outcome[]> {
   const out: Outcome[] = [];
   const read = () => outcome(t.ops.readLive(t.conn, TABLE, {}));
   const apply = (owner: string, instance?: string, extra: { takeover?: boolean; expectedHostKey?: string; stackId?: string } = {}) =>
-    outcome(t.ops.applyAtomically(t.conn, TABLE, allowScript(owner, 80), { owner, instance, ...extra }));
+    outcome(t.ops.applyAtomically(t.conn, TABLE, allowScript(owner, 80), { facts: SCRIPT_FACTS, owner, instance, ...extra }));
   const remove = (owner: string, instance?: string, takeover?: boolean, stackId?: string) =>
     outcome(t.ops.removeTable(t.conn, TABLE, { owner, instance, takeover, stackId }));
   out.push(await read());

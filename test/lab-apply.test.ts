@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { applyAtomically, HostError, readLive, removeTable, type ApplyOptions } from "../provider/host/apply";
 import { acceptedLogins, countSshConnections, hostFile, liveRuleset, liveTable, nftsgFiles, pollUntil } from "./support/applyLab";
-import { allowScript, dropAllScript, lockoutScript, rejectedScript, sshOnlyFromScript, TABLE } from "./support/applyScripts";
+import { allowScript, dropAllScript, lockoutScript, rejectedScript, SCRIPT_FACTS, sshOnlyFromScript, TABLE } from "./support/applyScripts";
 import { connectionTo } from "./support/labConnection";
 import { useLab } from "./support/useLab";
 import { clearHold, cutSshConnections, holdLockoutProbe, killShell, sendPartialApplyProgram, waitArmed, waitProbing } from "./support/faults";
@@ -41,7 +41,7 @@ async function expectHostError(p: Promise<unknown>, kind: HostError["kind"]): Pr
 
 /** Applies `script` as stack `owner` and checks the read-back against the host. */
 async function applyOk(host: string, script: string, opts: Partial<ApplyOptions> = {}) {
-  const r = await applyAtomically(connectionTo(lab, host), TABLE, script, { owner: A, ...opts });
+  const r = await applyAtomically(connectionTo(lab, host), TABLE, script, { facts: SCRIPT_FACTS, owner: A, ...opts });
   expect(r.listing).toBe(await liveTable(lab, host));
   return r;
 }
@@ -104,7 +104,7 @@ describe("lockout protection", () => {
   it("a ruleset that blocks new SSH connections is rolled back and reported", async () => {
     const before = await liveTable(lab, "a1");
     const t0 = Date.now();
-    const e = await expectHostError(applyAtomically(connectionTo(lab, "a1"), TABLE, lockoutScript(A), { owner: A }), "lockout");
+    const e = await expectHostError(applyAtomically(connectionTo(lab, "a1"), TABLE, lockoutScript(A), { facts: SCRIPT_FACTS, owner: A }), "lockout");
     expect(e.message).toContain(`would have cut SSH access to ${lab.host("a1").ipv4}:22`);
     expect(e.message).toContain("the host was rolled back to its previous ruleset");
     expect(e.host).toBe(lab.host("a1").ipv4);
@@ -119,7 +119,7 @@ describe("lockout protection", () => {
   it("a ruleset that also cuts the running session is restored by the host's own timer", async () => {
     const before = await liveTable(lab, "a1");
     const e = await expectHostError(
-      applyAtomically(connectionTo(lab, "a1"), TABLE, dropAllScript(A), { owner: A, ...FAST }),
+      applyAtomically(connectionTo(lab, "a1"), TABLE, dropAllScript(A), { facts: SCRIPT_FACTS, owner: A, ...FAST }),
       "lockout",
     );
     expect(e.message).toContain("would have cut SSH access");
@@ -156,7 +156,7 @@ describe("faults during the apply: old or new, never a mix, never none", () => {
     await holdLockoutProbe(lab, "a2");
     try {
       const kind = fault === "kill-shell" ? "apply" : "unreachable";
-      const pending = expectHostError(applyAtomically(connectionTo(lab, "a2"), TABLE, script, { owner: A, ...opts }), kind);
+      const pending = expectHostError(applyAtomically(connectionTo(lab, "a2"), TABLE, script, { facts: SCRIPT_FACTS, owner: A, ...opts }), kind);
       const token = await waitArmed(lab, "a2");
       expect(token, "a2 never showed an armed rollback").toBeDefined();
       // Armed comes before `nft -f`; the provider's lockout probe comes after
@@ -215,7 +215,7 @@ describe("faults during the apply: old or new, never a mix, never none", () => {
   for (const fraction of [0.1, 0.5, 0.97]) {
     it(`connection cut while the program is being sent (${fraction * 100}%) leaves the host untouched`, async () => {
       const filesBefore = await nftsgFiles(lab, "a2");
-      const { sent, total } = await sendPartialApplyProgram(connectionTo(lab, "a2"), TABLE, NEW(), { owner: A, rollbackSeconds: 5 }, fraction);
+      const { sent, total } = await sendPartialApplyProgram(connectionTo(lab, "a2"), TABLE, NEW(), { facts: SCRIPT_FACTS, owner: A, rollbackSeconds: 5 }, fraction);
       expect(sent).toBeLessThan(total);
       const seen = await pollUntil(() => liveTable(lab, "a2"), () => false, 1_500, 100);
       expect(seen.every((l) => l === oldListing)).toBe(true);
@@ -225,7 +225,7 @@ describe("faults during the apply: old or new, never a mix, never none", () => {
 
   for (const rep of [1, 2]) {
     it(`a script nft -c rejects fails with kind "check" and changes nothing, run ${rep}`, async () => {
-      const e = await expectHostError(applyAtomically(connectionTo(lab, "a2"), TABLE, rejectedScript(A), { owner: A }), "check");
+      const e = await expectHostError(applyAtomically(connectionTo(lab, "a2"), TABLE, rejectedScript(A), { facts: SCRIPT_FACTS, owner: A }), "check");
       expect(e.message).toContain("nft -c rejected the ruleset");
       expect(e.message).toContain("nosuchset");
       expect(await liveTable(lab, "a2")).toBe(oldListing);
@@ -245,7 +245,7 @@ describe("ownership", () => {
     const before = await liveRuleset(lab, "a3");
     const filesBefore = await nftsgFiles(lab, "a3");
     const e = await expectHostError(
-      applyAtomically(connectionTo(lab, "a3"), TABLE, allowScript(B, 81), { owner: B }),
+      applyAtomically(connectionTo(lab, "a3"), TABLE, allowScript(B, 81), { facts: SCRIPT_FACTS, owner: B }),
       "owner",
     );
     expect(e.message).toContain(A);
@@ -258,23 +258,23 @@ describe("ownership", () => {
     await expectHostError(removeTable(connectionTo(lab, "a3"), TABLE, { owner: B }), "owner");
     expect(await liveRuleset(lab, "a3")).toBe(before);
 
-    const r = await applyAtomically(connectionTo(lab, "a3"), TABLE, allowScript(B, 81), { owner: B, takeover: true });
+    const r = await applyAtomically(connectionTo(lab, "a3"), TABLE, allowScript(B, 81), { facts: SCRIPT_FACTS, owner: B, takeover: true });
     expect(r.listing).toContain("tcp dport 81 accept");
     expect(await hostFile(lab, "a3", `/etc/nftsg/${TABLE}.owner`)).toBe(`${B}\n`);
     expect((await readLive(connectionTo(lab, "a3"), TABLE, {})).owner).toBe(B);
     // Now A is the outsider.
-    await expectHostError(applyAtomically(connectionTo(lab, "a3"), TABLE, allowScript(A, 80), { owner: A }), "owner");
+    await expectHostError(applyAtomically(connectionTo(lab, "a3"), TABLE, allowScript(A, 80), { facts: SCRIPT_FACTS, owner: A }), "owner");
   });
 
   it("ownership survives the table being flushed by hand (owner file)", async () => {
     await lab.exec("a3", "nft flush ruleset");
-    await expectHostError(applyAtomically(connectionTo(lab, "a3"), TABLE, allowScript(A, 80), { owner: A }), "owner");
+    await expectHostError(applyAtomically(connectionTo(lab, "a3"), TABLE, allowScript(A, 80), { facts: SCRIPT_FACTS, owner: A }), "owner");
     expect(await liveTable(lab, "a3")).toBe("");
     await removeTable(connectionTo(lab, "a3"), TABLE, { owner: B });
   });
 
   it("a script whose table comment names another owner is refused before connecting", async () => {
-    await expectHostError(applyAtomically(connectionTo(lab, "a3"), TABLE, allowScript(B, 80), { owner: A }), "owner");
+    await expectHostError(applyAtomically(connectionTo(lab, "a3"), TABLE, allowScript(B, 80), { facts: SCRIPT_FACTS, owner: A }), "owner");
   });
 });
 
@@ -283,7 +283,7 @@ describe("host keys", () => {
     const logins = acceptedLogins(lab, "a4");
     const wrong = lab.host("a3").hostPublicKey;
     const e = await expectHostError(
-      applyAtomically(connectionTo(lab, "a4", { hostKey: wrong }), TABLE, allowScript(A, 80), { owner: A }),
+      applyAtomically(connectionTo(lab, "a4", { hostKey: wrong }), TABLE, allowScript(A, 80), { facts: SCRIPT_FACTS, owner: A }),
       "hostkey",
     );
     expect(e.message).toContain(`host key for ${lab.host("a4").ipv4} changed`);
@@ -334,12 +334,12 @@ describe("transport failures", () => {
 describe("connection options", () => {
   it("applies through a jump host, and the lockout check goes through it too", async () => {
     const viaA1 = connectionTo(lab, "a3", { proxy: connectionTo(lab, "a1") });
-    const r = await applyAtomically(viaA1, TABLE, allowScript(A, 80), { owner: A });
+    const r = await applyAtomically(viaA1, TABLE, allowScript(A, 80), { facts: SCRIPT_FACTS, owner: A });
     expect(r.listing).toBe(await liveTable(lab, "a3"));
     expect(r.hostKey).toBe(lab.host("a3").hostPublicKey);
     // SSH only from the runner: fine directly, but it would cut the jump host off.
     const before = await liveTable(lab, "a3");
-    const e = await expectHostError(applyAtomically(viaA1, TABLE, sshOnlyFromScript(A, lab.runnerIpv4), { owner: A }), "lockout");
+    const e = await expectHostError(applyAtomically(viaA1, TABLE, sshOnlyFromScript(A, lab.runnerIpv4), { facts: SCRIPT_FACTS, owner: A }), "lockout");
     expect(e.message).toContain("rolled back");
     expect(await liveTable(lab, "a3")).toBe(before);
     await applyOk("a3", sshOnlyFromScript(A, lab.runnerIpv4));
@@ -401,7 +401,7 @@ describe("concurrency on one host", () => {
   }
 
   function applyOk2(host: string, script: string) {
-    return applyAtomically(connectionTo(lab, host), TABLE, script, { owner: A });
+    return applyAtomically(connectionTo(lab, host), TABLE, script, { facts: SCRIPT_FACTS, owner: A });
   }
 });
 

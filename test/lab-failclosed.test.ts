@@ -9,7 +9,7 @@ import { applyAtomically, HostError, readLive } from "../provider/host/apply";
 import { hostFile, liveTable, pollUntil } from "./support/applyLab";
 import { connectionTo } from "./support/labConnection";
 import { useLab } from "./support/useLab";
-import { allowScript, TABLE } from "./support/applyScripts";
+import { allowScript, SCRIPT_FACTS, TABLE } from "./support/applyScripts";
 import { clearHold, confirmAndCloseChannel, holdLockoutProbe, killShell, waitArmed, waitProbing } from "./support/faults";
 
 const A = "org/project/stack-a/host=c1";
@@ -27,10 +27,10 @@ function listsDifferently(owner: string): string {
 
 describe("around the confirmation", () => {
   it("a table that reads back differently is rolled back before it is confirmed (kind verify)", async () => {
-    await applyAtomically(connectionTo(lab, "c1"), TABLE, allowScript(A, 80), { owner: A });
+    await applyAtomically(connectionTo(lab, "c1"), TABLE, allowScript(A, 80), { facts: SCRIPT_FACTS, owner: A });
     const before = await liveTable(lab, "c1");
     const bootBefore = await hostFile(lab, "c1", `/etc/nftsg/${TABLE}.nft`);
-    const e = await applyAtomically(connectionTo(lab, "c1"), TABLE, listsDifferently(A), { owner: A }).then(() => undefined, (err: unknown) => err);
+    const e = await applyAtomically(connectionTo(lab, "c1"), TABLE, listsDifferently(A), { facts: SCRIPT_FACTS, owner: A }).then(() => undefined, (err: unknown) => err);
     expect(e).toBeInstanceOf(HostError);
     expect((e as HostError).kind).toBe("verify");
     expect((e as HostError).message).toMatch(/reads? back .* differs|differs from the ruleset sent/);
@@ -42,9 +42,9 @@ describe("around the confirmation", () => {
 
   for (const rep of [1, 2, 3]) {
     it(`a connection lost right after CONFIRM still persists the confirmed ruleset, run ${rep}`, async () => {
-      await applyAtomically(connectionTo(lab, "c1"), TABLE, allowScript(A, 80), { owner: A });
+      await applyAtomically(connectionTo(lab, "c1"), TABLE, allowScript(A, 80), { facts: SCRIPT_FACTS, owner: A });
       const next = allowScript(A, 8000 + rep);
-      const { session, pid } = await confirmAndCloseChannel(connectionTo(lab, "c1"), TABLE, next, { owner: A, rollbackSeconds: 5 });
+      const { session, pid } = await confirmAndCloseChannel(connectionTo(lab, "c1"), TABLE, next, { facts: SCRIPT_FACTS, owner: A, rollbackSeconds: 5 });
       try {
         // What the host reports: its shell is gone (finished, or killed by the closed channel).
         const gone = await pollUntil(() => lab.exec("c1", `test -e /proc/${pid}`).then((r) => r.code !== 0), (g) => g, 30_000, 100);
@@ -58,18 +58,18 @@ describe("around the confirmation", () => {
       expect(await hostFile(lab, "c1", `/etc/nftsg/${TABLE}.nft`), "the confirmed ruleset was not saved for boot").toBe(next);
       expect(await hostFile(lab, "c1", "/etc/nftables.conf")).toContain(`include "/etc/nftsg/${TABLE}.nft" # nftsg`);
       // Confirmed means the rollback is disarmed: the next apply finds nothing stale to roll back.
-      const r = await applyAtomically(connectionTo(lab, "c1"), TABLE, next, { owner: A });
+      const r = await applyAtomically(connectionTo(lab, "c1"), TABLE, next, { facts: SCRIPT_FACTS, owner: A });
       expect(r.listing).toContain(`tcp dport ${8000 + rep} accept`);
     });
   }
 
   it("without systemd, an include line counts as persisted only if an enabled init script loads its file", async () => {
-    await applyAtomically(connectionTo(lab, "c1"), TABLE, allowScript(A, 80), { owner: A });
+    await applyAtomically(connectionTo(lab, "c1"), TABLE, allowScript(A, 80), { facts: SCRIPT_FACTS, owner: A });
     expect(await readLive(connectionTo(lab, "c1"), TABLE, {})).toMatchObject({ persisted: true, bootLoader: "init" });
     // This host's nftables service is disabled: nothing loads /etc/nftables.conf at boot.
     expect((await lab.exec("c1", "rm /etc/rc2.d/S01nftables")).code).toBe(0);
     try {
-      const r = await applyAtomically(connectionTo(lab, "c1"), TABLE, allowScript(A, 81), { owner: A });
+      const r = await applyAtomically(connectionTo(lab, "c1"), TABLE, allowScript(A, 81), { facts: SCRIPT_FACTS, owner: A });
       expect(r.bootLoader).toBe("none");
       expect(await hostFile(lab, "c1", "/etc/nftables.conf")).toContain(`include "/etc/nftsg/${TABLE}.nft" # nftsg`);
       expect(await readLive(connectionTo(lab, "c1"), TABLE, {})).toMatchObject({ persisted: false, bootLoader: "none" });
@@ -80,12 +80,12 @@ describe("around the confirmation", () => {
   });
 
   it("a refresh during an apply waits for it, and never reports the unconfirmed ruleset as live", async () => {
-    await applyAtomically(connectionTo(lab, "c1"), TABLE, allowWithNd(A, 80), { owner: A });
+    await applyAtomically(connectionTo(lab, "c1"), TABLE, allowWithNd(A, 80), { facts: SCRIPT_FACTS, owner: A });
     const before = await liveTable(lab, "c1");
     await holdLockoutProbe(lab, "c1", { ipv4Only: true });
     try {
       // The lockout probe is held: the host runs the new ruleset, unconfirmed, until the provider rolls back.
-      const pending = applyAtomically(connectionTo(lab, "c1"), TABLE, allowWithNd(A, 9090), { owner: A, rollbackSeconds: 30, confirmTimeoutMs: 12_000 })
+      const pending = applyAtomically(connectionTo(lab, "c1"), TABLE, allowWithNd(A, 9090), { facts: SCRIPT_FACTS, owner: A, rollbackSeconds: 30, confirmTimeoutMs: 12_000 })
         .then(() => undefined, (e: unknown) => e);
       expect(await waitArmed(lab, "c1", TABLE)).toBeDefined();
       expect(await waitProbing(lab, "c1")).toBe(true);
@@ -101,11 +101,11 @@ describe("around the confirmation", () => {
   });
 
   it("an apply whose shell died before it was confirmed reads as pending until its timer restores the host", async () => {
-    await applyAtomically(connectionTo(lab, "c1"), TABLE, allowScript(A, 80), { owner: A });
+    await applyAtomically(connectionTo(lab, "c1"), TABLE, allowScript(A, 80), { facts: SCRIPT_FACTS, owner: A });
     const before = await liveTable(lab, "c1");
     await holdLockoutProbe(lab, "c1");
     try {
-      const pending = applyAtomically(connectionTo(lab, "c1"), TABLE, allowScript(A, 9091), { owner: A, rollbackSeconds: 20, confirmTimeoutMs: 8_000 })
+      const pending = applyAtomically(connectionTo(lab, "c1"), TABLE, allowScript(A, 9091), { facts: SCRIPT_FACTS, owner: A, rollbackSeconds: 20, confirmTimeoutMs: 8_000 })
         .then(() => undefined, (e: unknown) => e);
       const token = await waitArmed(lab, "c1", TABLE);
       expect(await waitProbing(lab, "c1")).toBe(true);

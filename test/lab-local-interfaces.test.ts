@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyAtomically, HostError } from "../provider/host/apply";
 import { compileFleet } from "../provider/compiler/compile";
-import type { ContainersDeclaration, FleetDeclaration } from "../provider/declaration/declaration";
+import type { ContainersDeclaration, FleetDeclaration, HostRuleset } from "../provider/declaration/declaration";
 import * as remoteLib from "../provider/host/remoteLib";
 import { liveTable } from "./support/applyLab";
 import { connectionTo } from "./support/labConnection";
@@ -17,18 +17,19 @@ import { useLab } from "./support/useLab";
 const A = "org/project/stack-a";
 const lab = useLab({ hosts: 2, hostNames: ["m1", "m2"] });
 
-function script(host: string, containers?: ContainersDeclaration): string {
+/** The host's compiled ruleset: its script and the facts the apply checks (its local interfaces). */
+function script(host: string, containers?: ContainersDeclaration): HostRuleset {
   const decl: FleetDeclaration = {
     ...(containers ? { containers } : {}),
     securityGroups: [{ name: "app", ingress: [{ protocol: "tcp", ports: 8080, cidrs: ["198.18.0.0/15"] }] }],
     hosts: [{ name: host, connection: { host: lab.host(host).ipv4 }, securityGroups: ["app"] }],
   };
-  return compileFleet(decl, { owner: A })[host]!.script;
+  return compileFleet(decl, { owner: A })[host]!;
 }
 
-const apply = (host: string, s: string) => applyAtomically(connectionTo(lab, host), "nftsg", s, { owner: A, rollbackSeconds: 10 });
+const apply = (host: string, r: HostRuleset) => applyAtomically(connectionTo(lab, host), "nftsg", r.script, { facts: r.facts, owner: A, rollbackSeconds: 10 });
 
-async function refused(host: string, s: string): Promise<HostError> {
+async function refused(host: string, s: HostRuleset): Promise<HostError> {
   const before = await liveTable(lab, host);
   let caught: unknown;
   try {

@@ -158,7 +158,10 @@ describe("counters and recorded flows survive an apply (the real apply protocol)
       hosts: [{ name: host, connection: { host: conn.host }, securityGroups: ["db"] }],
     });
     const owner = "org/lab-observe/test/host=db";
-    const apply = (d: FleetDeclaration) => applyAtomically(conn, "nftsg", compileFleet(d, { owner })[host]!.script, { owner, expectedHostKey: lab.host(host).hostPublicKey });
+    const apply = (d: FleetDeclaration) => {
+      const r = compileFleet(d, { owner })[host]!;
+      return applyAtomically(conn, "nftsg", r.script, { facts: r.facts, owner, expectedHostKey: lab.host(host).hostPublicKey });
+    };
     await lab.exec(host, "nft delete table inet nftsg 2>/dev/null; true");
     await apply(fleetWith());
     await lab.listen(host, "udp", [5353, 5355]);
@@ -234,9 +237,9 @@ describe("a flood of distinct spoofed sources against a staged host", () => {
       hosts: [{ name: target, connection: { host: conn.host }, securityGroups: ["svc"] }],
     };
     const owner = "org/lab-observe/test/host=cache";
-    const script = compileFleet(decl, { owner })[target]!.script;
+    const { script, facts } = compileFleet(decl, { owner })[target]!;
     await lab.exec(target, "nft delete table inet nftsg 2>/dev/null; true");
-    await applyAtomically(conn, "nftsg", script, { owner, expectedHostKey: lab.host(target).hostPublicKey });
+    await applyAtomically(conn, "nftsg", script, { facts, owner, expectedHostKey: lab.host(target).hostPublicKey });
     // The target accepts packets from sources it has no route to (no reverse-path filter in the lab).
     await lab.exec(target, "sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0; for f in /proc/sys/net/ipv4/conf/*/rp_filter; do echo 0 > $f; done");
     const memBefore = await kernelMemoryKb();

@@ -9,7 +9,7 @@ import { applyAtomically, HostError, readLive, removeTable, type ApplyOptions } 
 import { hostFile, liveTable } from "./support/applyLab";
 import { connectionTo } from "./support/labConnection";
 import { useLab } from "./support/useLab";
-import { allowScript, TABLE } from "./support/applyScripts";
+import { allowScript, SCRIPT_FACTS, TABLE } from "./support/applyScripts";
 import { cutSshConnections } from "./support/faults";
 import { requireDist } from "./support/dist";
 
@@ -28,7 +28,7 @@ async function hostError(p: Promise<unknown>): Promise<HostError> {
 }
 
 async function applyOk(host: string, script: string, opts: Partial<ApplyOptions> = {}) {
-  return applyAtomically(connectionTo(lab, host), TABLE, script, { owner: A, rollbackSeconds: 10, ...opts });
+  return applyAtomically(connectionTo(lab, host), TABLE, script, { facts: SCRIPT_FACTS, owner: A, rollbackSeconds: 10, ...opts });
 }
 
 /** A ruleset whose listing is large and full of multibyte characters. */
@@ -101,7 +101,7 @@ describe("a table nftsg did not create", () => {
   it("is refused without takeover, naming the table and the option; delete leaves it; takeover replaces it", async () => {
     expect((await lab.exec("t3", "nft -f -", { input: DEBIAN_FILTER })).code).toBe(0);
     const before = await listFilter();
-    const e = await hostError(applyAtomically(connectionTo(lab, "t3"), "filter", filterScript(), { owner: A, rollbackSeconds: 10 }));
+    const e = await hostError(applyAtomically(connectionTo(lab, "t3"), "filter", filterScript(), { facts: SCRIPT_FACTS, owner: A, rollbackSeconds: 10 }));
     expect(e.kind).toBe("owner");
     expect(e.message).toMatch(/table inet filter already exists and was not created by nftsg/);
     expect(e.message).toMatch(/takeover/);
@@ -111,7 +111,7 @@ describe("a table nftsg did not create", () => {
     expect(removed.notes.join("\n")).toMatch(/not created by nftsg; left in place/);
     expect(await listFilter()).toBe(before);
 
-    await applyAtomically(connectionTo(lab, "t3"), "filter", filterScript(), { owner: A, rollbackSeconds: 10, takeover: true });
+    await applyAtomically(connectionTo(lab, "t3"), "filter", filterScript(), { facts: SCRIPT_FACTS, owner: A, rollbackSeconds: 10, takeover: true });
     expect(await listFilter()).toContain(`comment "${A}"`);
     await removeTable(connectionTo(lab, "t3"), "filter", { owner: A });
     expect((await lab.exec("t3", "nft list table inet filter")).code).not.toBe(0);
@@ -194,10 +194,12 @@ describe("a failsafe port nothing listens on", () => {
   it("is refused before anything changes, pointing at failsafe.port", async () => {
     const withFailsafe = (port: number) =>
       allowScript(A, 80).replace('\t\ttcp dport 22 accept\n', `\t\ttcp dport ${port} accept comment "failsafe ssh"\n`);
+    // Its facts, as the compiler would state them: the apply never reads the port out of the script.
+    const facts = (port: number) => ({ failsafePort: port, localInterfaces: [] });
     expect(withFailsafe(2201)).toContain('tcp dport 2201 accept comment "failsafe ssh"');
-    await applyOk("t2", withFailsafe(22));
+    await applyOk("t2", withFailsafe(22), { facts: facts(22) });
     const before = await liveTable(lab, "t2");
-    const e = await hostError(applyOk("t2", withFailsafe(2201)));
+    const e = await hostError(applyOk("t2", withFailsafe(2201), { facts: facts(2201) }));
     expect(e.kind).toBe("preflight");
     expect(e.message).toMatch(/failsafe opens tcp port 2201 for SSH, but nothing listens on that port.*set failsafe\.port/);
     expect(await liveTable(lab, "t2")).toBe(before);
@@ -238,7 +240,7 @@ describe("a jump host's apply proves the path to the hosts managed through it (i
     expect(await liveTable(lab, JUMP)).toBe(before);
     expect(await bootFile()).toBe(bootBefore);
     expect(await lab.probe(JUMP, lab.host(TARGET).ipv4, { proto: "tcp", port: 22 })).toBe(true);
-    await applyAtomically(viaJump(), TABLE, allowScript(A, 90), { owner: A, rollbackSeconds: 10 });
+    await applyAtomically(viaJump(), TABLE, allowScript(A, 90), { facts: SCRIPT_FACTS, owner: A, rollbackSeconds: 10 });
     expect(await liveTable(lab, TARGET)).toContain("tcp dport 90 accept");
   });
 

@@ -18,7 +18,7 @@
 
 import { createHash } from "node:crypto";
 import { type Family, type Interval, addressToInterval, familyMax, formatAddress, formatPrefix, intervalToNftElement, mergeIntervals, prefixToInterval } from "../addressing/cidr";
-import type { CompiledFleet, FleetDeclaration, HostRuleset } from "../declaration/declaration";
+import type { CompiledFleet, FleetDeclaration, HostRuleset, RulesetFacts } from "../declaration/declaration";
 import type { NormalisedAddressList, NormalisedFleet, NormalisedGroup, NormalisedHost, NormalisedHostObserve, NormalisedRemoteGroup, NormalisedRule, ValidationIssue } from "../declaration/fleetModel";
 import { TABLE_FAMILY, nftName } from "../nft/names";
 import { type SetKeyType, quote, renderCounter, renderSet } from "../nft/render";
@@ -113,6 +113,8 @@ interface HostBody {
   tail: string;
   /** Sorted, without the table line (it names the owner). */
   lines: string[];
+  /** What the host side needs to know of the script (HostRuleset.facts). */
+  facts: RulesetFacts;
 }
 
 interface SetEntry {
@@ -453,7 +455,7 @@ class Compiler {
     const table = this.fleet.table;
     if (host.groups.length === 0) {
       // A host attached to no group keeps no nftsg table (docs/semantics.md#no-group-no-table).
-      return { host: host.name, table, script: "", lines: [], hash: sha256("") };
+      return { host: host.name, table, script: "", lines: [], hash: sha256(""), facts: { localInterfaces: [] } };
     }
     const observe = this.role === "main" ? host.observe : undefined;
     const proposal = observe?.mode === "enforce" ? this.proposalOf(host) : undefined;
@@ -470,7 +472,8 @@ class Compiler {
     const script = owner ? [body.head, `\tcomment ${quote(owner)}\n`, body.tail].join("") : body.head + body.tail;
     const tableLine = owner ? `table ${TABLE_FAMILY} ${table} [owner: ${owner}]` : `table ${TABLE_FAMILY} ${table}`;
     const hash = sha256(script);
-    const ruleset: HostRuleset = { host: host.name, table, script, lines: mergeSorted([[tableLine], body.lines]), hash };
+    const facts = { ...body.facts, localInterfaces: [...body.facts.localInterfaces] };
+    const ruleset: HostRuleset = { host: host.name, table, script, lines: mergeSorted([[tableLine], body.lines]), hash, facts };
     if (!observe) return ruleset;
     // The plain policy's hash: equal whether the host is staged or enforced
     // (and to a staged change's, once that is the declaration).
@@ -629,7 +632,14 @@ class Compiler {
       hostLines.push(...mergeSorted(chunks.map((c) => c.lists)).map((l) => this.listLine(l)));
     }
     const lines = mergeSorted([sortedUnique(hostLines), ...chunks.map((c) => c.lines)]);
-    return { head, tail: parts.join(""), lines };
+    // What the host side must know of this script, from what was decided
+    // above: the failsafe's port when its ingress rules were written, and the
+    // interfaces the input chain accepts like loopback (containerLocalStatements).
+    const facts: RulesetFacts = {
+      ...(failsafeRules.ingress.length > 0 ? { failsafePort: host.sshPort } : {}),
+      localInterfaces: local("ingress").length > 0 ? [...containers.interfaces] : [],
+    };
+    return { head, tail: parts.join(""), lines, facts };
   }
 }
 

@@ -250,8 +250,24 @@ export interface HostRuleset {
   lines: string[];
   /** sha256 of the script, hex. */
   hash: string;
+  /** What the host side must know of this script, as the compiler decided it (RulesetFacts). */
+  facts: RulesetFacts;
   /** Observed hosts only (docs/observe.md). */
   observe?: HostRulesetObserve;
+}
+
+/**
+ * What the host side needs to know of a compiled script, decided by the
+ * compiler and carried beside the script (never read back out of it): the
+ * apply checks that something listens on the failsafe port, and that no
+ * local interface pattern matches the management path or an uplink
+ * (docs/apply.md). A host attached to no group: `{ localInterfaces: [] }`.
+ */
+export interface RulesetFacts {
+  /** The TCP port the failsafe rule opens for sshd (the host's SSH port); absent when the script has no failsafe rule. */
+  failsafePort?: number;
+  /** The interface names and patterns the script accepts like loopback ("local containers"), as written; [] if none. */
+  localInterfaces: string[];
 }
 
 export interface HostRulesetObserve {

@@ -113,8 +113,9 @@ async function converge(env: AttachmentEnv, p: Expanded, known: KnownKeys, insta
     }
     // The host reads the table back and compares it before it is confirmed (host/apply.ts).
     // A jump host of other hosts of the fleet also proves, before it confirms, that it still reaches them.
+    // The script's facts (failsafe port, local interfaces) go with it: the compiler's, or for old state derived by expand().
     const r = await host.applyAtomically(p.connection, p.table, p.script, {
-      owner: p.owner, takeover: p.takeover, instance, stackId: p.stackId, rollbackSeconds: p.rollbackSeconds, ...keys, displayName: p.hostName, readRuleset: true,
+      facts: p.facts, owner: p.owner, takeover: p.takeover, instance, stackId: p.stackId, rollbackSeconds: p.rollbackSeconds, ...keys, displayName: p.hostName, readRuleset: true,
       jumpTargets: jumpTargetsOf(p),
     });
     if (r.bootLoader === "none") {
@@ -311,9 +312,10 @@ export function attachmentHandlers(env: AttachmentEnv = realAttachmentEnv()) {
         : bootFacts.noTable ? undefined : persistenceProblem(bootFacts.bootSha256, live);
       if (expected === sha256(actual) && boot === undefined) return { id, props, inputs: inputsAfterRead(props) };
       // Drift: record what is really there, so the next `up` sees a change
-      // and restores the declared ruleset (and its boot loading).
+      // and restores the declared ruleset (and its boot loading). The
+      // compiled script's facts go too: they are not the live listing's.
       const what = expected !== sha256(actual) ? (live.exists ? "" : ": the table is missing") : `: ${boot}`;
-      const { scriptBrotli: _gz, ...rest } = props;
+      const { scriptBrotli: _gz, facts: _facts, ...rest } = props;
       const drifted: AttachmentProps = {
         ...rest,
         listingHash: expected,

@@ -25,6 +25,10 @@ export function contentProblems(news: AttachmentProps): { property: string; reas
     // The hosts managed through this one: without them its apply could not prove their paths.
     out.push({ property: "jumpTargets", reason: `not a list of {name, host, port} (${JSON.stringify(news.jumpTargets).slice(0, 120)}); nothing is applied` });
   }
+  if (news.facts !== undefined && !containsUnknown(news.facts) && !wellFormedFacts(news.facts)) {
+    // What the host side checks (the failsafe's port, the local interfaces): the compiler's, or none at all.
+    out.push({ property: "facts", reason: `not the compiler's facts of a script ({failsafePort?, localInterfaces}: ${JSON.stringify(news.facts).slice(0, 120)}); nothing is applied` });
+  }
   if ([news.hash, news.scriptBrotli, news.script].includes(UNKNOWN)) return out;
   if (typeof news.hash !== "string" || !SHA256_HEX.test(news.hash)) {
     out.push({ property: "hash", reason: `this host has no compiled ruleset (${JSON.stringify(news.rules)}): the declaration did not compile; nothing is applied` });
@@ -52,6 +56,17 @@ export function wellFormedJumpTargets(v: unknown): v is NonNullable<AttachmentPr
         Number.isInteger(t.port) && t.port >= 1 && t.port <= 65535,
     )
   );
+}
+
+/** A RulesetFacts as the compiler makes it and the apply takes it: a TCP port if any, and interface names or patterns. */
+export function wellFormedFacts(v: unknown): v is NonNullable<AttachmentProps["facts"]> {
+  const { assertRulesetFacts } = require("../host/remoteQuote") as typeof import("../host/remoteQuote");
+  try {
+    assertRulesetFacts(v as AttachmentProps["facts"]);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function safeDecode(encoded: string): string | undefined {

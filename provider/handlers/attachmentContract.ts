@@ -1,7 +1,7 @@
 // The Attachment's properties: the one declaration of what the SDK sends
 // (sdk/resources.ts derives its Input types from it) and what the handlers
 // read back from state, of this format and of older ones.
-import type { ConnectionDeclaration } from "../declaration/declaration";
+import type { ConnectionDeclaration, RulesetFacts } from "../declaration/declaration";
 
 /** What the SDK sends for one host (format 2); sdk/resources.ts wraps each field in pulumi.Input. */
 export interface AttachmentInputProps {
@@ -27,6 +27,15 @@ export interface AttachmentInputProps {
   scriptBrotli: string;
   /** sha256 of the script. */
   hash: string;
+  /**
+   * What the host side must know of the script, as the compiler decided it
+   * (HostRuleset.facts): the failsafe's port and the local interface
+   * patterns, which the apply checks on the host. Not compared by diff: they
+   * follow from the script, whose hash is. Absent in state written by older
+   * versions (and from an Attachment declared without them): the handler
+   * then derives them from the script (legacyFacts.ts).
+   */
+  facts?: RulesetFacts;
   /** What the host allows, one flow per line in terms of groups, hosts and CIDRs (sdk/flows.ts); display only. */
   flows?: string;
   /**
@@ -154,6 +163,8 @@ export interface AttachmentProps {
   /** Format 1 input, and the drift record written by read. */
   script?: string;
   hash: string;
+  /** The script's facts (AttachmentInputProps.facts); absent in state written by older versions, and in a drift record. */
+  facts?: RulesetFacts;
   /** Output: the host key seen on first use (or pinned). */
   hostKey?: string;
   /** Output: the jump host's key seen on first use, "<host>:<port> <type> <base64>" (absent without a jump host). */

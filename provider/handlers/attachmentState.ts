@@ -2,6 +2,7 @@
 // outputs an apply records, whether two states give the host the same thing,
 // what the host must load at boot, and what drift looks like.
 import { createHash, randomBytes } from "node:crypto";
+import type { RulesetFacts } from "../declaration/declaration";
 import type { AttachmentProps } from "./attachmentContract";
 import { UNKNOWN } from "./unknown";
 
@@ -12,8 +13,8 @@ export const NO_TABLE_HASH = sha256("");
 
 export const DRIFT_MARKER = "# nftsg: the live table differs from what nftsg applied";
 
-/** An Attachment with its script at hand, as the apply path needs it. */
-export type Expanded = AttachmentProps & { script: string };
+/** An Attachment with its script and the script's facts at hand, as the apply path needs them. */
+export type Expanded = AttachmentProps & { script: string; facts: RulesetFacts };
 
 /** Settings whose change means "apply again"; the ruleset itself is compared by hash (contentChanged). */
 export const APPLY_FIELDS = ["owner", "takeover", "rollbackSeconds", "connection", "hostName", "fleet"] as const;
@@ -34,11 +35,16 @@ export function attachedToNoGroup(p: Expanded): boolean {
   return p.script === "";
 }
 
-/** The props with the script decoded (format 2 carries it compressed). */
+/**
+ * The props with the script decoded (format 2 carries it compressed) and its
+ * facts: the compiler's, as the inputs carry them; for state written before
+ * the inputs carried facts, derived once from the script (legacyFacts.ts)
+ * and recorded with the outputs of the operation.
+ */
 export function expand(p: AttachmentProps): Expanded {
-  if (p.script !== undefined) return p as Expanded;
-  const { decodeScript } = require("./scriptEncoding") as typeof import("./scriptEncoding");
-  return { ...p, script: decodeScript(p.scriptBrotli ?? "") };
+  const script = p.script ?? (require("./scriptEncoding") as typeof import("./scriptEncoding")).decodeScript(p.scriptBrotli ?? "");
+  const facts = p.facts ?? (require("./legacyFacts") as typeof import("./legacyFacts")).legacyFacts(script);
+  return { ...p, script, facts };
 }
 
 /** What an apply records beside the inputs. */

@@ -1,16 +1,15 @@
 // The host side of the apply path: atomic, commit-confirmed apply; read of
 // the live table; removal. Pure library: no Pulumi in here. One SSH
 // connection per operation; see docs/apply.md for the protocol.
-import type { ConnectionDeclaration } from "../declaration/declaration";
+import type { ConnectionDeclaration, RulesetFacts } from "../declaration/declaration";
 import { HostError, hostLabel, type HostErrorKind } from "./errors";
 import { connectionSecrets } from "./redact";
 import { parseRemoteOutput, type RemoteOutput } from "./remoteOutput";
-import { assertOwner, assertTableName, OWNER_ID } from "./remoteQuote";
+import { assertOwner, assertRulesetFacts, assertTableName } from "./remoteQuote";
 import { RemoteRun, type RunEnd } from "./remoteRun";
 import { applyProgram, newNonce, readProgram, remoteCommand, removeProgram } from "./remoteScript";
 import { DEFAULT_ROLLBACK_SECONDS, DEFAULT_SSH_PORT, MAX_ROLLBACK_SECONDS, MIN_ROLLBACK_SECONDS } from "../vocabulary/defaults";
-import { assertScriptScope } from "./remoteScriptScope";
-import { INTERFACE_PATTERN } from "../vocabulary/containers";
+import { assertScriptScope, ownerInScript } from "./remoteScriptScope";
 import { openSession, sleep, type SshSession } from "./ssh";
 import { tryReadRuleset, type RulesetRead } from "./rulesetJson";
 import { describeDifference, normaliseNftListing, tableDefinition } from "../nft/listing";
@@ -19,6 +18,13 @@ export { HostError } from "./errors";
 export type { HostErrorKind } from "./errors";
 
 export interface ApplyOptions {
+  /**
+   * What the host side must know of the script, as the compiler decided it
+   * (HostRuleset.facts): the failsafe's port (something must listen on it)
+   * and the local interface patterns (none may match the management path or
+   * an uplink). Taken as given: the script is never parsed for them.
+   */
+  facts: RulesetFacts;
   /** Seconds after which the host restores its previous ruleset unless the apply was confirmed (default 30). */
   rollbackSeconds?: number;
   /** Take over a table owned by another stack, or one nftsg did not create. */
@@ -126,15 +132,15 @@ export async function applyAtomically(
     assertInstance(opts.instance);
     assertInstance(opts.stackId);
     assertScriptScope(script, table);
-    for (const i of localInterfacesInScript(script)) {
-      if (!INTERFACE_PATTERN.test(i)) throw new Error(`the ruleset's local interface pattern ${JSON.stringify(i)} is not a valid interface name or pattern`);
-    }
+    assertRulesetFacts(opts.facts);
     if (!(rollbackSeconds >= MIN_ROLLBACK_SECONDS && rollbackSeconds <= MAX_ROLLBACK_SECONDS)) {
       throw new Error(`rollbackSeconds must be between ${MIN_ROLLBACK_SECONDS} and ${MAX_ROLLBACK_SECONDS}`);
     }
   } catch (e) {
     throw early("check", (e as Error).message);
   }
+  // A check of the script, not a fact taken from it: the owner the host
+  // records is opts.owner; the table's comment must not name another.
   const scriptOwner = ownerInScript(script);
   if (scriptOwner !== undefined && scriptOwner !== opts.owner) {
     throw early("owner", `the ruleset's table comment names owner ${scriptOwner}, but this apply is for ${opts.owner}`);
@@ -156,7 +162,7 @@ export async function applyAtomically(
     const { reachable: jumpTargets, warnings } = await reachableJumpTargets(session, opts.jumpTargets ?? [], confirmMs);
     const nonce = newNonce();
     const lockWaitSeconds = rollbackSeconds + 60;
-    const program = applyProgram({ table, owner: opts.owner, takeover: opts.takeover, instance: opts.instance, stackId: opts.stackId, failsafePort: failsafePortInScript(script), localInterfaces: localInterfacesInScript(script), script, rollbackSeconds, lockWaitSeconds, nonce });
+    const program = applyProgram({ table, owner: opts.owner, takeover: opts.takeover, instance: opts.instance, stackId: opts.stackId, failsafePort: opts.facts.failsafePort, localInterfaces: opts.facts.localInterfaces, script, rollbackSeconds, lockWaitSeconds, nonce });
     const run = new RemoteRun(await session.exec(remoteCommand(conn.sudo)), nonce);
     let roundTrips = 1;
 
@@ -407,39 +413,6 @@ async function runToEnd(
   const out = parseRemoteOutput(run.stdout, nonce);
   if (out.failKind || end.code !== 0) throw failure(session, run, nonce, table, opts, "before", out);
   return out;
-}
-
-/**
- * The port the compiled failsafe rule opens (`tcp dport N accept comment
- * "failsafe ssh"`, with `counter name "failsafe_ssh"` before accept on an
- * observed host), if any.
- */
-export function failsafePortInScript(script: string): number | undefined {
-  const m = /\btcp dport (\d{1,5}) (?:counter name "failsafe_ssh" )?accept comment "failsafe ssh"$/m.exec(script);
-  return m ? Number(m[1]) : undefined;
-}
-
-/**
- * The interface patterns the compiled ruleset accepts like loopback
- * (`iifname { "br-*", "docker0" } accept comment "local containers"`, or one
- * name without braces), in the order written; [] if none.
- */
-export function localInterfacesInScript(script: string): string[] {
-  const m = /^\t\tiifname (\{ [^}\n]* \}|"[^"\n]*") accept comment "local containers"$/m.exec(script);
-  return m ? [...m[1]!.matchAll(/"([^"]*)"/g)].map((x) => x[1]!) : [];
-}
-
-/**
- * The owner named in the script's table comment (the comment line indented by
- * exactly one tab, as nft lists it): "owner=<id>" inside it, or the whole
- * comment when it is a bare stack id, as the compiler writes it.
- */
-export function ownerInScript(script: string): string | undefined {
-  const m = /^\tcomment "([^"\n]*)"\s*$/m.exec(script);
-  if (!m) return undefined;
-  const inner = /owner=([^\s";,]+)/.exec(m[1]);
-  if (inner) return inner[1];
-  return OWNER_ID.test(m[1]) ? m[1] : undefined;
 }
 
 /** What a lost connection means for the host, from the markers that arrived before it. */

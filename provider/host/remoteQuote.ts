@@ -1,3 +1,5 @@
+import type { RulesetFacts } from "../declaration/declaration";
+import { INTERFACE_PATTERN } from "../vocabulary/containers";
 import { OWNER_PATTERN } from "../vocabulary/names";
 // Input validation and POSIX shell quoting for the programs nftsg runs on
 // hosts. Every value that reaches a remote shell goes through shQuote, even
@@ -24,6 +26,26 @@ export function assertTableName(table: string): void {
 export function assertOwner(owner: string): void {
   if (!OWNER_ID.test(owner)) {
     throw new Error(`invalid owner ${JSON.stringify(owner)}: expected ${OWNER_ID.source}`);
+  }
+}
+
+/**
+ * A script's facts (RulesetFacts) as the apply program takes them: a TCP
+ * port if any, and interface names or patterns (they become shell
+ * patterns). Anything else cannot be the compiler's.
+ */
+export function assertRulesetFacts(facts: RulesetFacts | undefined): void {
+  if (typeof facts !== "object" || facts === null || !Array.isArray(facts.localInterfaces)) {
+    throw new Error("the ruleset's facts (failsafe port, local interfaces) are missing");
+  }
+  const port = facts.failsafePort;
+  if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535)) {
+    throw new Error(`the ruleset's failsafe port ${JSON.stringify(port)} is not a TCP port`);
+  }
+  for (const i of facts.localInterfaces) {
+    if (typeof i !== "string" || !INTERFACE_PATTERN.test(i)) {
+      throw new Error(`the ruleset's local interface pattern ${JSON.stringify(i)} is not a valid interface name or pattern`);
+    }
   }
 }
 

@@ -4,6 +4,8 @@
 // net: refuse it before contacting the host. A best-effort syntactic check of
 // the top-level statements (what nft executes outside any `{}` block).
 
+import { OWNER_ID } from "./remoteQuote";
+
 const COMMANDS = new Set(["add", "create", "insert", "replace", "delete", "destroy", "flush", "reset", "list"]);
 const OBJECTS = new Set(["table", "chain", "rule", "set", "map", "element", "flowtable", "counter", "quota", "limit", "ct", "secmark", "synproxy"]);
 
@@ -88,4 +90,24 @@ export function assertScriptScope(script: string, table: string): void {
     }
     throw bad();
   }
+}
+
+/**
+ * The owner named in the script's table comment (the comment line indented by
+ * exactly one tab, as nft lists it): "owner=<id>" inside it, or the whole
+ * comment when it is a bare stack id, as the compiler writes it.
+ *
+ * Not a fact the apply takes from the script: the owner it records is its own
+ * `owner` option (the Attachment's input). This is a check of the script, like
+ * assertScriptScope: the host reads a table's owner from its comment first
+ * (remoteLib.ts live_owner), so a script naming another owner than the apply's
+ * would leave a table its own stack is then refused; it is refused before
+ * contacting the host.
+ */
+export function ownerInScript(script: string): string | undefined {
+  const m = /^\tcomment "([^"\n]*)"\s*$/m.exec(script);
+  if (!m) return undefined;
+  const inner = /owner=([^\s";,]+)/.exec(m[1]);
+  if (inner) return inner[1];
+  return OWNER_ID.test(m[1]) ? m[1] : undefined;
 }

@@ -1,7 +1,16 @@
 // Small hand-written nft scripts of the compiler's shape (add + delete + full
 // table definition) for the apply-path lab tests, which must not depend on
 // the compiler.
+import type { RulesetFacts } from "../../provider/declaration/declaration";
+
 export const TABLE = "nftsg";
+
+/**
+ * The facts of every script here, as the compiler would state them
+ * (HostRuleset.facts): no failsafe rule, no local interfaces. The apply
+ * takes a script's facts as given and never parses the script for them.
+ */
+export const SCRIPT_FACTS: RulesetFacts = { localInterfaces: [] };
 
 function wrap(owner: string, body: string[]): string {
   return [

@@ -7,12 +7,11 @@
 // and this fake and requires the same outcomes, so handler tests on it
 // (milliseconds, no root) mean what they would on a real host.
 import { createHash } from "node:crypto";
-import type { ConnectionDeclaration } from "../../provider/declaration/declaration";
-import { ownerInScript } from "../../provider/host/apply";
+import type { ConnectionDeclaration, RulesetFacts } from "../../provider/declaration/declaration";
 import { HostError, type HostErrorKind } from "../../provider/host/errors";
 import type { ApplyOptions, ApplyResult, HostOps, LiveState, ReadOptions, RemoveOptions, RemoveResult } from "../../provider/host/ops";
-import { assertOwner, assertTableName } from "../../provider/host/remoteQuote";
-import { assertScriptScope } from "../../provider/host/remoteScriptScope";
+import { assertOwner, assertRulesetFacts, assertTableName } from "../../provider/host/remoteQuote";
+import { assertScriptScope, ownerInScript } from "../../provider/host/remoteScriptScope";
 import { tableDefinition } from "../../provider/nft/listing";
 import { parseNftDuration } from "../../provider/nft/observations";
 import { MAX_ROLLBACK_SECONDS, MIN_ROLLBACK_SECONDS } from "../../provider/vocabulary/defaults";
@@ -37,6 +36,11 @@ export class FakeMachine {
   readonly bootLoaded = new Set<string>();
   /** Operations that reached the machine (each one SSH connection or more). */
   readonly calls: string[] = [];
+  /**
+   * The facts each apply of a table was given (RulesetFacts: the failsafe
+   * port and the local interfaces, which the real host checks), in order.
+   */
+  readonly appliedFacts: { table: string; facts: RulesetFacts }[] = [];
   reachable = true;
   /** When set, the next apply's lockout probe fails (the ruleset cuts SSH); one-shot. */
   lockoutNext = false;
@@ -172,6 +176,7 @@ export class FakeHosts implements HostOps {
       assertTableName(table);
       assertOwner(opts.owner);
       assertScriptScope(script, table);
+      assertRulesetFacts(opts.facts);
       const rb = opts.rollbackSeconds ?? 30;
       if (!(rb >= MIN_ROLLBACK_SECONDS && rb <= MAX_ROLLBACK_SECONDS)) throw new Error("rollbackSeconds out of range");
     } catch (e) {
@@ -181,6 +186,7 @@ export class FakeHosts implements HostOps {
     if (scriptOwner !== undefined && scriptOwner !== opts.owner) throw hostError(conn, "owner", `the ruleset's table comment names owner ${scriptOwner}`);
     const m = this.connect(conn, opts.expectedHostKey, `apply ${table}`);
     this.refuseOwner(m, conn, table, opts.owner, opts.takeover, opts.stackId);
+    m.appliedFacts.push({ table, facts: opts.facts });
     if (m.lockoutNext) {
       m.lockoutNext = false;
       throw hostError(conn, "lockout", "applying this ruleset would have cut SSH access; the host was rolled back to its previous ruleset");

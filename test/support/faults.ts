@@ -10,8 +10,7 @@
 // sits armed for the probe's whole time budget.
 import { readdirSync, readFileSync } from "node:fs";
 import type { Lab } from "../../lab";
-import type { ConnectionDeclaration } from "../../provider/declaration/declaration";
-import { failsafePortInScript } from "../../provider/host/apply";
+import type { ConnectionDeclaration, RulesetFacts } from "../../provider/declaration/declaration";
 import { applyProgram, newNonce, remoteCommand } from "../../provider/host/remoteScript";
 import { RemoteRun } from "../../provider/host/remoteRun";
 import { openSession, sleep, type SshSession } from "../../provider/host/ssh";
@@ -209,13 +208,13 @@ export async function sendPartialApplyProgram(
   conn: ConnectionDeclaration,
   table: string,
   script: string,
-  opts: { owner: string; rollbackSeconds: number },
+  opts: { facts: RulesetFacts; owner: string; rollbackSeconds: number },
   fraction: number,
 ): Promise<{ sent: number; total: number }> {
   const nonce = newNonce();
   const program = applyProgram({
     table, owner: opts.owner, script, rollbackSeconds: opts.rollbackSeconds, lockWaitSeconds: opts.rollbackSeconds + 60, nonce,
-    failsafePort: failsafePortInScript(script),
+    failsafePort: opts.facts.failsafePort, localInterfaces: opts.facts.localInterfaces,
   });
   const session = await openSession(conn, {});
   try {
@@ -241,12 +240,12 @@ export async function confirmAndCloseChannel(
   conn: ConnectionDeclaration,
   table: string,
   script: string,
-  opts: { owner: string; rollbackSeconds: number; instance?: string },
+  opts: { facts: RulesetFacts; owner: string; rollbackSeconds: number; instance?: string },
 ): Promise<{ session: SshSession; pid: number }> {
   const nonce = newNonce();
   const program = applyProgram({
     table, owner: opts.owner, instance: opts.instance, script, rollbackSeconds: opts.rollbackSeconds, lockWaitSeconds: opts.rollbackSeconds + 60, nonce,
-    failsafePort: failsafePortInScript(script),
+    failsafePort: opts.facts.failsafePort, localInterfaces: opts.facts.localInterfaces,
   });
   const session = await openSession(conn, {});
   const ch = await session.exec(remoteCommand(conn.sudo));

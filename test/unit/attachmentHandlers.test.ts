@@ -5,10 +5,12 @@
 // instances, removal. Milliseconds, no root. The engine's side of these
 // paths (create-before-delete, the CLI's output) stays proven end to end in
 // test/e2e/replacement.test.ts, persistence.test.ts and bookkeeping.test.ts.
+import { createHash } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { AttachmentEnv, AttachmentProps } from "../../provider/handlers/attachment";
 import { compileFleet } from "../../provider/compiler/compile";
-import type { ConnectionDeclaration, FleetDeclaration } from "../../provider/declaration/declaration";
+import type { ConnectionDeclaration, FleetDeclaration, RulesetFacts } from "../../provider/declaration/declaration";
+import { CONTAINER_INTERFACES_DEFAULT } from "../../provider/vocabulary/containers";
 import type { ApplyOptions, HostOps } from "../../provider/host/ops";
 import { ATTACHMENT_FORMAT, encodeScript } from "../../provider/handlers/scriptEncoding";
 import { FakeHosts, type FakeMachine } from "../support/fakeHost";
@@ -27,10 +29,13 @@ function fleet(port = 5432): FleetDeclaration {
   };
 }
 
-/** The inputs the SDK would send for db-1. */
-function inputs(opts: { port?: number; table?: string; address?: string; hostKey?: string; empty?: boolean } = {}): AttachmentProps {
+/**
+ * The inputs the SDK would send for db-1; with `legacy`, as a version from
+ * before facts existed sent them (no `facts`: the handler derives them).
+ */
+function inputs(opts: { port?: number; table?: string; address?: string; hostKey?: string; empty?: boolean; legacy?: boolean; decl?: FleetDeclaration } = {}): AttachmentProps {
   const table = opts.table ?? "nftsg";
-  const r = compileFleet({ ...fleet(opts.port), table }, { owners: { "db-1": OWNER }, lineStyle: "groups" })["db-1"]!;
+  const r = compileFleet({ ...(opts.decl ?? fleet(opts.port)), table }, { owners: { "db-1": OWNER }, lineStyle: "groups" })["db-1"]!;
   const script = opts.empty ? "" : r.script;
   const address = opts.address ?? ADDRESS;
   return {
@@ -39,6 +44,7 @@ function inputs(opts: { port?: number; table?: string; address?: string; hostKey
     table, owner: OWNER, takeover: false, rollbackSeconds: 30,
     format: ATTACHMENT_FORMAT, rules: opts.empty ? "" : r.lines.join("\n"), scriptBrotli: encodeScript(script),
     hash: opts.empty ? "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" : r.hash,
+    ...(opts.legacy ? {} : { facts: opts.empty ? { localInterfaces: [] } : r.facts }),
   };
 }
 
@@ -206,5 +212,109 @@ describe("Attachment handlers on fake hosts", () => {
     const err = await handlers.create({ ...inputs(), connection: { ...inputs().connection, privateKey: "SECRET-KEY-TEXT" } }).catch((e: Error) => e);
     expect(String(err)).toMatch(/db-1/);
     expect(String(err)).not.toContain("SECRET-KEY-TEXT");
+  });
+});
+
+describe("the script's facts (failsafe port, local interfaces) and state written before they existed", () => {
+  /** What the compiler says of db-1's script: the default failsafe and container interfaces. */
+  const COMPILED: RulesetFacts = { failsafePort: 22, localInterfaces: [...CONTAINER_INTERFACES_DEFAULT] };
+  /** State as a version from before facts wrote it: the same outputs, without facts. */
+  const withoutFacts = (p: AttachmentProps): AttachmentProps => {
+    const { facts: _facts, ...rest } = p;
+    return rest as AttachmentProps;
+  };
+
+  it("create hands the host the facts input as given: the script is not parsed for them", async () => {
+    const outs = await created();
+    expect(m.appliedFacts).toEqual([{ table: "nftsg", facts: COMPILED }]);
+    expect(outs.facts).toEqual(COMPILED);
+    // Facts that differ from what the script says reach the host as they are (the compiler is their only source).
+    await handlers.update("id", outs, { ...inputs({ port: 5433 }), facts: { failsafePort: 2201, localInterfaces: ["docker0"] } });
+    expect(m.appliedFacts[1]).toEqual({ table: "nftsg", facts: { failsafePort: 2201, localInterfaces: ["docker0"] } });
+  });
+
+  it("an upgrade shows no change: old state without facts against inputs with them, same script", async () => {
+    const old = withoutFacts(await created());
+    expect(old).not.toHaveProperty("facts");
+    expect((await handlers.diff("id", old, inputs())).changes).toBe(false);
+    // Nor do facts alone, in either direction: they follow from the script, whose hash is compared.
+    const outs = await created();
+    expect((await handlers.diff("id", outs, { ...inputs(), facts: { localInterfaces: [] } })).changes).toBe(false);
+    expect((await handlers.diff("id", outs, inputs({ legacy: true }))).changes).toBe(false);
+  });
+
+  it("old state without facts still applies: an update from it sends the new inputs' facts", async () => {
+    const old = withoutFacts(await created());
+    const outs = (await handlers.update("id", old, inputs({ port: 5433 }))).outs;
+    expect(m.tables.get("nftsg")?.listing).toContain("tcp dport 5433 accept");
+    expect(m.appliedFacts.at(-1)).toEqual({ table: "nftsg", facts: COMPILED });
+    expect(outs.facts).toEqual(COMPILED);
+  });
+
+  it("inputs without facts (format 2) still apply: derived once from the script, equal to the compiler's, and recorded", async () => {
+    const outs = await created(inputs({ legacy: true }));
+    expect(m.appliedFacts).toEqual([{ table: "nftsg", facts: COMPILED }]);
+    expect(outs.facts).toEqual(COMPILED);
+    const updated = (await handlers.update("id", withoutFacts(outs), inputs({ legacy: true, port: 5433 }))).outs;
+    expect(m.appliedFacts.at(-1)).toEqual({ table: "nftsg", facts: COMPILED });
+    expect(updated.facts).toEqual(COMPILED);
+    expect(m.tables.get("nftsg")?.listing).toContain("tcp dport 5433 accept");
+  });
+
+  it("a bookkeeping-only update of old state records the derived facts without contacting the host", async () => {
+    const old = withoutFacts(await created(inputs({ legacy: true })));
+    const calls = m.calls.length;
+    const news = { ...inputs({ legacy: true }), rollbackSeconds: 60 };
+    const outs = (await handlers.update("id", old, news)).outs;
+    expect(m.calls.length).toBe(calls);
+    expect(outs.facts).toEqual(COMPILED);
+  });
+
+  it("format 1 state (the script in plain text, no facts) still applies, with the facts derived from it", async () => {
+    const { scriptBrotli: _gz, format: _f, ...rest } = inputs({ legacy: true, port: 5433 });
+    const format1: AttachmentProps = { ...rest, script: compileFleet(fleet(5433), { owners: { "db-1": OWNER } })["db-1"]!.script };
+    format1.hash = createHash("sha256").update(format1.script!).digest("hex");
+    const outs = (await handlers.create(format1)).outs;
+    expect(m.tables.get("nftsg")?.listing).toContain("tcp dport 5433 accept");
+    expect(m.appliedFacts).toEqual([{ table: "nftsg", facts: COMPILED }]);
+    expect(outs.facts).toEqual(COMPILED);
+    expect(outs.script).toBe(format1.script);
+  });
+
+  it.each<[string, Partial<FleetDeclaration>, RulesetFacts]>([
+    ["an observed host (its failsafe rule carries a counter)", { observe: { mode: "staged" } }, COMPILED],
+    ["no failsafe, one container interface", { failsafe: { ssh: false }, containers: { interfaces: ["docker0"] } }, { localInterfaces: ["docker0"] }],
+    ["several container patterns, no container paths", { containers: { interfaces: ["virbr0", "br-*"], publishedPorts: false, egress: false } }, { failsafePort: 22, localInterfaces: ["br-*", "virbr0"] }],
+  ])("old inputs of %s: the derived facts are the compiler's", async (_what, extra, expected) => {
+    const decl = { ...fleet(), ...extra };
+    const compiled = inputs({ decl });
+    expect(compiled.facts).toEqual(expected);
+    const outs = await created(inputs({ decl, legacy: true }));
+    expect(m.appliedFacts).toEqual([{ table: "nftsg", facts: expected }]);
+    expect(outs.facts).toEqual(expected);
+  });
+
+  it.each<[string, unknown]>([
+    ["a pattern the shell must not see", { failsafePort: 22, localInterfaces: ["br-*; reboot"] }],
+    ["a port that is none", { failsafePort: 0, localInterfaces: [] }],
+    ["no interface list", { failsafePort: 22 }],
+    ["not an object", "22"],
+  ])("malformed facts (%s) are refused in check and before contacting the host", async (_what, facts) => {
+    const bad = { ...inputs(), facts } as unknown as AttachmentProps;
+    const { failures } = await handlers.check({} as AttachmentProps, bad);
+    expect(failures.map((f: { property: string }) => f.property)).toEqual(["facts"]);
+    await expect(handlers.create(bad)).rejects.toThrow(/refused before contacting the host: facts/);
+    expect(m.calls).toEqual([]);
+  });
+
+  it("a drift record carries no facts (they are the compiled script's, not the live listing's); up repairs with the inputs' facts", async () => {
+    const outs = await created();
+    m.tables.get("nftsg")!.listing = m.tables.get("nftsg")!.listing.replace("5432", "5433");
+    const drifted = (await handlers.read("id", outs)).props!;
+    expect(drifted.rules).toMatch(/^# nftsg: the live table differs/);
+    expect(drifted).not.toHaveProperty("facts");
+    const repaired = (await handlers.update("id", drifted, inputs())).outs;
+    expect(m.appliedFacts.at(-1)).toEqual({ table: "nftsg", facts: COMPILED });
+    expect(repaired.facts).toEqual(COMPILED);
   });
 });

@@ -58,8 +58,8 @@ describe("per-host rulesets", () => {
     }
   });
 
-  it("a host attached to no group keeps no table: empty script and lines", () => {
-    expect(out["loose"]).toEqual({ host: "loose", table: "nftsg", script: "", lines: [], hash: sha256("") });
+  it("a host attached to no group keeps no table: empty script and lines, no facts to check", () => {
+    expect(out["loose"]).toEqual({ host: "loose", table: "nftsg", script: "", lines: [], hash: sha256(""), facts: { localInterfaces: [] } });
   });
 
   it("replaces the whole table in one transaction, and never touches anything else", () => {

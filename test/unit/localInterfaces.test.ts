@@ -7,7 +7,6 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { localInterfacesInScript } from "../../provider/host/apply";
 import { SH_LOCAL_IFACES } from "../../provider/host/remoteLib";
 import { applyProgram } from "../../provider/host/remoteScript";
 import { compileFleet } from "../../provider/compiler/compile";
@@ -185,10 +184,10 @@ describe("the apply program gets the compiled ruleset's patterns", () => {
     securityGroups: [{ name: "a", ingress: [{ protocol: "tcp" as const, ports: 80, cidrs: ["0.0.0.0/0"] }] }],
     hosts: [{ name: "h", connection: { host: "198.18.0.1" }, securityGroups: ["a"] }],
   });
-  it("several, one, none", () => {
-    expect(localInterfacesInScript(compileFleet(decl(["docker0", "br-*"]))["h"]!.script)).toEqual(["br-*", "docker0"]);
-    expect(localInterfacesInScript(compileFleet(decl(["docker0"]))["h"]!.script)).toEqual(["docker0"]);
-    expect(localInterfacesInScript(compileFleet(decl([]))["h"]!.script)).toEqual([]);
+  it("several, one, none: the compiled ruleset's facts, which the handler passes to the apply", () => {
+    expect(compileFleet(decl(["docker0", "br-*"]))["h"]!.facts.localInterfaces).toEqual(["br-*", "docker0"]);
+    expect(compileFleet(decl(["docker0"]))["h"]!.facts.localInterfaces).toEqual(["docker0"]);
+    expect(compileFleet(decl([]))["h"]!.facts.localInterfaces).toEqual([]);
   });
   it("checks them after the preflight, before the lock and anything else", () => {
     const p = applyProgram({ table: "nftsg", owner: "o/p/s", script: "table inet nftsg {}\n", rollbackSeconds: 30, nonce: "n", localInterfaces: ["br-*", "docker0"] });

@@ -4,7 +4,6 @@ import { execFileSync, spawnSync } from "node:child_process";
 import fc from "fast-check";
 import { utils } from "ssh2";
 import { describe, expect, it } from "vitest";
-import { ownerInScript } from "../../provider/host/apply";
 import { fingerprint, formatHostKey, hostKeyAlgorithms, hostKeyMatches, parseHostKey } from "../../provider/host/hostKey";
 import { hasEvent, parseRemoteOutput } from "../../provider/host/remoteOutput";
 import {
@@ -19,7 +18,7 @@ import {
   shQuote,
 } from "../../provider/host/remoteScript";
 import { SH_BASE, SH_BOOT, shellVars } from "../../provider/host/remoteLib";
-import { assertScriptScope, topLevelStatements } from "../../provider/host/remoteScriptScope";
+import { assertScriptScope, ownerInScript, topLevelStatements } from "../../provider/host/remoteScriptScope";
 
 const NONCE = "0123456789abcdef0123456789abcdef";
 const SCRIPT = [

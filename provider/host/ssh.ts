@@ -259,6 +259,9 @@ async function dialWithRetries(
     if (outcome.kind === "hostkey" && outcome.seen) {
       throw fail("hostkey", hostKeyMessage(c.host, expected!, outcome.seen, expectedSource));
     }
+    if (outcome.kind === "hostkey" && outcome.missingType && expected?.form === "key") {
+      throw fail("hostkey", missingKeyTypeMessage(c.host, expected, expectedSource));
+    }
     const outOfTries = limit > 0 && attempt >= limit;
     if (!outcome.retryable || outOfTries || Date.now() + backoff >= deadline) {
       const tries = attempt > 1 ? ` (after ${attempt} attempts)` : "";
@@ -275,20 +278,29 @@ type KeySource = "pinned" | "recorded" | "proxy" | "proxy-recorded";
 function hostKeyMessage(host: string, expected: ParsedHostKey, seen: Buffer, source: KeySource): string {
   const exp = parsedFingerprint(expected);
   const got = fingerprint(seen);
-  const advice =
-    source === "pinned"
-      ? "if the host was legitimately rebuilt, update the pinned connection.hostKey to the new key"
-      : source === "proxy"
-        ? "if the jump host was legitimately rebuilt, update connection.proxy.hostKey to the new key"
-        : source === "proxy-recorded"
-          ? "this jump host's key was recorded on first use; if it was legitimately rebuilt, pin its new key with connection.proxy.hostKey (verify it out of band first); otherwise this may be a man-in-the-middle"
+  return `host key for ${host} changed: expected ${exp}, got ${got} (${formatHostKey(seen).split(" ")[0]}); ${hostKeyAdvice(source)}. No command was run.`;
+}
+
+function missingKeyTypeMessage(host: string, expected: ParsedHostKey & { form: "key" }, source: KeySource): string {
+  return (
+    `host key for ${host} changed: expected ${parsedFingerprint(expected)} (${expected.type}), but the host has no ${expected.type} host key; ` +
+    `${hostKeyAdvice(source)}. No command was run.`
+  );
+}
+
+function hostKeyAdvice(source: KeySource): string {
+  return source === "pinned"
+    ? "if the host was legitimately rebuilt, update the pinned connection.hostKey to the new key"
+    : source === "proxy"
+      ? "if the jump host was legitimately rebuilt, update connection.proxy.hostKey to the new key"
+      : source === "proxy-recorded"
+        ? "this jump host's key was recorded on first use; if it was legitimately rebuilt, pin its new key with connection.proxy.hostKey (verify it out of band first); otherwise this may be a man-in-the-middle"
         : "if the host was legitimately rebuilt, pin its new key with connection.hostKey (verify it out of band first); otherwise this may be a man-in-the-middle";
-  return `host key for ${host} changed: expected ${exp}, got ${got} (${formatHostKey(seen).split(" ")[0]}); ${advice}. No command was run.`;
 }
 
 type DialOutcome =
   | { ok: true; client: Client; seenKey: string; ms: number }
-  | { ok: false; kind: HostErrorKind; retryable: boolean; message: string; seen?: Buffer };
+  | { ok: false; kind: HostErrorKind; retryable: boolean; message: string; seen?: Buffer; missingType?: boolean };
 
 const RETRYABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "ECONNABORTED"]);
 
@@ -340,6 +352,11 @@ function dialOnce(
     });
     client.on("error", (err: Error & { level?: string; code?: string }) => {
       if (mismatch) return done({ ok: false, kind: "hostkey", retryable: false, message: "host key mismatch", seen });
+      // Only the expected key's algorithms were offered (hostKeyAlgorithms)
+      // and the host has none of them: it has no key of that type.
+      if (algorithms && !seen && err.level === "handshake" && /host key/i.test(err.message)) {
+        return done({ ok: false, kind: "hostkey", retryable: false, message: "no host key of the expected type", missingType: true });
+      }
       done(classify(err));
     });
     client.on("close", () => done({ ok: false, kind: "unreachable", retryable: true, message: "the connection closed during the SSH handshake" }));
@@ -353,6 +370,12 @@ function dialOnce(
 }
 
 function classify(err: Error & { level?: string; code?: string }): DialOutcome & { ok: false } {
+  // TCP connected, then closed before the server's identification line: sshd
+  // shedding load (MaxStartups), starting or stopping, a port-forward whose
+  // backend is down. Transient, like a reset.
+  if (err.level === "protocol" && err.message === "Connection lost before handshake") {
+    return { ok: false, kind: "unreachable", retryable: true, message: "the connection closed during the SSH handshake" };
+  }
   if (err.level === "client-authentication") {
     return { ok: false, kind: "auth", retryable: false, message: `SSH authentication failed (${err.message})` };
   }

@@ -10,6 +10,8 @@ import {
   hostKeyAlgorithms,
   hostKeyMatches,
   parsedFingerprint,
+  blobType,
+  otherKeyAlgorithms,
   parseHostKey,
   type ParsedHostKey,
 } from "./hostKey";
@@ -256,6 +258,12 @@ async function dialWithRetries(
       outcome = { ok: false, kind: "unreachable", retryable: true, message: (e as Error).message };
     }
     if (outcome.ok) return outcome;
+    if (outcome.kind === "hostkey" && outcome.seen && expected?.form === "fingerprint") {
+      // A fingerprint does not say its key type: the host presented the key
+      // it prefers; ask for each of its other types before calling it changed.
+      outcome = await dialOtherKeyTypes(c, expected, outcome.seen, makeSock, deadline);
+      if (outcome.ok) return outcome;
+    }
     if (outcome.kind === "hostkey" && outcome.seen) {
       throw fail("hostkey", hostKeyMessage(c.host, expected!, outcome.seen, expectedSource));
     }
@@ -269,6 +277,37 @@ async function dialWithRetries(
     }
     await sleep(backoff);
     backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
+  }
+}
+
+/**
+ * Dials again offering only the key types the host has not presented yet,
+ * until it presents the pinned fingerprint's key (connected) or has no other
+ * type (the first mismatch stands). At most one dial per key type.
+ */
+async function dialOtherKeyTypes(
+  c: Omit<ConnectionDeclaration, "proxy" | "sudo">,
+  expected: ParsedHostKey,
+  firstSeen: Buffer,
+  makeSock: () => Promise<NodeJS.ReadableStream | undefined>,
+  deadline: number,
+): Promise<DialOutcome> {
+  const presented = new Set([blobType(firstSeen)]);
+  const mismatch: DialOutcome = { ok: false, kind: "hostkey", retryable: false, message: "host key mismatch", seen: firstSeen };
+  for (;;) {
+    const offer = otherKeyAlgorithms(presented);
+    if (!offer || Date.now() >= deadline) return mismatch;
+    let o: DialOutcome;
+    try {
+      o = await dialOnce(c, expected, await makeSock(), Math.max(1_000, Math.min(deadline - Date.now(), (c.perDialTimeout ?? DEFAULT_PER_DIAL_TIMEOUT_S) * 1000)), offer);
+    } catch {
+      return mismatch;
+    }
+    if (o.ok) return o;
+    if (o.kind !== "hostkey" || !o.seen) return mismatch; // no key of the types left (or the dial failed): the first answer stands
+    const type = blobType(o.seen);
+    if (presented.has(type)) return mismatch;
+    presented.add(type);
   }
 }
 
@@ -309,6 +348,8 @@ function dialOnce(
   expected: ParsedHostKey | undefined,
   sock: NodeJS.ReadableStream | undefined,
   timeoutMs: number,
+  /** Host key algorithms to offer instead of the expected key's (dialOtherKeyTypes). */
+  offer?: string[],
 ): Promise<DialOutcome> {
   const started = Date.now();
   return new Promise((resolve) => {
@@ -322,7 +363,7 @@ function dialOnce(
       if (!o.ok) client.destroy();
       resolve(o);
     };
-    const algorithms = hostKeyAlgorithms(expected);
+    const algorithms = offer ?? hostKeyAlgorithms(expected);
     const cfg: ConnectConfig = {
       host: c.host,
       port: c.port ?? DEFAULT_PORT,

@@ -83,3 +83,13 @@ export function hostKeyMatches(expected: ParsedHostKey, seen: Buffer): boolean {
 export function hostKeyAlgorithms(expected: ParsedHostKey | undefined): string[] | undefined {
   return expected?.form === "key" ? ALGORITHMS_FOR_TYPE[expected.type] : undefined;
 }
+
+/**
+ * For a pinned fingerprint (which does not say its key type): the host key
+ * algorithms of every type not yet presented, so that a host with several
+ * keys can be asked for its others in turn; undefined when none is left.
+ */
+export function otherKeyAlgorithms(presentedTypes: ReadonlySet<string>): string[] | undefined {
+  const left = Object.entries(ALGORITHMS_FOR_TYPE).filter(([type]) => !presentedTypes.has(type)).flatMap(([, algs]) => algs);
+  return left.length > 0 ? left : undefined;
+}

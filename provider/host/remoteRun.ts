@@ -40,7 +40,15 @@ export class RemoteRun {
     // A write after the remote end went away must not crash the process.
     ch.on("error", () => undefined);
     this.closed = new Promise((resolve) => {
-      ch.on("close", () => {
+      // ssh2 passes the exit status (or signal) to "close" too, like a child
+      // process: a command that ended at once (sudo -n refusing) may have had
+      // its "exit" emitted before these listeners were attached.
+      ch.on("close", (code?: number | null, signal?: string) => {
+        if (!this.gotExit && (typeof code === "number" || (code === null && signal))) {
+          this.gotExit = true;
+          this.code = typeof code === "number" ? code : null;
+          if (signal) this.signal = signal;
+        }
         this.stdout += out.end();
         this.stderr += err.end();
         this.end = { code: this.code, signal: this.signal, connectionLost: !this.gotExit };
@@ -57,12 +65,22 @@ export class RemoteRun {
     for (const cb of w) cb();
   }
 
-  /** Writes to the program's stdin, honouring backpressure. */
+  /**
+   * Writes to the program's stdin, honouring backpressure. Resolves when the
+   * channel closes too: a write to a channel the remote end has closed is
+   * never flushed, and its "drain" never comes.
+   */
   write(text: string): Promise<void> {
     return new Promise((resolve) => {
-      if (this.end) return resolve();
-      if (this.ch.write(text)) resolve();
-      else this.ch.once("drain", () => resolve());
+      if (this.end || !this.ch.writable) return resolve();
+      if (this.ch.write(text)) return resolve();
+      const done = () => {
+        this.ch.off("drain", done);
+        this.ch.off("close", done);
+        resolve();
+      };
+      this.ch.on("drain", done);
+      this.ch.on("close", done);
     });
   }
 

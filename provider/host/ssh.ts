@@ -10,6 +10,8 @@ import {
   hostKeyAlgorithms,
   hostKeyMatches,
   parsedFingerprint,
+  blobType,
+  otherKeyAlgorithms,
   parseHostKey,
   type ParsedHostKey,
 } from "./hostKey";
@@ -256,8 +258,17 @@ async function dialWithRetries(
       outcome = { ok: false, kind: "unreachable", retryable: true, message: (e as Error).message };
     }
     if (outcome.ok) return outcome;
+    if (outcome.kind === "hostkey" && outcome.seen && expected?.form === "fingerprint") {
+      // A fingerprint does not say its key type: the host presented the key
+      // it prefers; ask for each of its other types before calling it changed.
+      outcome = await dialOtherKeyTypes(c, expected, outcome.seen, makeSock, deadline);
+      if (outcome.ok) return outcome;
+    }
     if (outcome.kind === "hostkey" && outcome.seen) {
       throw fail("hostkey", hostKeyMessage(c.host, expected!, outcome.seen, expectedSource));
+    }
+    if (outcome.kind === "hostkey" && outcome.missingType && expected?.form === "key") {
+      throw fail("hostkey", missingKeyTypeMessage(c.host, expected, expectedSource));
     }
     const outOfTries = limit > 0 && attempt >= limit;
     if (!outcome.retryable || outOfTries || Date.now() + backoff >= deadline) {
@@ -269,26 +280,66 @@ async function dialWithRetries(
   }
 }
 
+/**
+ * Dials again offering only the key types the host has not presented yet,
+ * until it presents the pinned fingerprint's key (connected) or has no other
+ * type (the first mismatch stands). At most one dial per key type.
+ */
+async function dialOtherKeyTypes(
+  c: Omit<ConnectionDeclaration, "proxy" | "sudo">,
+  expected: ParsedHostKey,
+  firstSeen: Buffer,
+  makeSock: () => Promise<NodeJS.ReadableStream | undefined>,
+  deadline: number,
+): Promise<DialOutcome> {
+  const presented = new Set([blobType(firstSeen)]);
+  const mismatch: DialOutcome = { ok: false, kind: "hostkey", retryable: false, message: "host key mismatch", seen: firstSeen };
+  for (;;) {
+    const offer = otherKeyAlgorithms(presented);
+    if (!offer || Date.now() >= deadline) return mismatch;
+    let o: DialOutcome;
+    try {
+      o = await dialOnce(c, expected, await makeSock(), Math.max(1_000, Math.min(deadline - Date.now(), (c.perDialTimeout ?? DEFAULT_PER_DIAL_TIMEOUT_S) * 1000)), offer);
+    } catch {
+      return mismatch;
+    }
+    if (o.ok) return o;
+    if (o.kind !== "hostkey" || !o.seen) return mismatch; // no key of the types left (or the dial failed): the first answer stands
+    const type = blobType(o.seen);
+    if (presented.has(type)) return mismatch;
+    presented.add(type);
+  }
+}
+
 /** Where the expected key came from: pinned by the user, recorded on first use, or the jump host's pin. */
 type KeySource = "pinned" | "recorded" | "proxy" | "proxy-recorded";
 
 function hostKeyMessage(host: string, expected: ParsedHostKey, seen: Buffer, source: KeySource): string {
   const exp = parsedFingerprint(expected);
   const got = fingerprint(seen);
-  const advice =
-    source === "pinned"
-      ? "if the host was legitimately rebuilt, update the pinned connection.hostKey to the new key"
-      : source === "proxy"
-        ? "if the jump host was legitimately rebuilt, update connection.proxy.hostKey to the new key"
-        : source === "proxy-recorded"
-          ? "this jump host's key was recorded on first use; if it was legitimately rebuilt, pin its new key with connection.proxy.hostKey (verify it out of band first); otherwise this may be a man-in-the-middle"
+  return `host key for ${host} changed: expected ${exp}, got ${got} (${formatHostKey(seen).split(" ")[0]}); ${hostKeyAdvice(source)}. No command was run.`;
+}
+
+function missingKeyTypeMessage(host: string, expected: ParsedHostKey & { form: "key" }, source: KeySource): string {
+  return (
+    `host key for ${host} changed: expected ${parsedFingerprint(expected)} (${expected.type}), but the host has no ${expected.type} host key; ` +
+    `${hostKeyAdvice(source)}. No command was run.`
+  );
+}
+
+function hostKeyAdvice(source: KeySource): string {
+  return source === "pinned"
+    ? "if the host was legitimately rebuilt, update the pinned connection.hostKey to the new key"
+    : source === "proxy"
+      ? "if the jump host was legitimately rebuilt, update connection.proxy.hostKey to the new key"
+      : source === "proxy-recorded"
+        ? "this jump host's key was recorded on first use; if it was legitimately rebuilt, pin its new key with connection.proxy.hostKey (verify it out of band first); otherwise this may be a man-in-the-middle"
         : "if the host was legitimately rebuilt, pin its new key with connection.hostKey (verify it out of band first); otherwise this may be a man-in-the-middle";
-  return `host key for ${host} changed: expected ${exp}, got ${got} (${formatHostKey(seen).split(" ")[0]}); ${advice}. No command was run.`;
 }
 
 type DialOutcome =
   | { ok: true; client: Client; seenKey: string; ms: number }
-  | { ok: false; kind: HostErrorKind; retryable: boolean; message: string; seen?: Buffer };
+  | { ok: false; kind: HostErrorKind; retryable: boolean; message: string; seen?: Buffer; missingType?: boolean };
 
 const RETRYABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "ECONNABORTED"]);
 
@@ -297,6 +348,8 @@ function dialOnce(
   expected: ParsedHostKey | undefined,
   sock: NodeJS.ReadableStream | undefined,
   timeoutMs: number,
+  /** Host key algorithms to offer instead of the expected key's (dialOtherKeyTypes). */
+  offer?: string[],
 ): Promise<DialOutcome> {
   const started = Date.now();
   return new Promise((resolve) => {
@@ -310,7 +363,7 @@ function dialOnce(
       if (!o.ok) client.destroy();
       resolve(o);
     };
-    const algorithms = hostKeyAlgorithms(expected);
+    const algorithms = offer ?? hostKeyAlgorithms(expected);
     const cfg: ConnectConfig = {
       host: c.host,
       port: c.port ?? DEFAULT_PORT,
@@ -340,6 +393,11 @@ function dialOnce(
     });
     client.on("error", (err: Error & { level?: string; code?: string }) => {
       if (mismatch) return done({ ok: false, kind: "hostkey", retryable: false, message: "host key mismatch", seen });
+      // Only the expected key's algorithms were offered (hostKeyAlgorithms)
+      // and the host has none of them: it has no key of that type.
+      if (algorithms && !seen && err.level === "handshake" && /host key/i.test(err.message)) {
+        return done({ ok: false, kind: "hostkey", retryable: false, message: "no host key of the expected type", missingType: true });
+      }
       done(classify(err));
     });
     client.on("close", () => done({ ok: false, kind: "unreachable", retryable: true, message: "the connection closed during the SSH handshake" }));
@@ -353,6 +411,12 @@ function dialOnce(
 }
 
 function classify(err: Error & { level?: string; code?: string }): DialOutcome & { ok: false } {
+  // TCP connected, then closed before the server's identification line: sshd
+  // shedding load (MaxStartups), starting or stopping, a port-forward whose
+  // backend is down. Transient, like a reset.
+  if (err.level === "protocol" && err.message === "Connection lost before handshake") {
+    return { ok: false, kind: "unreachable", retryable: true, message: "the connection closed during the SSH handshake" };
+  }
   if (err.level === "client-authentication") {
     return { ok: false, kind: "auth", retryable: false, message: `SSH authentication failed (${err.message})` };
   }

@@ -76,7 +76,11 @@ describe("apply to a fresh host", () => {
 
     const live = await readLive(connectionTo(lab, "a1"), TABLE, {});
     const bootSha256 = createHash("sha256").update(allowScript(A, 80)).digest("hex");
-    expect(live).toEqual({ hostKey: r.hostKey, exists: true, listing: r.listing, owner: A, persisted: true, bootSha256, pending: false, bootLoader: "init" });
+    // The host's clock and boot time come with every read (observed tables' times are relative to them).
+    expect(live).toEqual({
+      hostKey: r.hostKey, exists: true, listing: r.listing, owner: A, persisted: true, bootSha256, pending: false, bootLoader: "init",
+      nowMs: expect.any(Number), bootTimeS: expect.any(Number),
+    });
   });
 
   it("re-applies (changed and unchanged) with one include line", async () => {

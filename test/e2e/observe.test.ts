@@ -148,7 +148,7 @@ describe("observe before enforce through the real CLI", () => {
     const diff = await stack.stack.preview({ diff: true });
     console.log(diff.stdout.split("\n").filter((l) => /promotion|staged policy|would cut|tcp\/9100|tcp\/8080|acknowledge/.test(l)).join("\n"));
     expect(diff.stdout).toContain('"db-1: staged policy -> enforce, refused by up unless acknowledged"');
-    expect(diff.stdout).toMatch(new RegExp(`"in ${lab.host("prom-1").ipv4.replace(/\./g, "\\.")} tcp/9100 1p \\d+B first [^"]+"`));
+    expect(diff.stdout).toMatch(new RegExp(`"in ${lab.host("prom-1").ipv4.replace(/\./g, "\\.")} tcp/9100 \\d+p \\d+B first [^"]+"`));
     expect(diff.stdout).toContain(`"in ${lab.runnerIpv4} tcp/8080 `);
     // `pulumi preview`: the same as warnings, with how old the observation is.
     const plain = await stack.stack.preview();

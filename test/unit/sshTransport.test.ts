@@ -27,7 +27,7 @@ import { connectionSecrets, REDACTED } from "../../provider/host/redact";
 import { RemoteRun, type RunEnd } from "../../provider/host/remoteRun";
 import { openSession, SshSession, transportStats, type SessionOptions } from "../../provider/host/ssh";
 import { tableDefinition } from "../../provider/nft/listing";
-import { allowScript, TABLE } from "../support/applyScripts";
+import { allowScript, SCRIPT_FACTS, TABLE } from "../support/applyScripts";
 import {
   generateKeyPair,
   reply,
@@ -641,7 +641,7 @@ describe("applyAtomically: a new login must work before CONFIRM", BOUNDED, () =>
   }
 
   // A generous probe budget (a login here is slow when the machine is busy); the silent case shortens it.
-  const applyOpts = { owner: OWNER, rollbackSeconds: 60, confirmTimeoutMs: 20_000 };
+  const applyOpts = { facts: SCRIPT_FACTS, owner: OWNER, rollbackSeconds: 60, confirmTimeoutMs: 20_000 };
 
   it("confirms when a fresh login (key exchange with the same key, and authentication) succeeds", async () => {
     srv.onExec = scriptedApply(() => undefined);

@@ -155,11 +155,13 @@ describe("observe before enforce through the real CLI", () => {
     expect(plain.stdout).toMatch(/warning: nftsg: host db-1: promoting the staged policy to enforce: 1 observed flow would be cut \(would-be drops since [^,]+, observed by the refresh of [^)]+ ago\)/);
     const refused = await failureOf(stack.stack.up());
     expect(refused).toMatch(/host db-1: promoting the staged policy to enforce was refused before contacting the host/);
-    expect(refused).toMatch(/host web-1: promoting the staged policy to enforce was refused/);
-    // Nothing was promoted.
-    expect(Object.values(await observedOf()).every((o) => o.mode === "staged")).toBe(true);
+    // web-1 is refused the same way when the engine reaches it before it stops at db-1's error (not always).
+    // Neither host with would-be drops was promoted (prom-1, with nothing to cut, may have been).
+    const modes = await observedOf();
+    expect([modes["db-1"]!.mode, modes["web-1"]!.mode]).toEqual(["staged", "staged"]);
     expect(await trafficOnce()).toEqual([true, true, true]);
-    const digest = new RegExp(`host web-1: promoting[\\s\\S]*?add "([0-9a-f]{12})" to observe\\.acknowledge`).exec(refused)![1]!;
+    // From the preview's warning for web-1 (its flow line follows it; progress lines of other hosts may come between warnings).
+    const digest = /host web-1: promoting[^\n]*:\n\s+in [^\n]*add "([0-9a-f]{12})" to observe\.acknowledge/.exec(plain.stdout)![1]!;
     // web-1 alone, acknowledged; db-1 stays staged.
     stack.setArgs(declaration({ observe: { mode: "staged" }, extraDbRule: true, hostObserve: { "web-1": { mode: "enforce", acknowledge: [digest] } } }));
     const up = await stack.stack.up();

@@ -13,17 +13,24 @@ import type { Traffic } from "../vocabulary/traffic";
 import { indexFleet, type FleetIndex } from "./fleetIndex";
 import { evaluateSide, type FlowEnd, type SideResult } from "./flow";
 
-/** A flow a host recorded at one of its chains' drop points. */
-export interface ObservedFlow {
-  /** The host that recorded it (its ingress: the peer is the source; its egress: the destination). */
-  host: string;
+/** What a host records of a flow at one of its chains' drop points. */
+export interface RecordedFlowKey {
   direction: Direction;
-  /** The peer address. */
+  /** The peer address (its ingress: the source; its egress: the destination). */
   address: string;
+  /** tcp, udp, sctp, icmp, icmpv6, esp, ... */
   protocol: string;
+  /** Destination port (tcp/udp/sctp); absent for others. */
   port?: number;
+  /** ICMP type and code. */
   icmpType?: number;
   icmpCode?: number;
+}
+
+/** A flow a host recorded, as the evaluator judges it. */
+export interface ObservedFlow extends RecordedFlowKey {
+  /** The host that recorded it. */
+  host: string;
   packets?: number;
 }
 

@@ -145,24 +145,14 @@ export interface JumpTargetProps {
 }
 
 /** An Attachment as state holds it: inputs of this format or an older one, and the outputs of the last apply or refresh. */
-export interface AttachmentProps {
-  fleet: string;
-  hostName: string;
-  address: string;
-  port: number;
-  connection: ConnectionDeclaration;
-  table: string;
-  owner: string;
-  takeover: boolean;
-  rollbackSeconds: number;
+export interface AttachmentProps
+  extends Omit<AttachmentInputProps, "format" | "scriptBrotli" | "facts"> {
   /** Input format (scriptEncoding.ts); absent in state written before format 2. */
   format?: number;
-  rules: string;
   /** Format 2 input: the script, brotli + base64 (never echoed in outputs). */
   scriptBrotli?: string;
   /** Format 1 input, and the drift record written by read. */
   script?: string;
-  hash: string;
   /** The script's facts (AttachmentInputProps.facts); absent in state written by older versions, and in a drift record. */
   facts?: RulesetFacts;
   /** Output: the host key seen on first use (or pinned). */
@@ -182,11 +172,6 @@ export interface AttachmentProps {
   /** Outputs at apply and refresh: other firewalls on the host (otherFirewalls.ts). */
   otherFirewalls?: string[];
   firewallWarnings?: string[];
-  flows?: string;
-  verdict?: string;
-  stackId?: string;
-  jumpTargets?: JumpTargetProps[];
-  observe?: ObserveInputProps;
   /** Output (observed hosts): docs/observe.md. */
   observed?: ObservedProps;
   /**

@@ -4,6 +4,7 @@
 // declaration), which observed flows it would cut, and the guard that refuses
 // it unless acknowledged. Pure: the handlers call these with state and the
 // host's read.
+import type { RecordedFlowKey } from "../evaluate/observed";
 import { createHash } from "node:crypto";
 import type { AttachmentProps, ObservedProps, ObservedCut } from "./attachmentContract";
 import { parseObservations, type FlowElement, type TableObservations } from "../nft/observations";
@@ -17,16 +18,7 @@ const ICMP_PROTOCOLS: Record<string, string> = { icmp: "icmp", "ipv6-icmp": "icm
 const PROTOCOL_NAMES: Record<string, string> = { "6": "tcp", "17": "udp", "132": "sctp", "50": "esp", "51": "ah", "47": "gre" };
 
 /** One recorded flow, as the report and the guard see it. */
-export interface Flow {
-  direction: Direction;
-  address: string;
-  /** tcp, udp, sctp, icmp, icmpv6, esp, ... */
-  protocol: string;
-  /** Destination port (tcp/udp/sctp); absent for others. */
-  port?: number;
-  /** ICMP type and code. */
-  icmpType?: number;
-  icmpCode?: number;
+export interface Flow extends RecordedFlowKey {
   packets: number;
   bytes: number;
   /** ms since the epoch, host clock; absent when unknown (its first packet is older than the retention). */

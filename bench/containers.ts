@@ -16,6 +16,7 @@ import { compileFleet } from "../provider/compiler/compile";
 import type { FleetDeclaration } from "../provider/declaration/declaration";
 import { labUp, type Lab } from "../lab";
 import { dockerAvailable, startDocker } from "../test/support/dockerLab";
+import { median } from "./median";
 import { installLoadgen, runLoad, type LoadOptions } from "./loadgen";
 
 const PUBLISHED = 8080;
@@ -47,12 +48,6 @@ function scripts(lab: Lab): Record<Config, string> {
   const compiled = (peers: number, published: boolean) => compileFleet(fleet(lab, peers, published))["docker-1"]!.script;
   return { "docker-only": removal, "nftsg-unfiltered": compiled(10, false), nftsg: compiled(10, true), "nftsg-10k": compiled(10_000, true) };
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 async function main(): Promise<void> {
   const missing = dockerAvailable();

@@ -16,6 +16,7 @@
 import { compileFleet } from "../provider/compiler/compile";
 import type { FleetDeclaration } from "../provider/declaration/declaration";
 import { labUp, type Lab } from "../lab";
+import { median } from "./median";
 import { installLoadgen, runLoad, type LoadOptions } from "./loadgen";
 
 const PORT = 8080;
@@ -65,12 +66,6 @@ async function load(lab: Lab, host: string, script: string): Promise<void> {
   const r = await lab.exec(host, "nft -f /dev/stdin", { input: script, timeoutMs: 120_000 });
   if (r.code !== 0) throw new Error(`nft -f on ${host}: ${r.stderr.trim().slice(0, 500)}`);
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 async function main(): Promise<void> {
   const lab = await labUp({ hosts: 6, hostNames: ["client", ...TARGETS] });

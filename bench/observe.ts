@@ -22,6 +22,7 @@ import { DEFAULT_TABLE } from "../provider/vocabulary/defaults";
 import { parseObservations } from "../provider/nft/observations";
 import { flowKey, flowsOf } from "../provider/handlers/attachmentObserve";
 import { labUp, type Lab } from "../lab";
+import { median } from "./median";
 import { installLoadgen, runLoad, type LoadOptions } from "./loadgen";
 
 const ALLOWED = 8080;
@@ -55,12 +56,6 @@ function fleet(lab: Lab): FleetDeclaration {
     hosts: [host("plain"), host("enforce", { mode: "enforce" }), host("staged", { mode: "staged" })],
   };
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 async function main(): Promise<void> {
   const lab = await labUp({ hosts: 5, hostNames: ["client", ...HOSTS] });

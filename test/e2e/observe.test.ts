@@ -6,6 +6,7 @@
 // acknowledges one host's -> the suggested rules and a clean observation
 // window let the other one through -> a staged change on an enforced host
 // reports the flows it would newly deny, enforcement unchanged.
+import { failureOf } from "../support/failure";
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -51,15 +52,6 @@ function declaration(v: Variant): FleetArgs {
     ],
     hosts: [host("db-1", ["db"]), host("web-1", ["web"]), host("prom-1", ["monitoring"])],
   };
-}
-
-async function failureOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return String((err as Error).message);
-  }
-  throw new Error("expected the operation to fail");
 }
 
 async function observedOf(): Promise<Record<string, ObservedProps>> {

@@ -4,6 +4,7 @@
 // (SSH connections counted on every host: 0); a test over an address not
 // known at preview is announced as unknown, then checked at `up`, which it
 // stops before any host is touched.
+import { failureOf } from "../support/failure";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 import type { Stack } from "@pulumi/pulumi/automation";
@@ -32,15 +33,6 @@ function declaration(v: Variant, newHostAddress?: pulumi.Input<string>): FleetAr
     ...webDbFleet(lab, { web: "https", postgres: v.postgresRule, hosts: [["web-1", "h1"], ["db-1", "h2"]], newWebHost: newHostAddress }),
     tests: [...TESTS, ...(v.extraTests ?? [])],
   };
-}
-
-async function failureOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return String((err as Error).message);
-  }
-  throw new Error("expected the operation to fail");
 }
 
 beforeAll(async () => {

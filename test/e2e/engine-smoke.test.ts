@@ -1,8 +1,15 @@
 // The real Pulumi CLI, driven through the Automation API with a local file
 // backend: up, preview (no changes), refresh, destroy.
+import { createRequire } from "node:module";
+import * as path from "node:path";
+import type * as pulumiType from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { requireDist } from "../support/dist";
+import { repoRoot } from "../support/engine";
 import { programStack } from "../support/stack";
+
+/** The @pulumi/pulumi the product itself loads (the inline program runs against it). */
+const pulumi = createRequire(path.join(repoRoot, "package.json"))("@pulumi/pulumi") as typeof pulumiType;
 
 type SmokeModule = typeof import("../support/smokeResource");
 
@@ -36,5 +43,50 @@ describe("engine smoke test", () => {
     expect(destroy.summary.result).toBe("succeeded");
     expect(destroy.summary.resourceChanges?.delete).toBe(2);
     await stack.workspace.removeStack("smoke");
+  });
+
+  // The stacks the tests make answer up/refresh/destroy's follow-up questions
+  // from the operation's engine events (test/support/eventAnswers.ts): here
+  // those answers are compared with what the CLI itself says afterwards.
+  it("answers from the engine's events what `stack history` and `stack output` say", async () => {
+    const { Smoke } = requireDist<SmokeModule>("test/support/smokeResource.js");
+    let value = "one";
+    let secret = false;
+    const program = async () => {
+      const r = new Smoke("smoke", { value });
+      const out: Record<string, unknown> = { value: r.value, nested: { list: [value, 2], flag: true } };
+      if (secret) out.token = pulumi.secret("s3cr3t");
+      return out;
+    };
+    const { stack } = await programStack(program, { project: "nftsg-smoke", stackName: "answers" });
+    const cliSays = async () => ({ changes: (await stack.history(1))[0]!.resourceChanges, outputs: await stack.workspace.stackOutputs("answers") });
+
+    const created = await stack.up();
+    expect(created.summary.resourceChanges).toEqual((await cliSays()).changes);
+    expect(created.summary.resourceChanges).toEqual({ create: 2 });
+    expect(created.outputs).toEqual((await cliSays()).outputs);
+    expect(created.outputs.nested).toEqual({ value: { list: ["one", 2], flag: true }, secret: false });
+    expect(() => created.summary.version).toThrow(/not recorded here/);
+
+    const noop = await stack.up();
+    expect(noop.summary.resourceChanges).toEqual({ same: 2 });
+    expect(noop.summary.resourceChanges).toEqual((await cliSays()).changes);
+    expect(noop.outputs).toEqual((await cliSays()).outputs);
+
+    const refreshed = await stack.refresh();
+    expect(refreshed.summary.resourceChanges).toEqual((await cliSays()).changes);
+
+    value = "two";
+    secret = true; // the events mask a secret: the CLI is asked, and says it is one
+    const updated = await stack.up();
+    expect(updated.summary.resourceChanges).toEqual((await cliSays()).changes);
+    expect(updated.outputs).toEqual((await cliSays()).outputs);
+    expect(updated.outputs.token).toEqual({ value: "s3cr3t", secret: true });
+    expect(updated.outputs.value).toEqual({ value: "two", secret: false });
+
+    const destroyed = await stack.destroy();
+    expect(destroyed.summary.resourceChanges).toEqual((await cliSays()).changes);
+    expect(destroyed.summary.resourceChanges).toEqual({ delete: 2 });
+    await stack.workspace.removeStack("answers");
   });
 });

@@ -10,6 +10,7 @@ import { LocalWorkspace, PulumiCommand, type PulumiFn, type Stack } from "@pulum
 import type { FleetArgs } from "../../sdk/inputs";
 import { engineEnv, repoRoot, type EngineEnv } from "./engine";
 import { requireDist } from "./dist";
+import { answerFromEvents } from "./eventAnswers";
 
 type Sdk = typeof import("../../index");
 type SmokeModule = typeof import("./smokeResource");
@@ -37,7 +38,7 @@ export async function programStack(program: PulumiFn, opts: StackOptions = {}): 
     { stackName: opts.stackName ?? "test", projectName: project, program },
     { envVars: engine.env, pulumiHome: engine.home, pulumiCommand, workDir: opts.workDir },
   );
-  return { stack, engine };
+  return { stack: answerFromEvents(stack), engine };
 }
 
 export interface FleetStack extends ProgramStack {

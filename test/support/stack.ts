@@ -29,11 +29,20 @@ export interface ProgramStack {
   engine: EngineEnv;
 }
 
+const pulumiCommands = new Map<string, Promise<PulumiCommand>>();
+
+/** One PulumiCommand per CLI install and test process: getting one runs `pulumi version`. */
+function pulumiCommandAt(root: string): Promise<PulumiCommand> {
+  let command = pulumiCommands.get(root);
+  if (!command) pulumiCommands.set(root, (command = PulumiCommand.get({ root, skipVersionCheck: true })));
+  return command;
+}
+
 /** A stack running `program`, with an engine environment of its own unless `opts.engine` is given. */
 export async function programStack(program: PulumiFn, opts: StackOptions = {}): Promise<ProgramStack> {
   const project = opts.project ?? "nftsg-test";
   const engine = opts.engine ?? engineEnv(project);
-  const pulumiCommand = await PulumiCommand.get({ root: engine.pulumiRoot, skipVersionCheck: true });
+  const pulumiCommand = await pulumiCommandAt(engine.pulumiRoot);
   const stack = await LocalWorkspace.createOrSelectStack(
     { stackName: opts.stackName ?? "test", projectName: project, program },
     { envVars: engine.env, pulumiHome: engine.home, pulumiCommand, workDir: opts.workDir },

@@ -1,3 +1,5 @@
+import * as os from "node:os";
+import * as path from "node:path";
 import { defineConfig } from "vitest/config";
 
 // Lab and end-to-end tests create real network namespaces and run the real
@@ -7,6 +9,10 @@ import { defineConfig } from "vitest/config";
 // backend and PULUMI_HOME, and tests synchronise on what hosts report,
 // never on timing. Timeouts are generous for a busy 2-core machine.
 export default defineConfig({
+  // Outside the repository, so a new clone on the same machine (CI keeps
+  // ~/.cache) still knows each file's last duration: vitest starts the
+  // longest files first, and the two workers finish together.
+  cacheDir: path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "nftsg", "vite"),
   test: {
     include: ["test/**/*.test.ts", "provider/**/*.test.ts", "sdk/**/*.test.ts"],
     exclude: ["dist/**", "node_modules/**"],

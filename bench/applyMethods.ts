@@ -115,7 +115,8 @@ export async function providerApply(
 ): Promise<HostTiming[]> {
   return eachHost(hosts, async (h) => {
     const t0 = performance.now();
-    const result = await applyAtomically(connectionTo(lab, h), TABLE, scripts[h]!, { facts: facts[h]!, owner: ownerOf(h), rollbackSeconds: ROLLBACK_SECONDS, displayName: h });
+    // readRuleset as the handler sets it: the other-firewalls listing rides on the same connection.
+    const result = await applyAtomically(connectionTo(lab, h), TABLE, scripts[h]!, { facts: facts[h]!, owner: ownerOf(h), rollbackSeconds: ROLLBACK_SECONDS, displayName: h, readRuleset: true });
     return { host: h, ms: performance.now() - t0, result };
   });
 }

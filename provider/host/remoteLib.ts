@@ -12,6 +12,13 @@
 import { shQuote } from "./remoteQuote";
 
 export const STATE_DIR = "/etc/nftsg";
+
+/**
+ * The shell's parameter expansion opener (dollar, brace) inside the
+ * String.raw texts below, where a bare one would be TypeScript's
+ * interpolation: "$" "{" PE "}" "x%%/host=*}" is the shell's x%%/host=* expansion.
+ */
+const PE = "${";
 /** First line of a boot config file nftsg had to create (removed with the last include). */
 export const CREATED_CONF_MARK = "# created by nftsg to load its tables at boot; removed with the last of them";
 
@@ -68,7 +75,11 @@ fail() { fail_kind=$1; shift; printf '%s\n' "$*" >&2; say "fail:$fail_kind"; exi
 # nft present, root, and a kernel that answers nf_tables requests.
 preflight() {
   command -v nft >/dev/null 2>&1 || fail preflight "nft is not installed (install the nftables package)"
-  uid=$(id -u 2>/dev/null)
+  # The effective uid (what id -u prints), from this shell's own status
+  # without a process; id -u where /proc does not say.
+  uid=
+  { while read -r k _ e _ <&3; do if [ "$k" = Uid: ]; then uid=$e; break; fi; done 3< /proc/self/status; } 2>/dev/null
+  [ -n "$uid" ] || uid=$(id -u 2>/dev/null)
   [ "$uid" = 0 ] || fail preflight "not running as root (uid $uid): connect as root, or set connection.sudo for a user with passwordless sudo"
   if ! err=$(nft list tables 2>&1 >/dev/null); then
     fail preflight "nft cannot use the kernel's nf_tables (no kernel support, or not permitted here): $err"
@@ -78,14 +89,17 @@ preflight() {
   # Runtime files (lock, rollback token and timer pid) are per network
   # namespace, because that is what a ruleset belongs to: on a normal host
   # there is one, and hosts emulated as namespaces sharing /run stay apart.
-  NETNS=$(readlink /proc/self/ns/net 2>/dev/null | tr -cd 0-9)
-  [ -n "$NETNS" ] || NETNS=0
+  # "net:[4026531840]" -> 4026531840 (one process: readlink, the rest is the shell's).
+  NETNS_LINK=$(readlink /proc/self/ns/net 2>/dev/null)
+  NETNS=${PE}NETNS_LINK#*[}
+  NETNS=${PE}NETNS%]*}
+  case $NETNS in '' | *[!0-9]*) NETNS=0 ;; esac
   # A systemd timer runs in PID 1's network namespace: use one only when
   # that is this ruleset's namespace, else the rollback would restore the
   # wrong namespace; its unit is keyed by the namespace too.
   TIMER_SYSTEMD=0
   if [ "$SYSTEMD" = 1 ] && command -v systemd-run >/dev/null 2>&1 \
-    && [ "$(readlink /proc/1/ns/net 2>/dev/null)" = "$(readlink /proc/self/ns/net 2>/dev/null)" ]; then
+    && [ "$(readlink /proc/1/ns/net 2>/dev/null)" = "$NETNS_LINK" ]; then
     TIMER_SYSTEMD=1
   fi
   RB_UNIT=nftsg-rollback-net$NETNS-$T
@@ -111,9 +125,19 @@ read_table() {
 # indented by exactly one tab in a listing): "owner=<id>" inside it, or the
 # whole comment when it is a bare stack id (what the compiler writes); else
 # /etc/nftsg/<table>.owner (which survives the table being flushed by hand).
+# In the shell itself (no sed, no head): it runs on every apply.
 live_owner() {
-  c=$(printf '%s\n' "$1" | sed -n "s/^$TAB"'comment "\(.*\)"$/\1/p' | head -n 1)
-  o=$(printf '%s\n' "$c" | sed -n 's/.*owner=\([^[:space:]";,]*\).*/\1/p')
+  c=
+  while IFS= read -r l <&3; do
+    case $l in
+      "$TAB"'comment "'*'"') c=${PE}l#"$TAB"'comment "'}; c=${PE}c%'"'}; break ;;
+    esac
+  done 3<<NFTSG_LISTING
+$1
+NFTSG_LISTING
+  # The last "owner=" in it, up to a space, quote, semicolon or comma.
+  o=
+  case $c in *owner=*) o=${PE}c##*owner=}; o=${PE}o%%[[:space:]\";,]*} ;; esac
   if [ -z "$o" ]; then
     case $c in '' | *[!A-Za-z0-9._/@:=+-]*) ;; *) o=$c ;; esac
   fi
@@ -123,7 +147,7 @@ live_owner() {
 
 # Owners are "<stack>/host=<attachment>": the same stack may move a table
 # between its own attachments (a renamed host); another stack may not.
-stack_of() { printf '%s' "$1" | sed 's|/host=.*$||'; }
+stack_of() { printf '%s' "${PE}1%%/host=*}"; }
 
 # A table with no owner marker was made by someone else (a distribution's
 # "inet filter", firewalld, a hand-written ruleset): only takeover replaces it.
@@ -149,11 +173,30 @@ check_owner() {
 }
 
 # The stack identity recorded with the table ("" if none).
-live_stack_id() { head -n 1 "$STACKF" 2>/dev/null | tr -cd 'a-f0-9'; }
+live_stack_id() { first_line_hex "$STACKF"; }
 
 # The resource instance that last confirmed an apply of this table ("" if
 # none recorded, e.g. applied by an older nftsg).
-live_instance() { head -n 1 "$INSTF" 2>/dev/null | tr -cd 'a-f0-9'; }
+live_instance() { first_line_hex "$INSTF"; }
+
+# The first line of file $1 ("" if there is none), less every character
+# but [a-f0-9]: read by the shell, tr only for a line that needs it.
+first_line_hex() {
+  l=
+  { IFS= read -r l < "$1" || :; } 2>/dev/null
+  case $l in
+    *[!a-f0-9]*) printf '%s' "$l" | tr -cd 'a-f0-9' ;;
+    *) printf '%s' "$l" ;;
+  esac
+}
+
+# Whether the first line of file $1 is exactly $2 (not empty): a record
+# that already says it is not written again.
+first_line_is() {
+  l=
+  { IFS= read -r l < "$1" || :; } 2>/dev/null
+  [ -n "$l" ] && [ "$l" = "$2" ]
+}
 
 # Whether a TCP socket of this network namespace listens on port $1 (state
 # 0A in /proc/net/tcp{,6}); true when that cannot be read, so it never blocks
@@ -161,7 +204,9 @@ live_instance() { head -n 1 "$INSTF" 2>/dev/null | tr -cd 'a-f0-9'; }
 port_listening() {
   [ -r /proc/net/tcp ] || return 0
   hex=$(printf '%04X' "$1")
-  cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v p=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == p { found = 1 } END { exit !found }'
+  set -- /proc/net/tcp
+  if [ -r /proc/net/tcp6 ]; then set -- "$@" /proc/net/tcp6; fi
+  awk -v p=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == p { found = 1 } END { exit !found }' "$@" 2>/dev/null
 }
 
 # Which config file the distribution loads at boot without systemd.
@@ -198,7 +243,7 @@ boot_loads() {
 
 /** The host lock: flock on a file (mkdir fallback), held until the shell exits. */
 export const SH_LOCK = String.raw`lock() {
-  mkdir -p "$RUN" "$STATE" || fail preflight "cannot create $RUN and $STATE"
+  { [ -d "$RUN" ] && [ -d "$STATE" ]; } || mkdir -p "$RUN" "$STATE" || fail preflight "cannot create $RUN and $STATE"
   if command -v flock >/dev/null 2>&1; then
     # fd 9 stays open (and locked) until this shell exits; the kernel drops
     # the lock if the shell dies, so no stale lock survives a crash.
@@ -230,7 +275,8 @@ export const SH_ROLLBACK = String.raw`stop_timer() {
     systemctl stop "$RB_UNIT.timer" "$RB_UNIT.service" </dev/null >/dev/null 2>&1
     systemctl reset-failed "$RB_UNIT.timer" "$RB_UNIT.service" </dev/null >/dev/null 2>&1
   fi
-  p=$(cat "$PIDF" 2>/dev/null)
+  p=
+  { read -r p < "$PIDF" || :; } 2>/dev/null
   case $p in
     '' | *[!0-9]*) ;;
     *)
@@ -241,14 +287,15 @@ export const SH_ROLLBACK = String.raw`stop_timer() {
       esac
       ;;
   esac
-  rm -f "$PIDF"
 }
 
 # 0 = we claimed the token (the timer will not fire); 1 = the timer has it.
+# Only an apply under the lock creates the token, so when it does not exist
+# there is nothing to claim (and no mv to run).
 disarm() {
-  if mv "$ARMED" "$RUN/$T.disarmed" 2>/dev/null; then
-    rm -f "$RUN/$T.disarmed"
+  if [ -e "$ARMED" ] && mv "$ARMED" "$RUN/$T.disarmed" 2>/dev/null; then
     stop_timer
+    rm -f "$RUN/$T.disarmed" "$PIDF"
     return 0
   fi
   return 1

@@ -65,6 +65,9 @@ export interface ApplyProgramParams {
   nonce: string;
 }
 
+/** A line of an observed table's script (docs/observe.md): what the apply program seeds from the live table. */
+const OBSERVED_COUNTER = /^\tcounter counting_since \{$/m;
+
 function validateScript(script: string): void {
   // The shell cannot carry NUL bytes through a heredoc, and nft never needs them.
   if (script.includes("\0")) throw new Error("the nft script contains a NUL byte");
@@ -178,8 +181,9 @@ fi
 
 # The new ruleset, verbatim, then checked: nothing is applied if nft -c fails.
 # The rollback script must load too, or the rollback would not protect
-# anything. One nft -c over both (one process); on failure, find out which.
-${heredocToFile('"$NEW"', p.script, "cannot write the new ruleset")}if ! cat "$PREV" "$NEW" | nft -c -f - >/dev/null 2>&1; then
+# anything. One nft -c over both (one process: nft includes the two files, no
+# cat); on failure, find out which.
+${heredocToFile('"$NEW"', p.script, "cannot write the new ruleset")}if ! printf 'include "%s"\\ninclude "%s"\\n' "$PREV" "$NEW" | nft -c -f - >/dev/null 2>&1; then
   if ! err=$(nft -c -f "$PREV" 2>&1 >/dev/null); then
     rm -f "$NEW"
     fail preflight "the current table inet $T cannot be saved for rollback (nft rejects its own listing): $err"
@@ -190,7 +194,7 @@ fi
 # Arm the rollback BEFORE applying; it must outlive this SSH session.
 # (Renamed into place: a timer still running an older copy keeps reading its own.)
 ${heredocToFile('"$FIRE.tmp"', fireScript(p.table), "cannot write the rollback timer")}mv -f "$FIRE.tmp" "$FIRE" || fail apply "cannot write the rollback timer"
-rm -f "$PIDF" "$FIRING"
+if [ -e "$PIDF" ] || [ -e "$FIRING" ]; then rm -f "$PIDF" "$FIRING"; fi
 printf '%s %s\\n' "$$" "$(proc_start $$)" > "$ARMED" || fail apply "cannot arm the rollback"
 if [ "$TIMER_SYSTEMD" = 1 ]; then
   systemctl stop "$RB_UNIT.timer" "$RB_UNIT.service" </dev/null >/dev/null 2>&1
@@ -211,11 +215,14 @@ fi
 # From here the host may run the new ruleset, which can cut this very session.
 say armed
 
-# Observe: an observed ruleset starts from the live table's counters and
-# recorded flows, read now (as late as possible: what is counted between this
-# read and the transaction is lost) and written into the same transaction.
+# Observe: an observed ruleset (one with the counter counting_since: tested
+# where the program is built, as a grep of $NEW would) starts from the live
+# table's counters and recorded flows, read now (as late as possible: what is
+# counted between this read and the transaction is lost) and written into
+# the same transaction.
 APPLY_FILE=$NEW
-if [ "$SEED" = 1 ] && grep -q "^$TAB"'counter counting_since {$' "$NEW"; then
+OBSERVED=${OBSERVED_COUNTER.test(p.script) ? 1 : 0}
+if [ "$SEED" = 1 ] && [ "$OBSERVED" = 1 ]; then
   { nft list table inet "$T" 2>/dev/null || :; } > "$RUN/$T.live.txt"
   if seed_table "$RUN/$T.live.txt" "$NEW" > "$RUN/$T.seeded.nft"; then
     APPLY_FILE=$RUN/$T.seeded.nft
@@ -236,7 +243,7 @@ if ! err=$(nft -f "$APPLY_FILE" 2>&1 >/dev/null); then
   fi
 fi
 say "applied_at=$(now_ms)"
-rm -f "$RUN/$T.live.txt" "$RUN/$T.seeded.nft"
+if [ -e "$RUN/$T.live.txt" ] || [ -e "$RUN/$T.seeded.nft" ]; then rm -f "$RUN/$T.live.txt" "$RUN/$T.seeded.nft"; fi
 
 say listing-begin
 nft list table inet "$T" 2>/dev/null
@@ -255,11 +262,14 @@ case $REPLY in
     say committed
     # Persist only now: a ruleset that could lock us out never reaches boot.
     mv -f "$NEW" "$LIVE" || fail apply "applied, but cannot save $LIVE for boot"
-    printf '%s\\n' "$OWNER" > "$OWNERF.tmp" && mv -f "$OWNERF.tmp" "$OWNERF" || fail apply "applied, but cannot write $OWNERF"
-    if [ -n "$INSTANCE" ]; then
+    # The records (owner, instance, stack), each written only when it changed.
+    if ! first_line_is "$OWNERF" "$OWNER"; then
+      printf '%s\\n' "$OWNER" > "$OWNERF.tmp" && mv -f "$OWNERF.tmp" "$OWNERF" || fail apply "applied, but cannot write $OWNERF"
+    fi
+    if [ -n "$INSTANCE" ] && ! first_line_is "$INSTF" "$INSTANCE"; then
       printf '%s\\n' "$INSTANCE" > "$INSTF.tmp" && mv -f "$INSTF.tmp" "$INSTF" || fail apply "applied, but cannot write $INSTF"
     fi
-    if [ -n "$STACK_ID" ]; then
+    if [ -n "$STACK_ID" ] && ! first_line_is "$STACKF" "$STACK_ID"; then
       printf '%s\\n' "$STACK_ID" > "$STACKF.tmp" && mv -f "$STACKF.tmp" "$STACKF" || fail apply "applied, but cannot write $STACKF"
     fi
     install_boot

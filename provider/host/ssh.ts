@@ -403,6 +403,13 @@ function dialOnce(
     client.on("close", () => done({ ok: false, kind: "unreachable", retryable: true, message: "the connection closed during the SSH handshake" }));
     try {
       client.connect(cfg);
+      // Nagle off (TCP_NODELAY): the handshake and the program's exchanges
+      // are small writes back to back (NEWKEYS then SERVICE_REQUEST, ...),
+      // and with Nagle each second one waits for the peer's delayed ACK
+      // (40 ms on Linux): a loopback login took 150 ms instead of 13 ms.
+      // Applied on connect when the socket is not open yet; a jump host's
+      // forwarded channel (cfg.sock) is not a TCP socket and ignores it.
+      client.setNoDelay(true);
     } catch (e) {
       // Synchronous: an unparsable key, a wrong passphrase, a bad option.
       done({ ok: false, kind: "auth", retryable: false, message: `cannot use the SSH credentials: ${(e as Error).message}` });

@@ -1,6 +1,9 @@
 // The programs nftsg runs on hosts, checked as text and with the local
 // shells' parsers (`sh -n`, `bash -n`: syntax only, nothing is executed).
 import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import fc from "fast-check";
 import { utils } from "ssh2";
 import { describe, expect, it } from "vitest";
@@ -135,7 +138,7 @@ describe("applyProgram", () => {
   });
 
   it("checks before applying, arms the rollback before applying, and persists only after CONFIRM", () => {
-    const order = ["preflight\n", "lock\n", "resolve_stale\n", "check_owner ", 'cat "$PREV" "$NEW" | nft -c -f -', 'nft -c -f "$NEW"', '> "$ARMED"', "setsid /bin/sh", 'nft -f "$NEW"', "say applied", "IFS= read -r REPLY", "CONFIRM)", 'mv -f "$NEW" "$LIVE"', "install_boot\n", "say confirmed"];
+    const order = ["preflight\n", "lock\n", "resolve_stale\n", "check_owner ", `printf 'include "%s"\\ninclude "%s"\\n' "$PREV" "$NEW" | nft -c -f -`, 'nft -c -f "$NEW"', '> "$ARMED"', "setsid /bin/sh", 'nft -f "$NEW"', "say applied", "IFS= read -r REPLY", "CONFIRM)", 'mv -f "$NEW" "$LIVE"', "install_boot\n", "say confirmed"];
     let at = -1;
     for (const step of order) {
       const i = p.indexOf(step, at + 1);
@@ -153,6 +156,67 @@ describe("applyProgram", () => {
     const reads = p.split("\n").filter((l) => /(^|[;&|]\s*)read /.test(l.trim()) || /^\s*(IFS= )?read /.test(l));
     expect(reads.filter((l) => !l.includes("<"))).toEqual(["IFS= read -r REPLY || REPLY=EOF"]);
   });
+});
+
+describe("the library's owner and record readers, run by dash and bash", () => {
+  // live_owner, stack_of and the record readers run in the shell itself (no
+  // sed, head or tr on every apply): the same answers as the sed/head/tr
+  // pipelines they replaced, on the same inputs.
+  const run = (shell: "sh" | "bash", body: string, ...args: string[]): string =>
+    execFileSync(shell, ["-c", shellVars({ table: "t", nonce: NONCE }) + SH_BASE + body, "sh", ...args], { encoding: "utf8" });
+  const owners: [string, string][] = [
+    ['table inet t {\n\tcomment "org/p/s/host=a"\n\tchain x {\n\t}\n}', "org/p/s/host=a"],
+    ['table inet t {\n\tcomment "x owner=org/p/s/host=b; y"\n}', "org/p/s/host=b"],
+    ['table inet t {\n\tcomment "owner=a owner=b,c"\n}', "b"],
+    ['table inet t {\n\tcomment "owner=\ttab"\n}', ""],
+    ['table inet t {\n\t\tcomment "nested"\n\tcomment "second"\n\tcomment "third"\n}', "second"],
+    ['table inet t {\n\tcomment "has "quote" inside"\n}', ""],
+    ['table inet t {\n\tcomment "a b"\n}', ""],
+    ['table inet t {\n\tcomment "x"  \n}', ""],
+    ["table inet t {\n}", ""],
+    ["", ""],
+    ['table inet t {\n\tcomment "$(echo pwned) `id` *"\n}', ""],
+    ['NFTSG_LISTING\n\tcomment "after-terminator"', "after-terminator"],
+  ];
+  for (const shell of ["sh", "bash"] as const) {
+    it(`live_owner and stack_of (${shell})`, () => {
+      for (const [listing, owner] of owners) {
+        expect(run(shell, 'OWNERF=/nonexistent; live_owner "$1"', listing), listing).toBe(owner);
+      }
+      expect(run(shell, 'stack_of "$1"', "org/p/s/host=a/host=b")).toBe("org/p/s");
+      expect(run(shell, 'stack_of "$1"', "org/p/s")).toBe("org/p/s");
+    });
+
+    it(`first_line_hex and first_line_is (${shell})`, () => {
+      const dir = mkdtempSync(join(tmpdir(), "nftsg-lib-"));
+      try {
+        const f = join(dir, "rec");
+        const hex = (content: string | undefined) => {
+          if (content === undefined) rmSync(f, { force: true });
+          else writeFileSync(f, content);
+          return run(shell, 'first_line_hex "$1"', f);
+        };
+        expect(hex("0123abcdef\n")).toBe("0123abcdef");
+        expect(hex("0123abcdef")).toBe("0123abcdef");
+        expect(hex("ab-CD ef\r\nff\n")).toBe("abef");
+        expect(hex("\nabc\n")).toBe("");
+        expect(hex(undefined)).toBe("");
+        const is = (content: string | undefined, value: string) => {
+          if (content === undefined) rmSync(f, { force: true });
+          else writeFileSync(f, content);
+          return run(shell, 'if first_line_is "$1" "$2"; then echo yes; else echo no; fi', f, value).trim();
+        };
+        expect(is("org/p/s/host=a\n", "org/p/s/host=a")).toBe("yes");
+        expect(is("org/p/s/host=a\nmore\n", "org/p/s/host=a")).toBe("yes");
+        expect(is("org/p/s/host=b\n", "org/p/s/host=a")).toBe("no");
+        expect(is("org/p/s/host=a \n", "org/p/s/host=a")).toBe("no");
+        expect(is("\n", "")).toBe("no");
+        expect(is(undefined, "org/p/s/host=a")).toBe("no");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });
 
 describe("fireScript", () => {
@@ -225,7 +289,10 @@ describe("readProgram and removeProgram", () => {
   it("the systemd rollback timer is keyed by network namespace, and used only in PID 1's namespace", () => {
     const p = applyProgram({ table: "nftsg", owner: "a/b/c", script: SCRIPT, rollbackSeconds: 30, nonce: NONCE });
     expect(p).toContain("RB_UNIT=nftsg-rollback-net$NETNS-$T");
-    expect(p).toMatch(/readlink \/proc\/1\/ns\/net.*= "\$\(readlink \/proc\/self\/ns\/net/);
+    // PID 1's namespace compared with this shell's (read once, for NETNS too).
+    expect(p).toContain("NETNS_LINK=$(readlink /proc/self/ns/net 2>/dev/null)");
+    expect(p).toMatch(/readlink \/proc\/1\/ns\/net.*= "\$NETNS_LINK"/);
+    expect(p.indexOf("NETNS_LINK=$(readlink")).toBeLessThan(p.indexOf("readlink /proc/1/ns/net"));
     expect(p).toContain('if [ "$TIMER_SYSTEMD" = 1 ]; then\n  systemctl stop "$RB_UNIT.timer"');
   });
   it("removeProgram deletes with add+delete, removes boot loading before the file it includes", () => {

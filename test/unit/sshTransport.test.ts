@@ -654,6 +654,32 @@ describe("applyAtomically: a new login must work before CONFIRM", BOUNDED, () =>
     expect(srv.auths.filter((a) => a.accepted).map((a) => a.connection)).toEqual([1, 2]);
   });
 
+  it("sets TCP_NODELAY on every connection it opens, the session's and the probe's (Nagle against the peer's delayed ACK holds back the handshake's back-to-back small writes)", async () => {
+    srv.onExec = scriptedApply(() => undefined);
+    const toServer: net.Socket[] = [];
+    const noDelay = new Set<net.Socket>();
+    const origConnect = net.Socket.prototype.connect;
+    const origNoDelay = net.Socket.prototype.setNoDelay;
+    net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
+      const o = args[0] as { port?: number } | undefined;
+      if (typeof o === "object" && o !== null && Number(o.port) === srv.port) toServer.push(this);
+      return origConnect.apply(this, args as never);
+    } as typeof origConnect;
+    net.Socket.prototype.setNoDelay = function (this: net.Socket, enable?: boolean) {
+      if (enable === undefined || enable) noDelay.add(this);
+      else noDelay.delete(this);
+      return origNoDelay.call(this, enable);
+    };
+    try {
+      await ssh.applyAtomically(conn(), TABLE, script, applyOpts);
+    } finally {
+      net.Socket.prototype.connect = origConnect;
+      net.Socket.prototype.setNoDelay = origNoDelay;
+    }
+    // The session's connection and the probe's, each with Nagle off.
+    expect(toServer.map((s) => noDelay.has(s))).toEqual([true, true]);
+  });
+
   it.each<{ name: string; cut: (s: InProcessSsh) => void; reason: RegExp; budget?: number }>([
     { name: "new connections closed", cut: (s) => (s.logins = "close" satisfies LoginPolicy), reason: /failed: the connection closed during the SSH handshake\)/ },
     {

@@ -25,10 +25,11 @@
 // dynamic provider and handlers; test/support/fakeHost.ts in place of SSH).
 // Peak RSS (VmHWM) of the program process sampled every 100 ms.
 //
-//   npm run bench:floor [-- --n 1000 --rounds 3 --profile DIR --skip-change]
+//   npm run bench:floor [-- --n 1000 --rounds 3 --profile DIR --skip-noop --skip-change --compare-dist DIR
+//                         --only-change --default-up-cap MINUTES]
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pulumi/pulumi/automation";
 import { engineEnv, repoRoot, type EngineEnv } from "../test/support/engine";
 import { median } from "./median";
 import { ProcCpu, pulumiClassifier } from "./procCpu";
@@ -45,6 +46,16 @@ const ROUNDS = Number(opt("rounds", "3"));
 const PROFILE_DIR = opt("profile", "");
 const SKIP_CHANGE = argv.includes("--skip-change");
 const SKIP_NOOP = argv.includes("--skip-noop");
+/** Another build's dist/ (e.g. a copy of the previous commit's): its first preview joins the interleaved rounds, for a before/after in one run. */
+const COMPARE_DIST = opt("compare-dist", "");
+/** Only nftsg's membership change (part 3), after a first `up`. */
+const ONLY_CHANGE = argv.includes("--only-change");
+/**
+ * The change's `up` with default settings is stopped (SIGINT, as Ctrl-C)
+ * after this many minutes if it has not finished; its progress rate is
+ * reported beside the rate with PULUMI_SKIP_CHECKPOINTS=true.
+ */
+const DEFAULT_UP_CAP_MIN = Number(opt("default-up-cap", "15"));
 const TIMEOUT_MS = 40 * 60_000;
 
 const log = (...a: unknown[]) => console.log(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
@@ -101,29 +112,47 @@ interface Run {
   programMb: number;
   providerMb: number;
   summary: string;
+  /** Attachments updated (an `up`), and whether it finished before its cap. */
+  updated: number;
+  finished: boolean;
 }
 
-async function measured(p: Project, what: "preview" | "up", opts: { skipCheckpoints?: boolean } = {}): Promise<Run> {
+async function measured(p: Project, what: "preview" | "up", opts: { skipCheckpoints?: boolean; capMs?: number } = {}): Promise<Run> {
   nodeOptions(p, what === "up" ? p.upNodeOptions : "");
   if (opts.skipCheckpoints) p.stack.workspace.envVars.PULUMI_SKIP_CHECKPOINTS = "true";
   else delete p.stack.workspace.envVars.PULUMI_SKIP_CHECKPOINTS;
   const cpu = new ProcCpu(pulumiClassifier).start(100);
   const t0 = performance.now();
   let summary: string;
+  let updated = 0;
+  let finished = true;
+  let endMs = 0;
+  const onEvent = (e: EngineEvent) => {
+    const m = e.resOutputsEvent?.metadata;
+    if (m && m.op === "update" && m.type.endsWith("nftsg:Attachment")) {
+      updated++;
+      endMs = performance.now();
+    }
+  };
   try {
     if (what === "preview") {
       const r = await p.stack.preview({ signal: AbortSignal.timeout(TIMEOUT_MS) });
       summary = JSON.stringify(r.changeSummary);
     } else {
-      const r = await p.stack.up({ signal: AbortSignal.timeout(TIMEOUT_MS) });
-      summary = JSON.stringify(r.summary.resourceChanges);
+      const r = await p.stack.up({ signal: AbortSignal.timeout(opts.capMs ?? TIMEOUT_MS), onEvent }).catch((err: Error) => {
+        if (!opts.capMs) throw err;
+        finished = false;
+        return undefined;
+      });
+      summary = r ? JSON.stringify(r.summary.resourceChanges) : `stopped after ${sec(opts.capMs ?? 0)} s: ${updated} Attachments updated by then`;
     }
   } finally {
     cpu.stop();
   }
-  const ms = performance.now() - t0;
+  // A stopped run: its time is until its last completed update (the cancel's own wait excluded).
+  const ms = (finished ? performance.now() : endMs) - t0;
   const peak = cpu.peakRssMb();
-  return { ms, programMb: peak["program (node)"] ?? NaN, providerMb: peak["dynamic provider (node)"] ?? NaN, summary };
+  return { ms, programMb: peak["program (node)"] ?? NaN, providerMb: peak["dynamic provider (node)"] ?? NaN, summary, updated, finished };
 }
 
 function stateFile(p: Project): string {
@@ -139,11 +168,12 @@ function drop(p: Project): void {
 const line = (what: string, p: Project, r: Run) =>
   log(`${what} ${p.label}: ${sec(r.ms)} s, program peak RSS ${r.programMb.toFixed(0)} MB, provider ${r.providerMb.toFixed(0)} MB ${r.summary}`);
 
-/** Interleaved rounds of the same operation on both projects, order alternating. */
-async function interleaved(what: string, a: Project, b: Project, op: (p: Project) => Promise<Run>): Promise<Map<string, Run[]>> {
-  const out = new Map<string, Run[]>([[a.label, []], [b.label, []]]);
+/** Interleaved rounds of the same operation on these projects, order alternating. */
+async function interleaved(what: string, a: Project, b: Project, op: (p: Project) => Promise<Run>, ...more: Project[]): Promise<Map<string, Run[]>> {
+  const all = [a, b, ...more];
+  const out = new Map<string, Run[]>(all.map((p) => [p.label, []]));
   for (let round = 0; round < ROUNDS; round++) {
-    for (const p of round % 2 === 0 ? [a, b] : [b, a]) {
+    for (const p of round % 2 === 0 ? all : [...all].reverse()) {
       const r = await op(p);
       out.get(p.label)!.push(r);
       line(`${what} round ${round + 1}`, p, r);
@@ -179,46 +209,59 @@ async function main(): Promise<void> {
   const preload = path.join(__dirname, "fakeHostsPreload.js");
   const floor = await project("floor", FLOOR_PROGRAM, { FLOOR_N: String(N) });
   const nftsg = await project("nftsg", NFTSG_PROGRAM, { NFTSG_DIST: path.join(repoRoot, "dist", "index.js"), NFTSG_SCALE_ARGS: argsFile }, `--require ${preload}`);
+  const before = COMPARE_DIST
+    ? await project("before", NFTSG_PROGRAM, { NFTSG_DIST: path.join(path.resolve(COMPARE_DIST), "index.js"), NFTSG_SCALE_ARGS: argsFile })
+    : undefined;
   try {
-    const first = await interleaved("first preview", nftsg, floor, (p) => measured(p, "preview"));
-    report("first preview", first, nftsg, floor);
-    if (SKIP_NOOP) return;
-
+    if (!ONLY_CHANGE) {
+      const first = await interleaved("first preview", nftsg, floor, (p) => measured(p, "preview"), ...(before ? [before] : []));
+      report("first preview", first, nftsg, floor);
+      if (before) report("first preview, the compared build", first, before, floor);
+    }
+    if (SKIP_NOOP && !ONLY_CHANGE) return;
     // State for the no-op previews: the floor's resources do nothing; nftsg's hosts are simulated.
-    const floorUp = await measured(floor, "up");
-    line("first up (default settings)", floor, floorUp);
+    // Both with PULUMI_SKIP_CHECKPOINTS=true: the state is the same, the checkpoints cost is measured below.
+    if (!ONLY_CHANGE) {
+      const floorUp = await measured(floor, "up", { skipCheckpoints: true });
+      line("first up (PULUMI_SKIP_CHECKPOINTS=true)", floor, floorUp);
+    }
     const nftsgUp = await measured(nftsg, "up", { skipCheckpoints: true });
     line("first up (PULUMI_SKIP_CHECKPOINTS=true, simulated hosts)", nftsg, nftsgUp);
-    log(`state file: nftsg ${mb(fs.statSync(stateFile(nftsg)).size)} MB, floor ${mb(fs.statSync(stateFile(floor)).size)} MB`);
-    const noop = await interleaved("no-op preview", nftsg, floor, (p) => measured(p, "preview"));
-    report("no-op preview", noop, nftsg, floor);
+    log(`state file: nftsg ${mb(fs.statSync(stateFile(nftsg)).size)} MB`);
+    if (!ONLY_CHANGE) {
+      const noop = await interleaved("no-op preview", nftsg, floor, (p) => measured(p, "preview"));
+      report("no-op preview", noop, nftsg, floor);
+    }
     if (SKIP_CHANGE) return;
 
     // The membership change: the spare joins the pool; every pool member's Attachment is updated.
     setArgs(fleet(true));
-    const preview1 = await measured(nftsg, "preview");
-    line("change preview", nftsg, preview1);
-    const upDefault = await measured(nftsg, "up");
-    line("change up (default settings)", nftsg, upDefault);
+    const preview = await measured(nftsg, "preview");
+    line("change preview", nftsg, preview);
+    const upSkip = await measured(nftsg, "up", { skipCheckpoints: true });
+    line("change up (PULUMI_SKIP_CHECKPOINTS=true)", nftsg, upSkip);
     const stateBytes = fs.statSync(stateFile(nftsg)).size;
+    log(`state file after the change: ${mb(stateBytes)} MB`);
     setArgs(fleet(false));
     const back = await measured(nftsg, "up", { skipCheckpoints: true });
     line("reverse change up (PULUMI_SKIP_CHECKPOINTS=true)", nftsg, back);
     setArgs(fleet(true));
-    const preview2 = await measured(nftsg, "preview");
-    line("change preview", nftsg, preview2);
-    const upSkip = await measured(nftsg, "up", { skipCheckpoints: true });
-    line("change up (PULUMI_SKIP_CHECKPOINTS=true)", nftsg, upSkip);
-    const pv = (preview1.ms + preview2.ms) / 2;
+    const upDefault = await measured(nftsg, "up", { capMs: DEFAULT_UP_CAP_MIN * 60_000 });
+    line(`change up (default settings${upDefault.finished ? "" : `, stopped at ${DEFAULT_UP_CAP_MIN} min`})`, nftsg, upDefault);
+    const rate = (r: Run) => r.updated / (r.ms / 1000);
+    const defaultMs = upDefault.finished ? upDefault.ms : (upSkip.updated / rate(upDefault)) * 1000;
     log(
-      `== membership change at ${N} hosts: preview ${sec(preview1.ms)} / ${sec(preview2.ms)} s (mean ${sec(pv)} s); ` +
-        `up default ${sec(upDefault.ms)} s (${(upDefault.ms / pv).toFixed(2)}x preview), up with PULUMI_SKIP_CHECKPOINTS=true ${sec(upSkip.ms)} s ` +
-        `(${(upSkip.ms / pv).toFixed(2)}x preview); state-write cost ${sec(upDefault.ms - upSkip.ms)} s; state file ${mb(stateBytes)} MB; ` +
+      `== membership change at ${N} hosts: preview ${sec(preview.ms)} s; up with PULUMI_SKIP_CHECKPOINTS=true ${sec(upSkip.ms)} s ` +
+        `(${upSkip.updated} Attachments, ${rate(upSkip).toFixed(2)}/s, ${(upSkip.ms / preview.ms).toFixed(2)}x preview); ` +
+        `up with default settings ${upDefault.finished ? `${sec(upDefault.ms)} s` : `stopped: ${upDefault.updated} Attachments in ${sec(upDefault.ms)} s, extrapolated ${sec(defaultMs)} s`} ` +
+        `(${rate(upDefault).toFixed(2)}/s, ${(defaultMs / preview.ms).toFixed(2)}x preview); state-write cost ${sec(defaultMs - upSkip.ms)} s ` +
+        `(${((defaultMs - upSkip.ms) / Math.max(1, 2 * upSkip.updated)).toFixed(2)} s per write, two per update); state file ${mb(stateBytes)} MB; ` +
         `program peak RSS ${Math.max(upDefault.programMb, upSkip.programMb).toFixed(0)} MB, provider ${Math.max(upDefault.providerMb, upSkip.providerMb).toFixed(0)} MB`,
     );
   } finally {
     drop(floor);
     drop(nftsg);
+    if (before) drop(before);
     fs.rmSync(argsFile, { force: true });
   }
 }

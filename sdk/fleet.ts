@@ -156,18 +156,20 @@ export class Fleet extends pulumi.ComponentResource {
         owner,
         takeover: args.takeover ?? false,
         rollbackSeconds: args.rollbackSeconds ?? DEFAULT_ROLLBACK_SECONDS,
-        format: content.apply((c) => c.format),
-        rules: content.apply((c) => c.rules),
-        scriptBrotli: content.apply((c) => c.scriptBrotli),
-        flows: content.apply((c) => c.flows),
-        hash: content.apply((c) => c.hash),
-        // The compiler's facts of the script, beside it (not compared by diff: they follow from the script).
-        facts: content.apply((c) => c.facts),
+        // The compiled content as one value (format, rules, scriptBrotli, flows, hash; the compiler's facts of
+        // the script, not compared by diff: they follow from it; observe for observed hosts only, absent
+        // otherwise as in old state: docs/observe.md). One Output per host, not one per field (issue 18).
+        content: content.apply((c) => {
+          const observe = observeInput(c.observe, [...(args.observe?.acknowledge ?? []), ...(h.observe?.acknowledge ?? [])]);
+          return {
+            format: c.format, rules: c.rules, scriptBrotli: c.scriptBrotli, flows: c.flows, hash: c.hash,
+            ...(c.facts !== undefined ? { facts: c.facts } : {}),
+            ...(observe !== undefined ? { observe } : {}),
+          };
+        }),
         verdict,
         stackId: stackIdentity(),
         jumpTargets: jumpTargets.apply((byHost) => byHost[h.name]),
-        // Observed hosts only (absent otherwise, as in old state): docs/observe.md.
-        observe: content.apply((c) => observeInput(c.observe, [...(args.observe?.acknowledge ?? []), ...(h.observe?.acknowledge ?? [])])),
       }, { parent: this, dependsOn: [model] });
     }
     this.registerOutputs({});

@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { PortSpec } from "../provider/declaration/declaration";
 import type { AttachmentInputProps, ObservedProps } from "../provider/handlers/attachmentContract";
+import { CONTENT_FIELDS, type AttachmentContentProps, type AttachmentWireProps } from "../provider/handlers/attachmentWire";
 import addressListProvider from "./dynamic/addressList";
 import attachmentProvider from "./dynamic/attachment";
 import modelProvider from "./dynamic/model";
@@ -16,6 +17,9 @@ const MODULE = "nftsg";
 
 /** The Attachment's inputs: the handlers' contract (provider/handlers/attachmentContract.ts), each field an Input. */
 export type AttachmentInputs = { [K in keyof AttachmentInputProps]: pulumi.Input<AttachmentInputProps[K]> };
+type ContentField = (typeof CONTENT_FIELDS)[number];
+/** The same, with the compiled content as one Input (what Fleet passes: one Output per host rather than one per field). */
+export type AttachmentContentInputs = Omit<AttachmentInputs, ContentField> & { content: pulumi.Input<AttachmentContentProps> };
 
 /** One host's firewall: carries its compiled ruleset and applies it over SSH. */
 export class Attachment extends pulumi.dynamic.Resource {
@@ -33,16 +37,49 @@ export class Attachment extends pulumi.dynamic.Resource {
   /** Observed hosts: counters and recorded drops as of the last refresh, and what a promotion would cut (docs/observe.md). */
   declare readonly observed: pulumi.Output<ObservedProps | undefined>;
 
-  constructor(name: string, args: AttachmentInputs, opts?: pulumi.CustomResourceOptions) {
+  constructor(name: string, args: AttachmentInputs | AttachmentContentInputs, opts?: pulumi.CustomResourceOptions) {
     super(
       attachmentProvider,
       name,
-      { ...args, connection: pulumi.secret(args.connection), hostKey: undefined, otherFirewalls: undefined, firewallWarnings: undefined, observed: undefined },
+      {
+        // Two inputs (provider/handlers/attachmentWire.ts): each top-level input costs Pulumi's runtime an
+        // Output and its promises, a nested field only its bytes. The Attachment's check flattens them back.
+        connection: pulumi.secret(args.connection),
+        declared: declaredOf(args),
+        // Output properties only (no input): what the class declares.
+        hostName: undefined, address: undefined, table: undefined, rules: undefined, hash: undefined,
+        hostKey: undefined, otherFirewalls: undefined, firewallWarnings: undefined, observed: undefined,
+      },
       pulumi.mergeOptions(opts, { additionalSecretOutputs: ["connection"] }),
       MODULE,
       "Attachment",
     );
   }
+}
+
+/**
+ * Everything but the connection as one plain object (its Outputs stay nested:
+ * a value unknown at preview leaves only its own field unknown), and the
+ * names of the fields that are secrets, so check can keep them secret.
+ */
+function declaredOf(args: AttachmentInputs | AttachmentContentInputs): pulumi.Input<AttachmentWireProps["declared"]> {
+  const { connection: _connection, ...rest } = args as Record<string, pulumi.Input<unknown>>;
+  let content: pulumi.Input<unknown>;
+  let declared: Record<string, pulumi.Input<unknown>>;
+  if ("content" in args) {
+    ({ content, ...declared } = rest);
+  } else {
+    declared = Object.fromEntries(Object.entries(rest).filter(([k]) => !(CONTENT_FIELDS as readonly string[]).includes(k)));
+    content = Object.fromEntries(CONTENT_FIELDS.filter((f) => rest[f] !== undefined).map((f) => [f, rest[f]]));
+  }
+  const outputs: [string[], pulumi.Output<unknown>][] = [];
+  if (pulumi.Output.isInstance(content)) outputs.push([[...CONTENT_FIELDS], content]);
+  else if (content && typeof content === "object") {
+    for (const [f, v] of Object.entries(content)) if (pulumi.Output.isInstance(v)) outputs.push([[f], v]);
+  }
+  for (const [f, v] of Object.entries(declared)) if (pulumi.Output.isInstance(v)) outputs.push([[f], v]);
+  const secret = Promise.all(outputs.map(([, o]) => pulumi.isSecret(o))).then((s) => outputs.filter((_, i) => s[i]).flatMap(([f]) => f));
+  return { ...declared, content, secret: pulumi.output(secret) } as unknown as pulumi.Input<AttachmentWireProps["declared"]>;
 }
 
 export interface SecurityGroupInputs {

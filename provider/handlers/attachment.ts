@@ -16,6 +16,7 @@ import {
 } from "./attachmentState";
 import { containsUnknown, UNKNOWN } from "./unknown";
 import { observedAfterApply, observedFromRead, promotionLines, promotionMessage, promotionOf } from "./attachmentObserve";
+import { fromWire, sealed } from "./attachmentWire";
 
 export type { AttachmentProps } from "./attachmentContract";
 export type { AttachmentEnv } from "./attachmentEnv";
@@ -194,7 +195,11 @@ function leftBehind(olds: AttachmentProps, news: AttachmentProps, outs: Attachme
 
 export function attachmentHandlers(env: AttachmentEnv = realAttachmentEnv()) {
   return {
-    async check(olds: AttachmentProps, news: AttachmentProps) {
+    async check(wireOlds: AttachmentProps, wireNews: AttachmentProps) {
+      // The SDK's wire form (attachmentWire.ts) back to the flat inputs state holds (olds are state's: flat already).
+      const olds = fromWire(wireOlds).flat;
+      const { flat, secret } = fromWire(wireNews);
+      let news = flat;
       const failures: { property: string; reason: string }[] = [...contentProblems(news)];
       // A promotion of what the last refresh observed here: its cut flows shown in the preview's diff (docs/observe.md).
       news = withPromotion(olds, news);
@@ -222,7 +227,7 @@ export function attachmentHandlers(env: AttachmentEnv = realAttachmentEnv()) {
       if (typeof rb === "number" && (!Number.isInteger(rb) || rb < min || rb > max)) {
         failures.push({ property: "rollbackSeconds", reason: `${rb} is out of range: use a whole number of seconds from ${min} to ${max}` });
       }
-      return { inputs: news, failures };
+      return { inputs: sealed(news, secret), failures };
     },
 
     async diff(_id: string, olds: AttachmentProps, news: AttachmentProps) {

@@ -18,7 +18,7 @@
 // the measured previews run the real provider, which contacts no host at
 // preview.
 //
-//   npm run bench:multistack [-- --stacks 10 --hosts 1000 --parallel 32 --concurrency 2 --setup-concurrency 2]
+//   npm run bench:multistack [-- --stacks 10 --hosts 1000 --parallel 32 --concurrency 2 --setup-concurrency 2 --transcript FILE]
 //
 // Steps: the platform (2 bastions, 2 monitoring hosts) `up`; each consumer
 // `up`; a third bastion declared in the platform; consumer 0 previewed with
@@ -50,6 +50,8 @@ const PARALLEL = Number(opt("parallel", "32"));
 const CONCURRENCY = opt("concurrency", "").split(",").filter(Boolean).map(Number);
 /** Consumers' setup `up`s at a time. */
 const SETUP_CONCURRENCY = Number(opt("setup-concurrency", "1"));
+/** Write the printed output of the "one" preview here. */
+const TRANSCRIPT = opt("transcript", "");
 /** Keep the projects and the backend (for a look afterwards). */
 const KEEP = argv.includes("--keep");
 const UP_TIMEOUT_MS = Number(opt("up-timeout-min", "30")) * 60_000;
@@ -317,6 +319,7 @@ async function main(): Promise<void> {
     const one = await previewConsumer(consumers[0]!, 0);
     log(`one: ${consumers[0]!.label} preview ${sec(one.run.ms)} s, CPU ${one.run.cpuS.toFixed(1)} s, program peak RSS ${one.run.programMb.toFixed(0)} MB, ` +
       `${one.updatedHosts.length} hosts update${one.problems.length ? `; PROBLEMS: ${one.problems.join("; ")}` : " (exactly the app and db hosts; remote group named on each, the new member once)"}`);
+    if (TRANSCRIPT) fs.writeFileSync(TRANSCRIPT, one.run.output);
     const all: PreviewCheck[] = [];
     const t0 = performance.now();
     for (const [k, c] of consumers.entries()) {
@@ -329,6 +332,8 @@ async function main(): Promise<void> {
     const allCpu = all.reduce((a, r) => a + r.run.cpuS, 0);
     const each = all.map((r) => r.run.ms);
     log(`all ${STACKS} previews, one after another: ${sec(allMs)} s (median ${sec(median(each))} s, min ${sec(Math.min(...each))} s, max ${sec(Math.max(...each))} s), CPU ${allCpu.toFixed(1)} s`);
+    const upTo = (j: number) => each.slice(0, j).reduce((a, b) => a + b, 0);
+    log(`how the total grows with K (the first K previews of this run): ${[2, 5, 10, STACKS].filter((j, i, a) => j <= STACKS && a.indexOf(j) === i).map((j) => `K=${j} ${sec(upTo(j))} s (${(upTo(j) / (j * one.run.ms)).toFixed(2)} x K x one)`).join(", ")}`);
     log(`ratio all / (K x one): wall ${(allMs / (STACKS * one.run.ms)).toFixed(2)}, CPU ${(allCpu / (STACKS * one.run.cpuS)).toFixed(2)} (target <= 1: all <= ${STACKS} x one)`);
 
     for (const width of CONCURRENCY) {

@@ -11,15 +11,15 @@
 //
 // Measured, interleaved (the order alternates every round; medians):
 //   1. first preview (no state) of each, --rounds times;
-//   2. `up` of each (nftsg against simulated hosts, below), then the no-op
+//   2. `up` of each without checkpoints (nftsg against simulated hosts, below), then the no-op
 //      preview of each, --rounds times;
 //   3. nftsg, the spare joins the pool (every pool member's Attachment
-//      changes): preview, `up` with default settings, `up` back with
-//      PULUMI_SKIP_CHECKPOINTS=true, preview again, the same change's `up`
-//      with PULUMI_SKIP_CHECKPOINTS=true; the state file's size. The
-//      difference between the two `up`s of the same change is what the
-//      self-managed backend's checkpoints cost (it writes the whole state
-//      at every step).
+//      changes): preview, `up` with PULUMI_SKIP_CHECKPOINTS=true, `up` back
+//      likewise, then the same change's `up` with default settings, stopped
+//      after --default-up-cap minutes if unfinished; the state file's size.
+//      The difference between the two `up`s of the same change (or their
+//      rates of completed updates) is what the self-managed backend's
+//      checkpoints cost (it writes the whole state at every step).
 //
 // Hosts are simulated for `up` (bench/fakeHostsPreload.ts: the real engine,
 // dynamic provider and handlers; test/support/fakeHost.ts in place of SSH).

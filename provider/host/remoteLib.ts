@@ -190,13 +190,6 @@ first_line_hex() {
   esac
 }
 
-# Whether the first line of file $1 is exactly $2 (not empty): a record
-# that already says it is not written again.
-first_line_is() {
-  l=
-  { IFS= read -r l < "$1" || :; } 2>/dev/null
-  [ -n "$l" ] && [ "$l" = "$2" ]
-}
 
 # Whether a TCP socket of this network namespace listens on port $1 (state
 # 0A in /proc/net/tcp{,6}); true when that cannot be read, so it never blocks

@@ -262,14 +262,11 @@ case $REPLY in
     say committed
     # Persist only now: a ruleset that could lock us out never reaches boot.
     mv -f "$NEW" "$LIVE" || fail apply "applied, but cannot save $LIVE for boot"
-    # The records (owner, instance, stack), each written only when it changed.
-    if ! first_line_is "$OWNERF" "$OWNER"; then
-      printf '%s\\n' "$OWNER" > "$OWNERF.tmp" && mv -f "$OWNERF.tmp" "$OWNERF" || fail apply "applied, but cannot write $OWNERF"
-    fi
-    if [ -n "$INSTANCE" ] && ! first_line_is "$INSTF" "$INSTANCE"; then
+    printf '%s\\n' "$OWNER" > "$OWNERF.tmp" && mv -f "$OWNERF.tmp" "$OWNERF" || fail apply "applied, but cannot write $OWNERF"
+    if [ -n "$INSTANCE" ]; then
       printf '%s\\n' "$INSTANCE" > "$INSTF.tmp" && mv -f "$INSTF.tmp" "$INSTF" || fail apply "applied, but cannot write $INSTF"
     fi
-    if [ -n "$STACK_ID" ] && ! first_line_is "$STACKF" "$STACK_ID"; then
+    if [ -n "$STACK_ID" ]; then
       printf '%s\\n' "$STACK_ID" > "$STACKF.tmp" && mv -f "$STACKF.tmp" "$STACKF" || fail apply "applied, but cannot write $STACKF"
     fi
     install_boot

@@ -187,7 +187,7 @@ describe("the library's owner and record readers, run by dash and bash", () => {
       expect(run(shell, 'stack_of "$1"', "org/p/s")).toBe("org/p/s");
     });
 
-    it(`first_line_hex and first_line_is (${shell})`, () => {
+    it(`first_line_hex (${shell})`, () => {
       const dir = mkdtempSync(join(tmpdir(), "nftsg-lib-"));
       try {
         const f = join(dir, "rec");
@@ -201,17 +201,6 @@ describe("the library's owner and record readers, run by dash and bash", () => {
         expect(hex("ab-CD ef\r\nff\n")).toBe("abef");
         expect(hex("\nabc\n")).toBe("");
         expect(hex(undefined)).toBe("");
-        const is = (content: string | undefined, value: string) => {
-          if (content === undefined) rmSync(f, { force: true });
-          else writeFileSync(f, content);
-          return run(shell, 'if first_line_is "$1" "$2"; then echo yes; else echo no; fi', f, value).trim();
-        };
-        expect(is("org/p/s/host=a\n", "org/p/s/host=a")).toBe("yes");
-        expect(is("org/p/s/host=a\nmore\n", "org/p/s/host=a")).toBe("yes");
-        expect(is("org/p/s/host=b\n", "org/p/s/host=a")).toBe("no");
-        expect(is("org/p/s/host=a \n", "org/p/s/host=a")).toBe("no");
-        expect(is("\n", "")).toBe("no");
-        expect(is(undefined, "org/p/s/host=a")).toBe("no");
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

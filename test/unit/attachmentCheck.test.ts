@@ -6,34 +6,20 @@
 // that Attachment's check and nothing else, so this is what keeps an invalid
 // declaration from reaching a host as "no table".
 import { beforeEach, describe, expect, it } from "vitest";
-import { compileFleet } from "../../provider/compiler/compile";
 import type { AttachmentEnv, AttachmentProps } from "../../provider/handlers/attachment";
-import { ATTACHMENT_FORMAT, encodeScript } from "../../provider/handlers/scriptEncoding";
+import { encodeScript } from "../../provider/handlers/scriptEncoding";
 import { UNKNOWN } from "../../provider/handlers/unknown";
 import { FakeHosts, type FakeMachine } from "../support/fakeHost";
+import { dbAttachment, DB_ADDRESS } from "../support/dbAttachment";
 import { requireDist } from "../support/dist";
 
 const { attachmentHandlers } = requireDist<typeof import("../../provider/handlers/attachment")>("provider/handlers/attachment.js");
-const { verdictText, VALID } = requireDist<typeof import("../../provider/handlers/verdict")>("provider/handlers/verdict.js");
+const { verdictText } = requireDist<typeof import("../../provider/handlers/verdict")>("provider/handlers/verdict.js");
 
-const OWNER = "o/p/s/host=db-1";
-const ADDRESS = "198.18.0.21";
+const ADDRESS = DB_ADDRESS;
 const EMPTY_HASH = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
-function valid(): AttachmentProps {
-  const r = compileFleet(
-    {
-      securityGroups: [{ name: "db", ingress: [{ protocol: "tcp", ports: 5432, cidrs: ["198.18.0.0/16"] }] }],
-      hosts: [{ name: "db-1", connection: { host: ADDRESS }, securityGroups: ["db"] }],
-    },
-    { owners: { "db-1": OWNER }, lineStyle: "groups" },
-  )["db-1"]!;
-  return {
-    fleet: "lab", hostName: "db-1", address: ADDRESS, port: 22, connection: { host: ADDRESS, user: "root" },
-    table: "nftsg", owner: OWNER, takeover: false, rollbackSeconds: 30,
-    format: ATTACHMENT_FORMAT, rules: r.lines.join("\n"), scriptBrotli: encodeScript(r.script), hash: r.hash, verdict: VALID,
-  };
-}
+const valid = (): AttachmentProps => dbAttachment().props;
 
 let hosts: FakeHosts;
 let m: FakeMachine;

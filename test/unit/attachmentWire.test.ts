@@ -4,34 +4,21 @@
 // state has always held, the same as for flat inputs, with secrets kept.
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { compileFleet } from "../../provider/compiler/compile";
 import type { AttachmentEnv, AttachmentProps } from "../../provider/handlers/attachment";
 import { CONTENT_FIELDS, fromWire, sealed } from "../../provider/handlers/attachmentWire";
-import { ATTACHMENT_FORMAT, encodeScript } from "../../provider/handlers/scriptEncoding";
 import { UNKNOWN } from "../../provider/handlers/unknown";
 import { FakeHosts } from "../support/fakeHost";
+import { dbAttachment, DB_ADDRESS } from "../support/dbAttachment";
 import { requireDist } from "../support/dist";
 
 const { attachmentHandlers } = requireDist<typeof import("../../provider/handlers/attachment")>("provider/handlers/attachment.js");
 const { VALID } = requireDist<typeof import("../../provider/handlers/verdict")>("provider/handlers/verdict.js");
 
-const OWNER = "o/p/s/host=db-1";
-const ADDRESS = "198.18.0.21";
+const ADDRESS = DB_ADDRESS;
 
 function flat(): AttachmentProps {
-  const r = compileFleet(
-    {
-      securityGroups: [{ name: "db", ingress: [{ protocol: "tcp", ports: 5432, cidrs: ["198.18.0.0/16"] }] }],
-      hosts: [{ name: "db-1", connection: { host: ADDRESS }, securityGroups: ["db"] }],
-    },
-    { owners: { "db-1": OWNER }, lineStyle: "groups" },
-  )["db-1"]!;
-  return {
-    fleet: "lab", hostName: "db-1", address: ADDRESS, port: 22, connection: { host: ADDRESS, user: "root" },
-    table: "nftsg", owner: OWNER, takeover: false, rollbackSeconds: 30,
-    format: ATTACHMENT_FORMAT, rules: r.lines.join("\n"), scriptBrotli: encodeScript(r.script), hash: r.hash, facts: r.facts, flows: "in tcp/5432 from 198.18.0.0/16", verdict: VALID,
-    stackId: "0123456789abcdef",
-  };
+  const { compiled, props } = dbAttachment();
+  return { ...props, facts: compiled.facts, flows: "in tcp/5432 from 198.18.0.0/16", verdict: VALID, stackId: "0123456789abcdef" };
 }
 
 /** The same inputs as the SDK sends them. */

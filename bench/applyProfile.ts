@@ -25,6 +25,7 @@ import * as applyModule from "../provider/host/apply";
 import * as remoteRunModule from "../provider/host/remoteRun";
 import type { RemoteRun } from "../provider/host/remoteRun";
 import * as sshModule from "../provider/host/ssh";
+import type { ProbeBudget } from "../provider/host/probeWithinBudget";
 import type { SshSession } from "../provider/host/ssh";
 import { connectionTo } from "../test/support/labConnection";
 import { allowScript, SCRIPT_FACTS, TABLE } from "../test/support/applyScripts";
@@ -78,9 +79,9 @@ function instrument(tree: HostModules): void {
   };
   const Session = tree.ssh.SshSession;
   const probe = Session.prototype.probeFreshConnection;
-  Session.prototype.probeFreshConnection = async function (this: SshSession, ms: number, tries?: number) {
+  Session.prototype.probeFreshConnection = async function (this: SshSession, ms: number, budget?: ProbeBudget) {
     const t0 = performance.now();
-    const r = await probe.call(this, ms, tries);
+    const r = await probe.call(this, ms, budget);
     const p = where.getStore();
     if (p) p.probe = performance.now() - t0;
     return r;

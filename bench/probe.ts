@@ -53,7 +53,7 @@ async function main(): Promise<void> {
           );
           samples["login probe"]!.push(
             await timed(async () => {
-              const r = await session.probeFreshConnection(5_000, 1);
+              const r = await session.probeFreshConnection(5_000, { maxTries: 1 });
               if (!r.ok) throw new Error(`${h}: login probe failed: ${r.reason}`);
             }),
           );

@@ -16,10 +16,10 @@ import {
   type ParsedHostKey,
 } from "./hostKey";
 import { connectionSecrets } from "./redact";
+import { probeWithinBudget, type ProbeBudget, type ProbeResult } from "./probeWithinBudget";
 import { DEFAULT_SSH_PORT as DEFAULT_PORT } from "../vocabulary/defaults";
 
-/** Outcome of the fresh-login probe. */
-export type ProbeResult = { ok: true } | { ok: false; reason: string };
+export type { ProbeResult } from "./probeWithinBudget";
 
 export interface SessionOptions {
   /** The key recorded on first use; connection.hostKey (pinned) takes precedence. */
@@ -96,22 +96,16 @@ export class SshSession {
    * egress rules can break the login (LDAP, SSSD, PAM) while sshd still
    * answers.
    */
-  async probeFreshConnection(totalMs: number, tries = 2): Promise<ProbeResult> {
-    const perTry = Math.max(500, Math.floor(totalMs / tries));
+  probeFreshConnection(totalMs: number, budget: ProbeBudget = {}): Promise<ProbeResult> {
     const expected = parseHostKey(this.hostKey);
-    let last: ProbeResult = { ok: false, reason: "not tried" };
-    for (let i = 0; i < tries; i++) {
-      if (i > 0) await sleep(200);
+    return probeWithinBudget(totalMs, async (ms) => {
       this.connections++;
       transportStats.loginProbes++;
-      const outcome = await this.loginOnce(expected, perTry);
-      if (outcome.ok) {
-        outcome.client.end();
-        return { ok: true };
-      }
-      last = { ok: false, reason: outcome.kind === "hostkey" ? "a different host key" : outcome.message };
-    }
-    return last;
+      const outcome = await this.loginOnce(expected, ms);
+      if (!outcome.ok) return { ok: false, reason: outcome.kind === "hostkey" ? "a different host key" : outcome.message };
+      outcome.client.end();
+      return { ok: true };
+    }, budget);
   }
 
   /**
@@ -119,19 +113,14 @@ export class SshSession {
    * connection to `host:port` and that an SSH server answers there: a new
    * forwardOut through this session's connection (so the host's sshd dials
    * it: a new connection leaving the host, through its egress and the
-   * target's ingress), up to `tries` times within `totalMs`, each reading
+   * target's ingress), within `totalMs` (probeWithinBudget.ts), each reading
    * the server's identification line ("SSH-…").
    */
-  async probeForwardedBanner(host: string, port: number, totalMs: number, tries = 2): Promise<ProbeResult> {
-    const perTry = Math.max(500, Math.floor(totalMs / tries));
-    let last: ProbeResult = { ok: false, reason: "not tried" };
-    for (let i = 0; i < tries; i++) {
-      if (i > 0) await sleep(200);
+  probeForwardedBanner(host: string, port: number, totalMs: number, budget: ProbeBudget = {}): Promise<ProbeResult> {
+    return probeWithinBudget(totalMs, (ms) => {
       transportStats.jumpPathProbes++;
-      last = await bannerThrough(this.client, host, port, perTry);
-      if (last.ok) return last;
-    }
-    return last;
+      return bannerThrough(this.client, host, port, ms);
+    }, budget);
   }
 
   /** One fresh login within `ms`, the jump host's forwardOut included (it can hang on a dropped SYN). */

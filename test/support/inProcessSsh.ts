@@ -193,6 +193,8 @@ export class InProcessSsh extends EventEmitter {
   logins: LoginPolicy = "accept";
   /** Refuse exec requests (the channel request fails). */
   refuseExec = false;
+  /** Connections that arrive from now on wait this long before the server's banner (a busy host's slow login). */
+  handshakeDelayMs = 0;
   onExec: ExecHandler;
   users: SshUser[];
   tcpConnections = 0;
@@ -232,6 +234,7 @@ export class InProcessSsh extends EventEmitter {
   reset(): void {
     this.logins = "accept";
     this.refuseExec = false;
+    this.handshakeDelayMs = 0;
     this.onExec = noHandler;
     this.tcpConnections = 0;
     this.auths = [];
@@ -285,7 +288,9 @@ export class InProcessSsh extends EventEmitter {
     const port = socket.remotePort!;
     this.byClientPort.set(port, { socket, id });
     socket.on("close", () => this.byClientPort.delete(port));
-    this.ssh.injectSocket(socket);
+    const delay = this.handshakeDelayMs;
+    if (delay > 0) setTimeout(() => { if (!socket.destroyed) this.ssh.injectSocket(socket); }, delay);
+    else this.ssh.injectSocket(socket);
   }
 
   private sshServer(keys: KeyPair[]): Server {

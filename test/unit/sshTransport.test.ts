@@ -477,6 +477,38 @@ describe("dialling: refused, closed, silent; retry limits", BOUNDED, () => {
   });
 });
 
+describe("the fresh-login probe: a verdict for the whole budget, not for one try", BOUNDED, () => {
+  it("counts a login that is slow but completes within the budget (no try is cut off at half of it)", async () => {
+    const session = await open(conn());
+    // Every new login now waits 1.8 s for the server's banner: 60% of the budget.
+    srv.handshakeDelayMs = 1_800;
+    expect(await session.probeFreshConnection(3_000)).toEqual({ ok: true });
+  });
+
+  it("starts a second try beside a first that hangs, and fails only when the budget is spent", async () => {
+    const session = await open(conn());
+    srv.logins = "silent"; // TCP accepted, never an SSH banner
+    const r = await session.probeFreshConnection(4_000);
+    expect(r).toEqual({ ok: false, reason: expect.stringMatching(/no SSH login within \d+ ms|timed out waiting for the SSH handshake/) });
+    // The session's own connection, the first try and the one started beside it at half the budget.
+    expect(srv.tcpConnections).toBe(3);
+  });
+
+  it("retries a login that fails at once, at most three tries in all", async () => {
+    const session = await open(conn());
+    srv.logins = "close";
+    const r = await session.probeFreshConnection(4_000);
+    expect(r.ok).toBe(false);
+    expect(srv.tcpConnections).toBe(1 + 3);
+  });
+
+  it("a banner probe through the jump host gets the same budget rules", async () => {
+    const session = await open(conn());
+    srv.handshakeDelayMs = 1_800;
+    expect(await session.probeForwardedBanner("127.0.0.1", srv.port, 3_000)).toEqual({ ok: true });
+  });
+});
+
 // ---- the remote program: sudo, failures, redaction ---------------------------
 
 /** The read program's answer: no table. */
@@ -680,17 +712,20 @@ describe("applyAtomically: a new login must work before CONFIRM", BOUNDED, () =>
     expect(toServer.map((s) => noDelay.has(s))).toEqual([true, true]);
   });
 
-  it.each<{ name: string; cut: (s: InProcessSsh) => void; reason: RegExp; budget?: number }>([
-    { name: "new connections closed", cut: (s) => (s.logins = "close" satisfies LoginPolicy), reason: /failed: the connection closed during the SSH handshake\)/ },
+  // Tries: a login that fails at once is retried (three in all); one that
+  // hangs gets a second try beside it at half the budget (two in all).
+  it.each<{ name: string; cut: (s: InProcessSsh) => void; reason: RegExp; budget?: number; tries: number }>([
+    { name: "new connections closed", cut: (s) => (s.logins = "close" satisfies LoginPolicy), reason: /failed: the connection closed during the SSH handshake\)/, tries: 3 },
     {
       name: "new connections dropped silently",
       cut: (s) => (s.logins = "silent"),
-      reason: /failed: (no SSH login within 1000 ms|timed out waiting for the SSH handshake)\)/,
+      reason: /failed: (no SSH login within \d+ ms|timed out waiting for the SSH handshake)\)/,
       budget: 2_000,
+      tries: 2,
     },
-    { name: "logins refused (PAM, LDAP) while sshd answers", cut: (s) => (s.logins = "refuse-auth"), reason: /SSH authentication failed/ },
-    { name: "another host key answers", cut: (s) => s.useHostKeys([REBUILT]), reason: /a different host key/ },
-  ])("rolls back, never confirms, when the fresh login fails: $name", async ({ cut, reason, budget }) => {
+    { name: "logins refused (PAM, LDAP) while sshd answers", cut: (s) => (s.logins = "refuse-auth"), reason: /SSH authentication failed/, tries: 3 },
+    { name: "another host key answers", cut: (s) => s.useHostKeys([REBUILT]), reason: /a different host key/, tries: 3 },
+  ])("rolls back, never confirms, when the fresh login fails: $name", async ({ cut, reason, budget, tries }) => {
     srv.onExec = scriptedApply(() => cut(srv));
     const opts = { ...applyOpts, displayName: "db-1", ...(budget ? { confirmTimeoutMs: budget } : {}) };
     const e = await refusal(ssh.applyAtomically(conn(), TABLE, script, opts));
@@ -704,8 +739,8 @@ describe("applyAtomically: a new login must work before CONFIRM", BOUNDED, () =>
     await program.closed;
     // What the provider sent after the program: ROLLBACK, nothing else.
     expect(program.stdin.slice(program.stdin.lastIndexOf("\nesac\n}\n") + "\nesac\n}\n".length)).toBe("ROLLBACK\n");
-    // Two tries of the probe, each a new connection.
-    expect(srv.tcpConnections).toBe(3);
+    // The session's own connection, then each try of the probe a new one.
+    expect(srv.tcpConnections).toBe(1 + tries);
   });
 });
 
@@ -780,7 +815,7 @@ describe("through a jump host", BOUNDED, () => {
   ])("probes a path from the jump host (a new forwardOut, up to the banner) to $name", async ({ target, want }) => {
     const session = await open(conn({}, jump));
     const port = await target();
-    const r = await session.probeForwardedBanner("127.0.0.1", port, 5_000, 1);
+    const r = await session.probeForwardedBanner("127.0.0.1", port, 5_000, { maxTries: 1 });
     if (want === true) expect(r).toEqual({ ok: true });
     else {
       expect(r.ok).toBe(false);

@@ -14,7 +14,7 @@ const rulesets = () => Promise.all(["web", "db"].map(async (h) => (await lab.exe
 
 beforeAll(async () => {
   before = await rulesets();
-  ({ cli, remove } = await installedExample("quickstart"));
+  ({ cli, remove } = await installedExample("quickstart", { typeCheck: true }));
   await lab.listen("web", "tcp", [80, 8080]);
   await lab.listen("db", "tcp", [5432]);
 }, 300_000); // lab, npm pack and an offline npm ci on a shared machine

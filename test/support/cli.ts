@@ -21,6 +21,11 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
+export interface CliOptions {
+  /** Let ts-node type-check the program on every run, as by default (default: transpile only). */
+  typeCheck?: boolean;
+}
+
 export interface ProjectCli {
   /** Runs `pulumi <args> --non-interactive --color=never` in the project directory. */
   pulumi(args: string[], opts?: RunOptions): Promise<CliResult>;
@@ -38,7 +43,7 @@ export interface ProjectCli {
  * installation (CLI, language host, dynamic-provider plugin script) only; an
  * own PULUMI_HOME; the stack passphrase in PULUMI_CONFIG_PASSPHRASE.
  */
-export function projectCli(dir: string, label: string): ProjectCli {
+export function projectCli(dir: string, label: string, opts: CliOptions = {}): ProjectCli {
   const engine = engineEnv(label);
   const host = path.join(engine.pulumiRoot, "bin", "pulumi-language-nodejs");
   if (!fs.existsSync(host)) {
@@ -53,6 +58,15 @@ export function projectCli(dir: string, label: string): ProjectCli {
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
     NO_COLOR: "1",
+    // ts-node type-checks a TypeScript program on every run by default (about
+    // 2 CPU-s per run here). The examples are type-checked by the build and
+    // against the packed package's types (test/package.test.ts); the
+    // quickstart's test keeps the default, as a new user runs it.
+    ...(opts.typeCheck ? {} : { PULUMI_NODEJS_TRANSPILE_ONLY: "true" }),
+    // The suite's own Node.js settings (scripts/run-tests.sh): the compile
+    // cache spares every program and provider process re-parsing
+    // @pulumi/pulumi; NODE_OPTIONS lets a profiling run see these processes.
+    ...pick(process.env, ["NODE_COMPILE_CACHE", "NODE_OPTIONS"]),
   };
   let log = "";
   const run = (file: string, args: string[], opts: RunOptions = {}): Promise<CliResult> =>
@@ -77,6 +91,10 @@ export function projectCli(dir: string, label: string): ProjectCli {
   return { pulumi, run, transcript: () => log, stateDir: engine.stateDir, env };
 }
 
+function pick(env: NodeJS.ProcessEnv, names: string[]): NodeJS.ProcessEnv {
+  return Object.fromEntries(names.filter((n) => env[n] !== undefined).map((n) => [n, env[n]]));
+}
+
 export interface InstalledExample {
   /** Temporary directory holding the tarball and the project. */
   base: string;
@@ -87,12 +105,12 @@ export interface InstalledExample {
 }
 
 /** A copy of examples/<name> in a temporary directory with the packed package installed, and a shell for it. */
-export async function installedExample(name: string): Promise<InstalledExample> {
+export async function installedExample(name: string, opts: CliOptions = {}): Promise<InstalledExample> {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), `nftsg-${name}-`));
   const project = path.join(base, name);
   copyExample(name, project);
   await installPacked(project, await packPackage(base));
-  const cli = projectCli(project, name);
+  const cli = projectCli(project, name, opts);
   const remove = () => {
     for (const dir of [base, path.dirname(cli.stateDir)]) fs.rmSync(dir, { recursive: true, force: true });
   };

@@ -16,6 +16,7 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts", "provider/**/*.test.ts", "sdk/**/*.test.ts"],
     exclude: ["dist/**", "node_modules/**"],
+    setupFiles: ["test/support/afterFile.ts"],
     testTimeout: 300_000,
     hookTimeout: 300_000,
     fileParallelism: true,

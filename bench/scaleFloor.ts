@@ -26,7 +26,7 @@
 // Peak RSS (VmHWM) of the program process sampled every 100 ms.
 //
 //   npm run bench:floor [-- --n 1000 --rounds 3 --profile DIR --skip-noop --skip-change --compare-dist DIR
-//                         --only-change --default-up-cap MINUTES]
+//                         --only-change --default-up-cap MINUTES --node-options "--max-old-space-size=600"]
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pulumi/pulumi/automation";
@@ -44,6 +44,8 @@ const opt = (name: string, dflt: string) => {
 const N = Number(opt("n", "1000"));
 const ROUNDS = Number(opt("rounds", "3"));
 const PROFILE_DIR = opt("profile", "");
+/** Extra Node.js options for every Node.js process of the measured runs, e.g. "--max-old-space-size=600" (how much of the peak is live data). */
+const NODE_OPTIONS_EXTRA = opt("node-options", "");
 const SKIP_CHANGE = argv.includes("--skip-change");
 const SKIP_NOOP = argv.includes("--skip-noop");
 /** Another build's dist/ (e.g. a copy of the previous commit's): its first preview joins the interleaved rounds, for a before/after in one run. */
@@ -97,7 +99,7 @@ async function project(label: string, program: string, env: Record<string, strin
 }
 
 function nodeOptions(p: Project, extra: string): void {
-  const parts = [extra, PROFILE_DIR ? `--cpu-prof --cpu-prof-dir=${path.join(PROFILE_DIR, p.label)}` : ""].filter(Boolean);
+  const parts = [extra, NODE_OPTIONS_EXTRA, PROFILE_DIR ? `--cpu-prof --cpu-prof-dir=${path.join(PROFILE_DIR, p.label)}` : ""].filter(Boolean);
   if (parts.length > 0) p.stack.workspace.envVars.NODE_OPTIONS = parts.join(" ");
   else delete p.stack.workspace.envVars.NODE_OPTIONS;
 }

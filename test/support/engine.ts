@@ -51,6 +51,7 @@ export interface EngineEnv {
 export function engineEnv(label = "nftsg"): EngineEnv {
   const pulumiRoot = ensurePulumi();
   const base = fs.mkdtempSync(path.join(os.tmpdir(), `nftsg-${label}-`));
+  removeWhenFileDone(base);
   const stateDir = path.join(base, "state");
   const home = path.join(base, "home");
   fs.mkdirSync(stateDir, { recursive: true });
@@ -73,6 +74,25 @@ export function engineEnv(label = "nftsg"): EngineEnv {
     PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
   };
   return { env, stateDir, home, pulumiRoot };
+}
+
+const createdDirs = new Set<string>();
+
+/**
+ * Test runs remove the backends and PULUMI_HOMEs they created once their
+ * file is done (test/support/afterFile.ts): state, logs and plugins of
+ * every stack, tens of directories per suite run otherwise.
+ * NFTSG_KEEP_ENGINE_DIRS=1 keeps them for a look; benchmarks and the demo
+ * keep theirs.
+ */
+function removeWhenFileDone(dir: string): void {
+  if (process.env.VITEST && !process.env.NFTSG_KEEP_ENGINE_DIRS) createdDirs.add(dir);
+}
+
+/** Removes the engine directories this test file created (its last afterAll). */
+export function removeCreatedEngineDirs(): void {
+  for (const d of createdDirs) fs.rmSync(d, { recursive: true, force: true });
+  createdDirs.clear();
 }
 
 /** Every file under dir, concatenated (for "secret appears nowhere" checks). */

@@ -134,7 +134,6 @@ async function scaleStack(label: string): Promise<ScaleStack> {
     { stackName: "bench", workDir: dir },
     { envVars: env, pulumiHome: engine.home, pulumiCommand, workDir: dir },
   );
-  await stack.setConfig("nodejs:maxOldSpaceSize", { value: "4096" }).catch(() => undefined);
   return { stack, engine, dir, setArgs: (a) => fs.writeFileSync(argsFile, JSON.stringify(a)) };
 }
 

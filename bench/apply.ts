@@ -28,8 +28,8 @@
 // Login shell: sshd runs every remote command through root's login shell, and
 // on the development machine root's ~/.bashrc runs `pyenv init` (about a dozen
 // processes, ~0.1-0.25 s per command): bash sources ~/.bashrc for commands
-// run by sshd. A stock host's root .bashrc is empty, so by default the bench
-// gives its own lab hosts' sshd `SetEnv SHLVL=1` (bash then skips ~/.bashrc);
+// run by sshd. A stock host's root .bashrc is empty, so the lab gives its
+// hosts' sshd `SetEnv SHLVL=1` (bash then skips ~/.bashrc: lab/sshd.ts);
 // BENCH_LOGIN_RC=1 keeps the machine's rc (every SSH method pays it per
 // remote command: once for nftsg and the bare loop, 8 times per host for Ansible).
 //
@@ -89,26 +89,6 @@ async function upUntilSucceeded(stack: FleetStack["stack"], upOpts: () => Parame
       log(`${what} failed, run again: ${(e as Error).message.split("\n").find((l) => /error: /.test(l))?.trim().slice(0, 300) ?? ""}`);
     }
   }
-}
-
-/** Lab hosts' sshd: `SetEnv SHLVL=1`, so bash does not source root's ~/.bashrc for SSH commands (see the header). */
-async function leanLoginShell(lab: Lab): Promise<void> {
-  let n = 0;
-  for (const d of fs.readdirSync(lab.dir)) {
-    const f = path.join(lab.dir, d, "sshd_config");
-    if (!fs.existsSync(f)) continue;
-    const text = fs.readFileSync(f, "utf8");
-    if (!text.startsWith("# nftsg lab host ")) continue;
-    if (!text.includes("\nSetEnv SHLVL=1\n")) fs.appendFileSync(f, "SetEnv SHLVL=1\n");
-    n++;
-  }
-  if (n !== HOSTS.length) throw new Error(`found ${n} sshd configs in ${lab.dir}, expected ${HOSTS.length}`);
-  for (const h of HOSTS) {
-    await lab.stopSshd(h);
-    await lab.startSshd(h);
-  }
-  const r = await lab.ssh(HOSTS[0]!, "echo $SHLVL");
-  if (r.stdout.trim() !== "2") throw new Error(`SetEnv SHLVL=1 did not take effect: ${r.stdout} ${r.stderr}`);
 }
 
 type HostMethod = "ssh loop (a)" | "ssh loop x25519" | "ansible (d)" | "ssh2 bare" | "applyAtomically" | "apply w/o probe" | "host-only nft -f" | "host-only program";
@@ -230,16 +210,13 @@ async function main(): Promise<void> {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "nftsg-bench-apply-"));
   log(`load average at start: ${os.loadavg().map((x) => x.toFixed(2)).join(" ")} (${os.cpus().length} CPUs)`);
   log(`bringing up a lab of ${HOSTS.length} hosts`);
-  const lab = await labUp({ hosts: HOSTS.length, hostNames: HOSTS });
+  const lab = await labUp({ hosts: HOSTS.length, hostNames: HOSTS, runnerLoginRc: LOGIN_RC });
   let fstack: FleetStack | undefined;
   let ansible: AnsibleSetup | undefined;
   let failed = false;
   try {
     if (LOGIN_RC) log("login shell: root's ~/.bashrc as on this machine (BENCH_LOGIN_RC=1)");
-    else {
-      await leanLoginShell(lab);
-      log("login shell: lab sshd SetEnv SHLVL=1, root's ~/.bashrc not sourced (as with a stock .bashrc)");
-    }
+    else log("login shell: lab sshd SetEnv SHLVL=1, root's ~/.bashrc not sourced (as with a stock .bashrc)");
     const decl = { A: benchFleet(lab, "A"), B: benchFleet(lab, "B") };
     // Each host's table records its own owner, so each host is compiled with it (as the SDK does).
     const compileEach = (d: FleetDeclaration): CompiledFleet => Object.fromEntries(HOSTS.map((h) => [h, compileFleet(d, { owner: ownerOf(h) })[h]!]));

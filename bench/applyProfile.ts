@@ -114,19 +114,6 @@ const failures: string[] = [];
 /** The phases of the host whose apply is running in this async context. */
 const where = new AsyncLocalStorage<Phases>();
 
-async function leanLoginShell(lab: Lab): Promise<void> {
-  for (const d of fs.readdirSync(lab.dir)) {
-    const f = path.join(lab.dir, d, "sshd_config");
-    if (!fs.existsSync(f)) continue;
-    const text = fs.readFileSync(f, "utf8");
-    if (text.startsWith("# nftsg lab host ") && !text.includes("\nSetEnv SHLVL=1\n")) fs.appendFileSync(f, "SetEnv SHLVL=1\n");
-  }
-  for (const h of lab.hosts) {
-    await lab.stopSshd(h.name);
-    await lab.startSshd(h.name);
-  }
-}
-
 async function applyAll(lab: Lab, port: number, tree: HostModules = thisTree): Promise<Phases[]> {
   return Promise.all(
     lab.hosts.map(async (h) => {
@@ -180,7 +167,6 @@ async function main(): Promise<void> {
   if (beforeTree) instrument(beforeTree);
   const lab = await labUp({ hosts: HOSTS });
   try {
-    await leanLoginShell(lab);
     let port = 8080;
     await applyAll(lab, port); // warm-up: first apply creates the tables
     const variants = beforeTree ? ["this tree", `before (${AB_BEFORE})`] : AB_NAGLE ? ["TCP_NODELAY", "Nagle"] : ["as shipped"];

@@ -16,7 +16,7 @@ export const sshdPaths = (h: HostState) => ({
   log: `${h.dir}/sshd.log`,
 });
 
-export function sshdConfig(h: HostState, authorizedKeysFile: string): string {
+export function sshdConfig(h: HostState, authorizedKeysFile: string, opts: { runnerLoginRc?: boolean } = {}): string {
   const p = sshdPaths(h);
   return [
     `# nftsg lab host ${h.name} (netns ${h.ns})`,
@@ -41,6 +41,13 @@ export function sshdConfig(h: HostState, authorizedKeysFile: string): string {
     "MaxStartups 200:30:400",
     "MaxSessions 100",
     "Subsystem sftp internal-sftp",
+    // Lab hosts share the runner's /root, and Debian's bash sources
+    // ~/.bashrc for every command sshd runs, so a development machine's rc
+    // ran on each "host" at every SSH command (here `pyenv init`, twice:
+    // about 15 processes per command, 60% of the processes a whole test run
+    // started). A stock host's root .bashrc is all comments. bash skips it
+    // when SHLVL is already set on entry, so sshd sets it.
+    ...(opts.runnerLoginRc ? [] : ["SetEnv SHLVL=1"]),
     "",
   ].join("\n");
 }

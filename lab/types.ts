@@ -79,4 +79,9 @@ export interface LabUpOptions {
    * torn down on exit, SIGINT, SIGTERM and SIGHUP.
    */
   persistent?: boolean;
+  /**
+   * Let bash source the runner's root ~/.bashrc for commands run over SSH, as
+   * the hosts share the runner's /root (default false: see lab/sshd.ts).
+   */
+  runnerLoginRc?: boolean;
 }

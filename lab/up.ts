@@ -76,7 +76,7 @@ function buildState(id: string, slot: number, names: string[], client: SshKeyPai
   };
 }
 
-function writeFiles(state: LabState, client: SshKeyPair, hostKeys: SshKeyPair[]): void {
+function writeFiles(state: LabState, client: SshKeyPair, hostKeys: SshKeyPair[], runnerLoginRc: boolean): void {
   mkdirSync(SSHD_PRIVSEP_DIR, { recursive: true, mode: 0o755 });
   ensureEtcNftsg();
   writeFileSync(state.privateKeyPath, client.privateKey, { mode: 0o600 });
@@ -90,7 +90,7 @@ function writeFiles(state: LabState, client: SshKeyPair, hostKeys: SshKeyPair[])
     mkdirSync(h.dir, { mode: 0o700 });
     writeFileSync(p.hostKey, (hostKeys[i] as SshKeyPair).privateKey, { mode: 0o600 });
     writeFileSync(`${p.hostKey}.pub`, `${h.hostPublicKey} ${h.name}\n`);
-    writeFileSync(p.config, sshdConfig(h, authorizedKeys));
+    writeFileSync(p.config, sshdConfig(h, authorizedKeys, { runnerLoginRc }));
     prepareEtcNetns(h.ns);
   });
 }
@@ -136,7 +136,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabImpl> {
     state = buildState(id, slot, names, client, hostKeys, persistent);
     const s = state;
     if (!persistent) registerOwned(id, () => teardownSync(s));
-    writeFiles(state, client, hostKeys);
+    writeFiles(state, client, hostKeys, opts.runnerLoginRc ?? false);
     writeState(state);
     await createNetwork(state);
     await mapLimit(state.hosts, SETUP_CONCURRENCY, (h) => startSshd(h));

@@ -92,6 +92,14 @@ describe("lab", () => {
     expect(v6.stdout.trim()).toBe("ok");
   });
 
+  it("runs SSH commands without the runner's root ~/.bashrc, as on a stock host (sshd sets SHLVL)", async () => {
+    // Without `SetEnv SHLVL=1` bash starts at SHLVL 1 and sources the rc.
+    const r = await lab.ssh("h1", 'echo "shlvl=$SHLVL"');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe("shlvl=2");
+    expect(r.stderr).toBe("");
+  });
+
   it("accepts the private key text with ssh2 and presents the advertised host key", async () => {
     const h1 = lab.host("h1");
     const out = await ssh2Exec(h1.ipv4, lab.privateKey, h1.hostPublicKey, "nft list ruleset; echo done");

@@ -1,6 +1,6 @@
 // examples/automation run as a user would: a separate Node.js process with
 // its own backend directory, against lab hosts.
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -21,6 +21,10 @@ beforeAll(async () => {
     privateKeyPath: lab.privateKeyPath,
     managementCidrs: [`${lab.runnerIpv4}/32`, `${lab.runnerIpv6}/128`],
   }));
+});
+
+afterAll(() => {
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 async function example(command: string): Promise<string> {

@@ -59,6 +59,7 @@ afterAll(async () => {
     await pulumi(withConfig(["destroy", "--yes", "--skip-preview"]));
     await pulumi(["stack", "rm", "--yes"]);
   } catch { /* reported by the tests */ }
+  if (configFile) fs.rmSync(path.dirname(configFile), { recursive: true, force: true });
 });
 
 describe("flow-level preview through the real CLI", () => {

@@ -37,12 +37,8 @@ import {
   consumerFleet, consumerGroups, consumerHostName, platformFleet, platformHosts, type PlatformSize,
 } from "./multistackFleet";
 import { ProcCpu, pulumiClassifier } from "./procCpu";
+import { flag, opt } from "./benchArgs";
 
-const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : dflt;
-};
 const STACKS = Number(opt("stacks", "10"));
 const HOSTS = Number(opt("hosts", "1000"));
 const PARALLEL = Number(opt("parallel", "32"));
@@ -53,7 +49,7 @@ const SETUP_CONCURRENCY = Number(opt("setup-concurrency", "1"));
 /** Write the printed output of the "one" preview here. */
 const TRANSCRIPT = opt("transcript", "");
 /** Keep the projects and the backend (for a look afterwards). */
-const KEEP = argv.includes("--keep");
+const KEEP = flag("keep");
 const UP_TIMEOUT_MS = Number(opt("up-timeout-min", "30")) * 60_000;
 const PREVIEW_TIMEOUT_MS = Number(opt("preview-timeout-min", "15")) * 60_000;
 const BEFORE: PlatformSize = { bastions: 2, monitoring: 2 };

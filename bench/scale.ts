@@ -30,12 +30,8 @@ import { connectionTo } from "../test/support/labConnection";
 import { installSshCounter, sshConnectionCount } from "../test/support/sshCounter";
 import { ProcCpu, pulumiClassifier } from "./procCpu";
 import { scaleFleet, syntheticHosts, hostName, SCALE_FLEET_PROGRAM, type ScaleHost } from "./scaleFleet";
+import { opt } from "./benchArgs";
 
-const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : dflt;
-};
 const SIZES = opt("sizes", "50,200,1000").split(",").filter(Boolean).map(Number);
 const LAB_SIZES = opt("lab", "50,200").split(",").filter(Boolean).map(Number);
 const PARALLEL = Number(opt("parallel", "32"));

@@ -35,23 +35,19 @@ import { median } from "./median";
 import { ProcCpu, pulumiClassifier } from "./procCpu";
 import { scaleFleet, syntheticHosts, SCALE_FLEET_PROGRAM } from "./scaleFleet";
 import type { FleetArgs } from "../sdk/inputs";
+import { flag, opt } from "./benchArgs";
 
-const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : dflt;
-};
 const N = Number(opt("n", "1000"));
 const ROUNDS = Number(opt("rounds", "3"));
 const PROFILE_DIR = opt("profile", "");
 /** Extra Node.js options for every Node.js process of the measured runs, e.g. "--max-old-space-size=600" (how much of the peak is live data). */
 const NODE_OPTIONS_EXTRA = opt("node-options", "");
-const SKIP_CHANGE = argv.includes("--skip-change");
-const SKIP_NOOP = argv.includes("--skip-noop");
+const SKIP_CHANGE = flag("skip-change");
+const SKIP_NOOP = flag("skip-noop");
 /** Another build's dist/ (e.g. a copy of the previous commit's): its first preview joins the interleaved rounds, for a before/after in one run. */
 const COMPARE_DIST = opt("compare-dist", "");
 /** Only nftsg's membership change (part 3), after a first `up`. */
-const ONLY_CHANGE = argv.includes("--only-change");
+const ONLY_CHANGE = flag("only-change");
 /**
  * The change's `up` with default settings is stopped (SIGINT, as Ctrl-C)
  * after this many minutes if it has not finished; its progress rate is

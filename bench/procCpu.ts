@@ -41,6 +41,27 @@ function readPeakRssKb(pid: number): number {
   }
 }
 
+/** The machine's CPU counters (/proc/stat "cpu" line, USER_HZ ticks), for what an interval cost the whole machine. */
+export interface MachineCpu {
+  user: number;
+  system: number;
+  idle: number;
+  iowait: number;
+  steal: number;
+}
+
+export function machineCpu(): MachineCpu {
+  const f = fs.readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal
+  return { user: f[0]! + f[1]!, system: f[2]! + f[5]! + f[6]!, idle: f[3]!, iowait: f[4]!, steal: f[7] ?? 0 };
+}
+
+/** Seconds of each counter between two readings. */
+export function machineCpuSince(a: MachineCpu): MachineCpu {
+  const b = machineCpu();
+  return { user: (b.user - a.user) / CLK_TCK, system: (b.system - a.system) / CLK_TCK, idle: (b.idle - a.idle) / CLK_TCK, iowait: (b.iowait - a.iowait) / CLK_TCK, steal: (b.steal - a.steal) / CLK_TCK };
+}
+
 export type Classifier = (cmdline: string) => string;
 
 export class ProcCpu {

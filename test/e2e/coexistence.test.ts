@@ -4,7 +4,7 @@
 // packets confirm it (the other table wins), and `pulumi refresh` updates the
 // report once the other table is gone. A container interface pattern that
 // matches the uplink is refused on the host before anything changes.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { fleetStack, type FleetStack } from "../support/stack";
 import { useLab } from "../support/useLab";
 import { webDbFleet } from "../support/webDb";
@@ -34,9 +34,6 @@ beforeAll(async () => {
   fs_ = await fleetStack(declaration(), { project: "nftsg-coexistence" });
 });
 
-afterAll(async () => {
-  await fs_?.stack.destroy();
-});
 
 describe("another firewall on the host", () => {
   it("up warns that another table drops a port nftsg allows, and the Attachment reports it", async () => {

@@ -4,7 +4,7 @@
 // and a plain `up` whose new host would record an owner too long for the
 // host. After every step each host runs exactly the table it ran before and
 // boots the same file.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { connectionTo } from "../support/labConnection";
 import { useLab } from "../support/useLab";
 import type { FleetArgs } from "../../sdk/inputs";
@@ -86,12 +86,6 @@ beforeAll(async () => {
   expect(before.f3!.live).toBe("");
 });
 
-afterAll(async () => {
-  try {
-    s.setFleets({});
-    await s.stack.up();
-  } catch { /* the tests report */ }
-});
 
 describe("an invalid declaration changes no host", () => {
   it.each<[string, Variant, RegExp]>([

@@ -4,7 +4,7 @@
 // confirms), and a declaration whose jump host egress closes the path to its
 // target fails preview, `up` and `up --target` of the jump host's Attachment
 // at the target's connection.proxy, before any host changes.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { useLab } from "../support/useLab";
 import type { FleetArgs, RuleArgs } from "../../sdk/inputs";
 import { fleetsStack, type FleetsStack } from "../support/stack";
@@ -65,12 +65,6 @@ beforeAll(async () => {
   s = await fleetsStack(fleet("ssh to app"), { project: "nftsg-jump-hosts", stackName: "jh" });
 });
 
-afterAll(async () => {
-  try {
-    s.setFleets({});
-    await s.stack.up();
-  } catch { /* the tests report */ }
-});
 
 describe("a jump host in the fleet", () => {
   it("its Attachment carries the hosts managed through it; both hosts are applied", async () => {

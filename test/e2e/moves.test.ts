@@ -6,7 +6,7 @@
 //   waits until the new one has applied;
 // - two unrelated stacks with the same organisation, project and stack names
 //   (two self-managed backends) are two owners.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { connectionTo } from "../support/labConnection";
 import { useLab } from "../support/useLab";
 import type { FleetArgs } from "../../sdk/inputs";
@@ -55,12 +55,6 @@ beforeAll(async () => {
   expect(up.summary.result).toBe("succeeded");
 });
 
-afterAll(async () => {
-  try {
-    s.setFleets({});
-    await s.stack.up();
-  } catch { /* the tests report */ }
-});
 
 describe("moves and duplicates keep every host firewalled", () => {
   it("a host's table declared by two Fleets is refused at preview, before any host is touched", async () => {

@@ -15,7 +15,7 @@
 //     preview fails naming the field and the fix, and no host changes;
 //     allowEmpty accepts what is empty, never what is malformed;
 //   - a third stack in the platform's backend reads it by StackReference.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { useLab } from "../support/useLab";
 import type { FleetArgs } from "../../sdk/inputs";
@@ -113,14 +113,6 @@ beforeAll(async () => {
   team = await fleetsStack({ team: teamFleet(undefined) }, { project: "nftsg-team", stackName: "prod" });
 }, 300_000);
 
-afterAll(async () => {
-  for (const s of [byReference, team, platform]) {
-    try {
-      s?.setFleets({});
-      await s?.stack.up();
-    } catch { /* the tests report */ }
-  }
-});
 
 describe("two projects, two backends: a platform publishes, a team consumes", () => {
   it("the team's preview before the platform has published fails at the remote group's source, naming the fix; no host changes", async () => {

@@ -9,7 +9,7 @@
 import { failureOf } from "../support/failure";
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { RUNNER } from "../../lab";
 import { useLab } from "../support/useLab";
 import type { FleetArgs, ObserveArgs, RuleArgs } from "../../sdk/inputs";
@@ -88,13 +88,6 @@ beforeAll(async () => {
   expect(up.summary.result).toBe("succeeded");
 }, 600_000);
 
-afterAll(async () => {
-  try {
-    await stack?.stack.destroy();
-  } catch {
-    /* reported by the tests */
-  }
-});
 
 describe("observe before enforce through the real CLI", () => {
   const N = 5;

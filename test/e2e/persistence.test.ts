@@ -6,7 +6,7 @@
 // Every way of breaking persistence (boot file removed or edited, boot
 // loading removed) is drift to the handlers: test/unit/attachmentHandlers.test.ts,
 // on fake hosts that test/hostContract.test.ts holds to a real one.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import type { FleetArgs } from "../../sdk/inputs";
 import { fleetStack, type FleetStack } from "../support/stack";
@@ -47,11 +47,6 @@ beforeAll(async () => {
   expect(applied).toContain("tcp dport 8124 accept");
 });
 
-afterAll(async () => {
-  try {
-    await s.stack.destroy();
-  } catch { /* the tests report */ }
-});
 
 describe("refresh reports missing persistence and up repairs it", () => {
   it("a clean host shows no drift", async () => {

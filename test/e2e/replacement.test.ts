@@ -8,7 +8,7 @@
 // decision, tested on fake hosts (test/unit/attachmentHandlers.test.ts), the
 // same machine at its IPv6 address held to a real host by
 // test/hostContract.test.ts.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { FleetArgs } from "../../sdk/inputs";
 import { fleetsStack, type FleetsStack } from "../support/stack";
 import { hostFile, pollUntil } from "../support/applyLab";
@@ -79,12 +79,6 @@ beforeAll(async () => {
   s = await fleetsStack({}, { project: "nftsg-replace", stackName: "r" });
 });
 
-afterAll(async () => {
-  try {
-    s.setFleets({});
-    await s.stack.up();
-  } catch { /* the tests report */ }
-});
 
 describe("replacement never leaves a host without its firewall", () => {
   it("a first up firewalls both hosts", async () => {

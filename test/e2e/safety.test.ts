@@ -1,7 +1,7 @@
 // docs/apply.md through the real CLI: lockout rollback, a provider that dies
 // between apply and confirmation, a second stack refused, bad input stopped
 // at preview with no SSH connection, and secrets kept out of everything.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import type { FleetArgs } from "../../sdk/inputs";
 import { fleetStack, type FleetStack } from "../support/stack";
@@ -53,12 +53,6 @@ beforeAll(async () => {
   expect(up.summary.result).toBe("succeeded");
 });
 
-afterAll(async () => {
-  try {
-    a.setArgs(declaration());
-    await a.stack.destroy();
-  } catch { /* the tests report */ }
-});
 
 // A fault of a test that failed or timed out never fires in the next one.
 afterEach(clearArmedFaults);

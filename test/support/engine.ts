@@ -24,6 +24,7 @@ let cachedRoot: string | undefined;
 /** Install root of the Pulumi CLI (holds bin/pulumi); builds it the first time. */
 export function ensurePulumi(): string {
   if (cachedRoot) return cachedRoot;
+  if (process.env.NFTSG_PULUMI_ROOT) return (cachedRoot = process.env.NFTSG_PULUMI_ROOT);
   const out = execFileSync("bash", [path.join(repoRoot, "scripts/ensure-pulumi.sh")], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],

@@ -13,8 +13,11 @@ import { labUp, type Lab, type LabUpOptions } from "../../lab";
  * and down after them, and returns it. The lab is there inside tests and in
  * hooks registered after this call; touching it earlier throws. Call it
  * before the file's own hooks: vitest runs afterAll hooks in reverse order,
- * so the file's teardown (a `pulumi destroy`, say) still finds the hosts up.
- * If that teardown throws, the lab is removed when the test process exits.
+ * so the file's own teardown still finds the hosts up. A file need not
+ * destroy its stacks: the lab's teardown removes the hosts with everything
+ * on them (namespaces, processes, rollback timers, run directories), and
+ * the engine directories go with the file (afterFile.ts). If the teardown
+ * throws, the lab is removed when the test process exits.
  */
 export function useLab(opts: LabUpOptions): Lab {
   let current: Lab | undefined;

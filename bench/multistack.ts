@@ -18,7 +18,7 @@
 // the measured previews run the real provider, which contacts no host at
 // preview.
 //
-//   npm run bench:multistack [-- --stacks 10 --hosts 1000 --one-rounds 3 --parallel 32 --concurrency 2 --setup-concurrency 2 --transcript FILE]
+//   npm run bench:multistack [-- --stacks 10 --hosts 1000 --one-rounds 3 --repeat-all --parallel 32 --concurrency 2 --setup-concurrency 2 --transcript FILE]
 //
 // Steps: the platform (2 bastions, 2 monitoring hosts) `up`; each consumer
 // `up`; a third bastion declared in the platform; consumer 0 previewed with
@@ -56,6 +56,8 @@ const TRANSCRIPT = opt("transcript", "");
  * the ratio more than the K previews do.
  */
 const ONE_ROUNDS = Math.max(1, Number(opt("one-rounds", "3")));
+/** Preview every consumer once more after "all": is a stack's first preview after its `up` dearer than later ones? */
+const REPEAT_ALL = flag("repeat-all");
 /** Keep the projects and the backend (for a look afterwards). */
 const KEEP = flag("keep");
 const UP_TIMEOUT_MS = Number(opt("up-timeout-min", "30")) * 60_000;
@@ -370,6 +372,20 @@ async function main(): Promise<void> {
     log(`ratio all / (K x one): wall ${(allMs / (STACKS * oneMs)).toFixed(2)}, CPU ${(allCpu / (STACKS * oneCpu)).toFixed(2)} (target <= 1: all <= ${STACKS} x one); ` +
       `against the first preview of ${consumers[0]!.label} alone: wall ${(allMs / (STACKS * one.run.ms)).toFixed(2)}, CPU ${(allCpu / (STACKS * one.run.cpuS)).toFixed(2)}`);
 
+    const again2: PreviewCheck[] = [];
+    if (REPEAT_ALL) {
+      const t2 = performance.now();
+      for (const [k, c] of consumers.entries()) {
+        const r = await previewConsumer(c, k);
+        again2.push(r);
+        log(`all again: ${c.label} preview ${sec(r.run.ms)} s, CPU ${r.run.cpuS.toFixed(1)} s${r.problems.length ? `; PROBLEMS: ${r.problems.join("; ")}` : ""} ${cpuDetail(r.run)}`);
+      }
+      const ms2 = performance.now() - t2;
+      const cpu2 = again2.reduce((a, r) => a + r.run.cpuS, 0);
+      log(`all ${STACKS} previews again: ${sec(ms2)} s, CPU ${cpu2.toFixed(1)} s; ratio to K x one: wall ${(ms2 / (STACKS * oneMs)).toFixed(2)}, CPU ${(cpu2 / (STACKS * oneCpu)).toFixed(2)}; ` +
+        `each consumer's second preview against its first: wall ${(ms2 / allMs).toFixed(2)}, CPU ${(cpu2 / allCpu).toFixed(2)}`);
+    }
+
     for (const width of CONCURRENCY) {
       const t1 = performance.now();
       const runs: PreviewCheck[] = [];
@@ -381,7 +397,7 @@ async function main(): Promise<void> {
         (bad.length ? `; PROBLEMS in ${bad.length}: ${bad[0]!.problems.join("; ")}` : "; every one exact"));
     }
 
-    const failures = [one, ...again, ...all].filter((r) => r.problems.length > 0).length + (noop.code === 0 ? 0 : 1);
+    const failures = [one, ...again, ...all, ...again2].filter((r) => r.problems.length > 0).length + (noop.code === 0 ? 0 : 1);
     log(`verified: ${failures === 0 ? "every preview exact" : `${failures} previews with problems`}; setup ups median ${sec(median(setupMs))} s; bench total ${sec(performance.now() - started)} s`);
     if (failures > 0) process.exitCode = 1;
   } finally {

@@ -24,6 +24,8 @@ let cachedRoot: string | undefined;
 /** Install root of the Pulumi CLI (holds bin/pulumi); builds it the first time. */
 export function ensurePulumi(): string {
   if (cachedRoot) return cachedRoot;
+  // NFTSG_PULUMI_ROOT: another install root holding bin/pulumi (for example a
+  // wrapper that logs each CLI run and its CPU, to see what a test file costs).
   if (process.env.NFTSG_PULUMI_ROOT) return (cachedRoot = process.env.NFTSG_PULUMI_ROOT);
   const out = execFileSync("bash", [path.join(repoRoot, "scripts/ensure-pulumi.sh")], {
     encoding: "utf8",

@@ -300,6 +300,23 @@ async function pool<T>(items: T[], width: number, f: (item: T) => Promise<void>)
   }));
 }
 
+/**
+ * Previews consumers[k] for each k in ks, one after another, logging each with
+ * what it checked and where its CPU went: the checks, the series' wall
+ * time and its CPU (the sum over the previews' processes).
+ */
+async function previewSeries(consumers: Project[], ks: number[], label: (k: number, i: number) => string): Promise<{ checks: PreviewCheck[]; ms: number; cpuS: number }> {
+  const checks: PreviewCheck[] = [];
+  const t0 = performance.now();
+  for (const [i, k] of ks.entries()) {
+    const r = await previewConsumer(consumers[k]!, k);
+    checks.push(r);
+    log(`${label(k, i)} preview ${sec(r.run.ms)} s, CPU ${r.run.cpuS.toFixed(1)} s, ${r.updatedHosts.length} hosts update, ${r.namedLines} lines name the group, member shown ${r.memberLines}x` +
+      (r.problems.length ? `; PROBLEMS: ${r.problems.join("; ")}` : "") + ` ${cpuDetail(r.run)}`);
+  }
+  return { checks, ms: performance.now() - t0, cpuS: checks.reduce((a, r) => a + r.run.cpuS, 0) };
+}
+
 // --------------------------------------------------------------- main
 
 async function main(): Promise<void> {
@@ -345,45 +362,25 @@ async function main(): Promise<void> {
     const one = await previewConsumer(consumers[0]!, 0);
     log(`one: ${consumers[0]!.label} preview ${sec(one.run.ms)} s, CPU ${one.run.cpuS.toFixed(1)} s, program peak RSS ${one.run.programMb.toFixed(0)} MB, ` +
       `${one.updatedHosts.length} hosts update${one.problems.length ? `; PROBLEMS: ${one.problems.join("; ")}` : " (exactly the app and db hosts; remote group named on each, the new member once)"} ${cpuDetail(one.run)}`);
-    const again: PreviewCheck[] = [];
-    for (let i = 1; i < ONE_ROUNDS; i++) {
-      const r = await previewConsumer(consumers[0]!, 0);
-      again.push(r);
-      log(`one again (${i + 1}/${ONE_ROUNDS}): ${consumers[0]!.label} preview ${sec(r.run.ms)} s, CPU ${r.run.cpuS.toFixed(1)} s${r.problems.length ? `; PROBLEMS: ${r.problems.join("; ")}` : ""} ${cpuDetail(r.run)}`);
-    }
-    const ones = [one, ...again];
+    if (TRANSCRIPT) fs.writeFileSync(TRANSCRIPT, one.run.output);
+    const again = await previewSeries(consumers, Array.from({ length: ONE_ROUNDS - 1 }, () => 0), (k, i) => `one again (${i + 2}/${ONE_ROUNDS}): ${consumers[k]!.label}`);
+    const ones = [one, ...again.checks];
     const oneMs = median(ones.map((r) => r.run.ms));
     const oneCpu = median(ones.map((r) => r.run.cpuS));
     log(`one = the median of ${ones.length} previews of ${consumers[0]!.label} alone: ${sec(oneMs)} s (${ones.map((r) => sec(r.run.ms)).join(", ")}), CPU ${oneCpu.toFixed(1)} s (${ones.map((r) => r.run.cpuS.toFixed(1)).join(", ")})`);
-    const all: PreviewCheck[] = [];
-    const t0 = performance.now();
-    for (const [k, c] of consumers.entries()) {
-      const r = await previewConsumer(c, k);
-      all.push(r);
-      log(`all: ${c.label} preview ${sec(r.run.ms)} s, CPU ${r.run.cpuS.toFixed(1)} s, ${r.updatedHosts.length} hosts update, ${r.namedLines} lines name the group, member shown ${r.memberLines}x` +
-        (r.problems.length ? `; PROBLEMS: ${r.problems.join("; ")}` : "") + ` ${cpuDetail(r.run)}`);
-    }
-    const allMs = performance.now() - t0;
-    const allCpu = all.reduce((a, r) => a + r.run.cpuS, 0);
-    const each = all.map((r) => r.run.ms);
+    const all = await previewSeries(consumers, consumers.map((_, k) => k), (k) => `all: ${consumers[k]!.label}`);
+    const { ms: allMs, cpuS: allCpu } = all;
+    const each = all.checks.map((r) => r.run.ms);
     log(`all ${STACKS} previews, one after another: ${sec(allMs)} s (median ${sec(median(each))} s, min ${sec(Math.min(...each))} s, max ${sec(Math.max(...each))} s), CPU ${allCpu.toFixed(1)} s`);
     const upTo = (j: number) => each.slice(0, j).reduce((a, b) => a + b, 0);
     log(`how the total grows with K (the first K previews of this run): ${[2, 5, 10, STACKS].filter((j, i, a) => j <= STACKS && a.indexOf(j) === i).map((j) => `K=${j} ${sec(upTo(j))} s (${(upTo(j) / (j * oneMs)).toFixed(2)} x K x one)`).join(", ")}`);
     log(`ratio all / (K x one): wall ${(allMs / (STACKS * oneMs)).toFixed(2)}, CPU ${(allCpu / (STACKS * oneCpu)).toFixed(2)} (target <= 1: all <= ${STACKS} x one); ` +
       `against the first preview of ${consumers[0]!.label} alone: wall ${(allMs / (STACKS * one.run.ms)).toFixed(2)}, CPU ${(allCpu / (STACKS * one.run.cpuS)).toFixed(2)}`);
 
-    const again2: PreviewCheck[] = [];
+    const allAgain = await previewSeries(consumers, REPEAT_ALL ? consumers.map((_, k) => k) : [], (k) => `all again: ${consumers[k]!.label}`);
     if (REPEAT_ALL) {
-      const t2 = performance.now();
-      for (const [k, c] of consumers.entries()) {
-        const r = await previewConsumer(c, k);
-        again2.push(r);
-        log(`all again: ${c.label} preview ${sec(r.run.ms)} s, CPU ${r.run.cpuS.toFixed(1)} s${r.problems.length ? `; PROBLEMS: ${r.problems.join("; ")}` : ""} ${cpuDetail(r.run)}`);
-      }
-      const ms2 = performance.now() - t2;
-      const cpu2 = again2.reduce((a, r) => a + r.run.cpuS, 0);
-      log(`all ${STACKS} previews again: ${sec(ms2)} s, CPU ${cpu2.toFixed(1)} s; ratio to K x one: wall ${(ms2 / (STACKS * oneMs)).toFixed(2)}, CPU ${(cpu2 / (STACKS * oneCpu)).toFixed(2)}; ` +
-        `each consumer's second preview against its first: wall ${(ms2 / allMs).toFixed(2)}, CPU ${(cpu2 / allCpu).toFixed(2)}`);
+      log(`all ${STACKS} previews again: ${sec(allAgain.ms)} s, CPU ${allAgain.cpuS.toFixed(1)} s; ratio to K x one: wall ${(allAgain.ms / (STACKS * oneMs)).toFixed(2)}, CPU ${(allAgain.cpuS / (STACKS * oneCpu)).toFixed(2)}; ` +
+        `each consumer's second preview against its first: wall ${(allAgain.ms / allMs).toFixed(2)}, CPU ${(allAgain.cpuS / allCpu).toFixed(2)}`);
     }
 
     for (const width of CONCURRENCY) {
@@ -397,7 +394,7 @@ async function main(): Promise<void> {
         (bad.length ? `; PROBLEMS in ${bad.length}: ${bad[0]!.problems.join("; ")}` : "; every one exact"));
     }
 
-    const failures = [one, ...again, ...all, ...again2].filter((r) => r.problems.length > 0).length + (noop.code === 0 ? 0 : 1);
+    const failures = [one, ...again.checks, ...all.checks, ...allAgain.checks].filter((r) => r.problems.length > 0).length + (noop.code === 0 ? 0 : 1);
     log(`verified: ${failures === 0 ? "every preview exact" : `${failures} previews with problems`}; setup ups median ${sec(median(setupMs))} s; bench total ${sec(performance.now() - started)} s`);
     if (failures > 0) process.exitCode = 1;
   } finally {

@@ -19,6 +19,7 @@ import { SharedCompile, type FleetOptions } from "./sharedCompile";
 import { announceUnknownPolicyTests } from "./policyTests";
 import { hostFlowTexts } from "./flows";
 import { DEFAULT_ROLLBACK_SECONDS, DEFAULT_SSH_PORT, DEFAULT_TABLE } from "../provider/vocabulary/defaults";
+import { gateLocations } from "./locationGate";
 
 const SECRET_FIELDS = ["password", "privateKey", "privateKeyPassword"] as const;
 /** First line of the FleetModel's declaration text (see formatDeclaration). */
@@ -142,15 +143,28 @@ export class Fleet extends pulumi.ComponentResource {
 
     const compiled = compileHosts(args, table, groups, hosts, addressing, ownerOf, lists, remotes, remoteDecls);
     const jumpTargets = jumpTargetsOf(hosts);
-    for (const h of hosts) {
+    const located = hosts.map((h) => {
+      const connection = pulumi.output(h.connection as pulumi.Input<ConnectionArgs>);
+      return {
+        name: h.name, connection,
+        address: pulumi.unsecret(connection.apply((c) => c.host)),
+        port: pulumi.unsecret(connection.apply((c) => c.port ?? DEFAULT_SSH_PORT)),
+      };
+    });
+    // At `up`, an Attachment whose host and table another declaration of this
+    // program shares carries the duplicate in its verdict (sdk/locationGate.ts).
+    const gate = gateLocations(name, table, located);
+    const verdictOf = (h: HostArgs): pulumi.Output<string> =>
+      gate ? pulumi.all([verdict, gate(h.name)]).apply(([v, dup]) => (dup ? verdictWith(v, `hosts[${args.hosts.indexOf(h)}].connection.host`, dup) : v)) : verdict;
+    hosts.forEach((h, i) => {
       const owner = ownerOf(h.name);
       const content = compiled.get(h.name)!;
-      const connection = pulumi.output(h.connection as pulumi.Input<ConnectionArgs>);
+      const { connection, address, port } = located[i]!;
       this.attachments[h.name] = new Attachment(`${name}-${h.name}`, {
         fleet: name,
         hostName: h.name,
-        address: pulumi.unsecret(connection.apply((c) => c.host)),
-        port: pulumi.unsecret(connection.apply((c) => c.port ?? DEFAULT_SSH_PORT)),
+        address,
+        port,
         connection: connection as pulumi.Output<never>,
         table,
         owner,
@@ -167,11 +181,11 @@ export class Fleet extends pulumi.ComponentResource {
             ...(observe !== undefined ? { observe } : {}),
           };
         }),
-        verdict,
+        verdict: verdictOf(h),
         stackId: stackIdentity(),
         jumpTargets: jumpTargets.apply((byHost) => byHost[h.name]),
       }, { parent: this, dependsOn: [model] });
-    }
+    });
     this.registerOutputs({});
     return { model, published };
   }
@@ -209,6 +223,12 @@ function jumpTargetsOf(hosts: HostArgs[]): pulumi.Output<Record<string, JumpTarg
     for (const entries of Object.values(out)) entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     return out;
   });
+}
+
+/** A verdict with one more problem (provider/handlers/verdict.ts). */
+function verdictWith(verdict: string, path: string, message: string): string {
+  const { withProblem } = require("../provider/handlers/verdict") as typeof import("../provider/handlers/verdict");
+  return withProblem(verdict, { path, message });
 }
 
 /** The verdict on the declaration (provider/handlers/verdict.ts), from its check text. */

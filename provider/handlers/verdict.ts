@@ -63,6 +63,12 @@ export function verdictText(problems: readonly ValidationIssue[]): string {
   return ["invalid", ...sortIssues(problems).map((p) => JSON.stringify({ path: p.path, message: p.message }))].join("\n");
 }
 
+/** The verdict with one more problem. */
+export function withProblem(verdict: string, problem: ValidationIssue): string {
+  const line = JSON.stringify({ path: problem.path, message: problem.message });
+  return verdict === VALID ? ["invalid", line].join("\n") : `${verdict}\n${line}`;
+}
+
 /** The problems a verdict names, as check failures (none for VALID; a text that is not a verdict is one). */
 export function verdictProblems(verdict: unknown): { property: string; reason: string }[] {
   if (verdict === VALID) return [];

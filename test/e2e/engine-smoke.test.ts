@@ -1,5 +1,5 @@
 // The real Pulumi CLI, driven through the Automation API with a local file
-// backend: up, preview (no changes), refresh, destroy.
+// backend: up, preview (no changes), refresh, update, destroy.
 import { createRequire } from "node:module";
 import * as path from "node:path";
 import type * as pulumiType from "@pulumi/pulumi";
@@ -14,41 +14,12 @@ const pulumi = createRequire(path.join(repoRoot, "package.json"))("@pulumi/pulum
 type SmokeModule = typeof import("../support/smokeResource");
 
 describe("engine smoke test", () => {
-  it("runs up, preview, refresh and destroy through the real CLI", async () => {
-    const { Smoke } = requireDist<SmokeModule>("test/support/smokeResource.js");
-    let value = "one";
-    const program = async () => {
-      const r = new Smoke("smoke", { value });
-      return { value: r.value };
-    };
-    const { stack } = await programStack(program, { project: "nftsg-smoke", stackName: "smoke" });
-
-    const up = await stack.up();
-    expect(up.summary.result).toBe("succeeded");
-    expect(up.summary.resourceChanges?.create).toBe(2); // stack + Smoke
-    expect(up.outputs.value.value).toBe("one");
-
-    const preview = await stack.preview();
-    expect(preview.changeSummary.same).toBe(2);
-    expect(Object.keys(preview.changeSummary).filter((k) => k !== "same")).toEqual([]);
-
-    const refresh = await stack.refresh();
-    expect(refresh.summary.result).toBe("succeeded");
-
-    value = "two";
-    const up2 = await stack.up();
-    expect(up2.summary.resourceChanges?.update).toBe(1);
-
-    const destroy = await stack.destroy();
-    expect(destroy.summary.result).toBe("succeeded");
-    expect(destroy.summary.resourceChanges?.delete).toBe(2);
-    await stack.workspace.removeStack("smoke");
-  });
-
-  // The stacks the tests make answer up/refresh/destroy's follow-up questions
-  // from the operation's engine events (test/support/eventAnswers.ts): here
-  // those answers are compared with what the CLI itself says afterwards.
-  it("answers from the engine's events what `stack history` and `stack output` say", async () => {
+  // One stack through up, preview, a no-op up, refresh, an update and
+  // destroy. The stacks the tests make answer up/refresh/destroy's follow-up
+  // questions from the operation's engine events (test/support/eventAnswers.ts):
+  // after each step those answers are compared with what the CLI itself says
+  // (`stack history`, `stack output`).
+  it("runs up, preview, refresh and destroy through the real CLI; the answers from the engine's events are what `stack history` and `stack output` say", async () => {
     const { Smoke } = requireDist<SmokeModule>("test/support/smokeResource.js");
     let value = "one";
     let secret = false;
@@ -58,35 +29,47 @@ describe("engine smoke test", () => {
       if (secret) out.token = pulumi.secret("s3cr3t");
       return out;
     };
-    const { stack } = await programStack(program, { project: "nftsg-smoke", stackName: "answers" });
-    const cliSays = async () => ({ changes: (await stack.history(1))[0]!.resourceChanges, outputs: await stack.workspace.stackOutputs("answers") });
+    const { stack } = await programStack(program, { project: "nftsg-smoke", stackName: "smoke" });
+    const cliSays = async () => ({ changes: (await stack.history(1))[0]!.resourceChanges, outputs: await stack.workspace.stackOutputs("smoke") });
 
     const created = await stack.up();
-    expect(created.summary.resourceChanges).toEqual((await cliSays()).changes);
-    expect(created.summary.resourceChanges).toEqual({ create: 2 });
-    expect(created.outputs).toEqual((await cliSays()).outputs);
+    expect(created.summary.result).toBe("succeeded");
+    expect(created.summary.resourceChanges).toEqual({ create: 2 }); // stack + Smoke
+    expect(created.outputs.value.value).toBe("one");
     expect(created.outputs.nested).toEqual({ value: { list: ["one", 2], flag: true }, secret: false });
+    let cli = await cliSays();
+    expect(created.summary.resourceChanges).toEqual(cli.changes);
+    expect(created.outputs).toEqual(cli.outputs);
     expect(() => created.summary.version).toThrow(/not recorded here/);
+
+    const preview = await stack.preview();
+    expect(preview.changeSummary.same).toBe(2);
+    expect(Object.keys(preview.changeSummary).filter((k) => k !== "same")).toEqual([]);
 
     const noop = await stack.up();
     expect(noop.summary.resourceChanges).toEqual({ same: 2 });
-    expect(noop.summary.resourceChanges).toEqual((await cliSays()).changes);
-    expect(noop.outputs).toEqual((await cliSays()).outputs);
+    cli = await cliSays();
+    expect(noop.summary.resourceChanges).toEqual(cli.changes);
+    expect(noop.outputs).toEqual(cli.outputs);
 
     const refreshed = await stack.refresh();
+    expect(refreshed.summary.result).toBe("succeeded");
     expect(refreshed.summary.resourceChanges).toEqual((await cliSays()).changes);
 
     value = "two";
     secret = true; // the events mask a secret: the CLI is asked, and says it is one
     const updated = await stack.up();
-    expect(updated.summary.resourceChanges).toEqual((await cliSays()).changes);
-    expect(updated.outputs).toEqual((await cliSays()).outputs);
+    expect(updated.summary.resourceChanges?.update).toBe(1);
+    cli = await cliSays();
+    expect(updated.summary.resourceChanges).toEqual(cli.changes);
+    expect(updated.outputs).toEqual(cli.outputs);
     expect(updated.outputs.token).toEqual({ value: "s3cr3t", secret: true });
     expect(updated.outputs.value).toEqual({ value: "two", secret: false });
 
     const destroyed = await stack.destroy();
-    expect(destroyed.summary.resourceChanges).toEqual((await cliSays()).changes);
+    expect(destroyed.summary.result).toBe("succeeded");
     expect(destroyed.summary.resourceChanges).toEqual({ delete: 2 });
-    await stack.workspace.removeStack("answers");
+    expect(destroyed.summary.resourceChanges).toEqual((await cliSays()).changes);
+    await stack.workspace.removeStack("smoke");
   });
 });

@@ -2,12 +2,12 @@
 // all-to-all pool), through the real CLI on lab hosts: an `up` touches
 // exactly the hosts whose rulesets depend on the change, and the preview
 // names the member once, on its group, while each affected host shows only
-// the pool's new member count and digest.
+// the pool's new member count and digest. (That an up with no change opens
+// no SSH connection is test/e2e/provider.test.ts's step 5.)
 import { beforeAll, describe, expect, it } from "vitest";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import type { FleetArgs } from "../../sdk/inputs";
 import { fleetStack, type FleetStack } from "../support/stack";
-import { installSshCounter, sshConnectionCount } from "../support/sshCounter";
 import { connectionTo } from "../support/labConnection";
 import { useLab } from "../support/useLab";
 import { scaleFleet, hostName } from "../../bench/scaleFleet";
@@ -92,13 +92,5 @@ describe("membership changes at the size of the change", () => {
     expect(up.summary.result).toBe("succeeded");
     const apps = NAMES.filter((n) => n.startsWith("app"));
     expect(attachmentOps(events)).toEqual([...apps, "spare"].map((n) => `update:${n}`).sort());
-  });
-
-  it("an up with no change opens no SSH connection", async () => {
-    await stack.stack.up();
-    for (const h of lab.hosts) await installSshCounter(lab, h.name);
-    const up = await stack.stack.up();
-    expect(Object.entries(up.summary.resourceChanges ?? {}).filter(([k]) => k !== "same")).toEqual([]);
-    for (const h of lab.hosts) expect(await sshConnectionCount(lab, h.name)).toBe(0);
   });
 });

@@ -1,6 +1,7 @@
 // Moves, duplicates and owners through the real CLI, checking each host's
 // live table and boot file after every step:
-// - a host's table declared by two Fleets of one stack is refused at preview;
+// - a host's table declared by two Fleets of one stack is refused at preview
+//   and at up, whichever the program declares first;
 // - a host moved between Fleets whose new Attachment fails to apply, under
 //   `--continue-on-error`, keeps its firewall: the old Attachment's delete
 //   waits until the new one has applied;
@@ -57,13 +58,19 @@ beforeAll(async () => {
 
 
 describe("moves and duplicates keep every host firewalled", () => {
-  it("a host's table declared by two Fleets is refused at preview, before any host is touched", async () => {
+  // Both orders: the engine registers and checks the Attachments as the
+  // program declares them, and `up` (as the Automation API runs it, with
+  // --skip-preview) must refuse both before either reaches the host.
+  it.each([["a", "b"], ["b", "a"]] as const)("a host's table declared by two Fleets (%s declared first) is refused at preview and at up, before any host is touched", async (first, second) => {
     const before = await Promise.all(HOSTS.map(snapshot));
-    s.setFleets({ a: fleet(["m1", "m2"]), b: fleet(["m2"], { port: PORT + 1 }) });
+    const fleets = { a: fleet(["m1", "m2"]), b: fleet(["m2"], { port: PORT + 1 }) };
+    s.setFleets({ [first]: fleets[first], [second]: fleets[second] });
     const message = await failure(s.stack.preview());
     expect(message).toMatch(/also declared by Fleet (a|b), host m2/);
-    expect(await failure(s.stack.up())).toMatch(/also declared by/);
+    const upMessage = await failure(s.stack.up());
+    expect(upMessage).toMatch(/also declared by Fleet (a|b), host m2/);
     expect(await Promise.all(HOSTS.map(snapshot))).toEqual(before);
+    expect(await attachments()).toEqual(["a-m1", "a-m2"]);
   });
 
   it("a host moved to another Fleet whose new Attachment fails (continue-on-error) keeps its table until the new one applies", async () => {

@@ -14,6 +14,7 @@
 // Each invalid list and remote value of test/support/multistackCases.ts goes
 // through the provider's check in test/unit/checkCorpus.test.ts.
 import { beforeAll, describe, expect, it } from "vitest";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { useLab } from "../support/useLab";
 import type { FleetArgs } from "../../sdk/inputs";
 import { fleetsStack, type FleetsStack } from "../support/stack";
@@ -137,8 +138,13 @@ describe("two projects, two backends: a platform publishes, a team consumes", ()
     expectProblem(message, "tests[0]", 'policy test tests[0] "the bastion reaches the app" failed');
     expect(message).toContain("note: sg:platform-bastion has no members (remote group: group db not published)");
     team.setFleets({ team: { ...teamFleet(good, ["app-1", "app-2"], { group: "db", allowEmpty: true }), tests: [] } });
-    const preview = await team.stack.preview({ diff: true });
-    expect(preview.stdout).toMatch(/\+ *peer sg platform-bastion \(remote db of organization\/nftsg-platform\/prod\): no members \(group db not published; allowEmpty\)/);
+    // Said on the remote group's record and in every host's rules (the preview's events carry each Attachment's whole inputs).
+    const events: EngineEvent[] = [];
+    const preview = await team.stack.preview({ diff: true, onEvent: (e) => events.push(e) });
+    expect(preview.stdout).toContain("(no members: group db not published; allowEmpty)");
+    const rules = events.map((e) => e.resourcePreEvent?.metadata).filter((m) => m?.type.endsWith("nftsg:Attachment")).map((m) => String(m!.new?.inputs?.rules));
+    expect(rules).toHaveLength(2);
+    for (const r of rules) expect(r).toContain("peer sg platform-bastion (remote db of organization/nftsg-platform/prod): no members (group db not published; allowEmpty)");
   }, 600_000);
 });
 

@@ -3,11 +3,13 @@ import * as path from "node:path";
 import { defineConfig } from "vitest/config";
 
 // Lab and end-to-end tests create real network namespaces and run the real
-// Pulumi CLI. Most of their time is spent waiting (SSH handshakes, the
-// engine's RPCs, hosts' timers), not computing, so two files run at once:
-// labs take separate subnets and namespaces, every stack has its own
-// backend and PULUMI_HOME, and tests synchronise on what hosts report,
-// never on timing. Timeouts are generous for a busy 2-core machine.
+// Pulumi CLI: labs take separate subnets and namespaces, every stack has its
+// own backend and PULUMI_HOME, and tests synchronise on what hosts report,
+// never on timing. Three files run at once on this 2-core machine: with two,
+// the CPU sat idle 13% of the suite (a lockout probe's budget, a host's
+// rollback timer, SSH round trips); with three, 2% and the suite took 17%
+// less wall time (docs/architecture.md, "The test suite's time").
+// NFTSG_TEST_WORKERS overrides it. Timeouts are generous for a busy machine.
 export default defineConfig({
   // Outside the repository, so a new clone on the same machine (CI keeps
   // ~/.cache) still knows each file's last duration: vitest starts the
@@ -20,7 +22,7 @@ export default defineConfig({
     testTimeout: 300_000,
     hookTimeout: 300_000,
     fileParallelism: true,
-    maxWorkers: Number(process.env.NFTSG_TEST_WORKERS ?? 2),
+    maxWorkers: Number(process.env.NFTSG_TEST_WORKERS ?? 3),
     minWorkers: 1,
     pool: "forks",
     reporters: ["default"],

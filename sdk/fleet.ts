@@ -445,13 +445,19 @@ function compileWhole(decl: FleetDeclaration, only: string[], ownerOf: (host: st
 
 const INVALID_CONTENT = "(invalid declaration: no ruleset; the problems are reported with their paths)";
 
-function attachmentContent(r: (HostRuleset & { flows?: string }) | Error): AttachmentContent {
+/** An Attachment's content: the host's compiled ruleset, or a placeholder its check refuses. */
+export function attachmentContent(r: (HostRuleset & { flows?: string }) | Error): AttachmentContent {
   const { encodeScript, ATTACHMENT_FORMAT } = require("../provider/handlers/scriptEncoding") as typeof import("../provider/handlers/scriptEncoding");
   if (r instanceof Error) {
-    if (r.name !== "FleetValidationError") throw r;
     // No ruleset: the Attachment's check refuses content whose hash is not a
-    // script's, and the verdict it carries names the problems with their paths.
-    return { format: ATTACHMENT_FORMAT, rules: INVALID_CONTENT, scriptBrotli: "", hash: "invalid declaration", flows: INVALID_CONTENT };
+    // script's. An invalid declaration's problems are in the verdict it
+    // carries, with their paths; any other failure is said here. Never
+    // rethrown: an Attachment whose registration fails is no longer declared,
+    // and the engine deletes it, its table with it (seen with a rejected
+    // dependsOn: sdk/locationGate.ts).
+    const invalid = r.name === "FleetValidationError";
+    const rules = invalid ? INVALID_CONTENT : `(the compiler failed for this host: ${r.message.slice(0, 300)}; nothing is applied)`;
+    return { format: ATTACHMENT_FORMAT, rules, scriptBrotli: "", hash: invalid ? "invalid declaration" : "compile error", flows: rules };
   }
   return {
     format: ATTACHMENT_FORMAT, rules: r.lines.join("\n"), scriptBrotli: encodeScript(r.script), hash: r.hash, facts: r.facts, flows: r.flows ?? "",

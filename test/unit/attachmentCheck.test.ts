@@ -15,6 +15,15 @@ import { requireDist } from "../support/dist";
 
 const { attachmentHandlers } = requireDist<typeof import("../../provider/handlers/attachment")>("provider/handlers/attachment.js");
 const { verdictText } = requireDist<typeof import("../../provider/handlers/verdict")>("provider/handlers/verdict.js");
+const { attachmentContent } = requireDist<typeof import("../../sdk/fleet")>("sdk/fleet.js");
+
+/** What the SDK gives an Attachment when the compile of its host failed (sdk/fleet.ts): never a rejected registration. */
+function contentOfFailedCompile(error: Error): Partial<AttachmentProps> {
+  const c = attachmentContent(error);
+  return { hash: c.hash, scriptBrotli: c.scriptBrotli, rules: c.rules, flows: c.flows, facts: undefined };
+}
+const compilerBug = Object.assign(new Error("Cannot read properties of undefined (reading 'ports')"), { name: "TypeError" });
+const invalidDeclaration = Object.assign(new Error("invalid declaration"), { name: "FleetValidationError" });
 
 const ADDRESS = DB_ADDRESS;
 const EMPTY_HASH = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -40,6 +49,8 @@ const invalidVerdict = verdictText([
 describe("an Attachment refuses what is not a compiled ruleset of a valid declaration", () => {
   it.each<[string, Partial<AttachmentProps>, string[]]>([
     ["a placeholder of an invalid declaration", { hash: "invalid declaration", scriptBrotli: "", rules: "(invalid declaration)" }, ["hash"]],
+    ["the SDK's content for an invalid declaration", contentOfFailedCompile(invalidDeclaration), ["hash"]],
+    ["the SDK's content when the compiler failed for this host (a bug, not the declaration)", contentOfFailedCompile(compilerBug), ["hash"]],
     ["no script where the compiler did not say no table", { scriptBrotli: "" }, ["scriptBrotli"]],
     ["a script that does not match its hash", { scriptBrotli: encodeScript("table inet nftsg {}\n") }, ["scriptBrotli"]],
     ["an undecodable script", { scriptBrotli: "not brotli" }, ["scriptBrotli"]],

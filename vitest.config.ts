@@ -1,50 +1,68 @@
+import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { defineConfig } from "vitest/config";
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 
-/** Files that run the Pulumi CLI: every operation starts the CLI, a program and the dynamic provider. */
-const runsPulumi = (file: string) => /^test\/e2e\//.test(file);
+/**
+ * Three kinds of file, by what they start: a copy of an example installed
+ * with npm and the `pulumi` CLI typed in it (test/e2e/cli-*), the CLI
+ * through the Automation API (the rest of test/e2e), and labs and unit
+ * tests.
+ */
+function kindOf(file: string): 0 | 1 | 2 {
+  if (/^test\/e2e\/cli-/.test(file)) return 0;
+  return /^test\/e2e\//.test(file) ? 1 : 2;
+}
 
 /**
  * A file's duration when this machine has none recorded (a fresh CI
- * machine): by kind, from the suite's own runs.
+ * machine). A file that runs Pulumi costs about 4 s per operation it runs
+ * (each starts the CLI, a program and the dynamic provider); the others by
+ * kind, from the suite's own runs.
  */
-function guessMs(file: string): number {
-  if (/^test\/e2e\/cli-/.test(file)) return 150_000;
-  if (runsPulumi(file) || /^test\/(distro|lab-apply|semantic)\.test\.ts$/.test(file)) return 60_000;
+function guessMs(file: string, root: string): number {
+  if (kindOf(file) !== 2) {
+    const text = fs.readFileSync(path.join(root, file), "utf8");
+    const operations = text.match(/\.(up|preview|refresh|destroy)\(|pulumi\(\[/g)?.length ?? 0;
+    return 10_000 + 4_000 * operations;
+  }
+  if (/^test\/(distro|lab-apply|semantic)\.test\.ts$/.test(file)) return 60_000;
   if (/^test\/[^/]+\.test\.ts$/.test(file)) return 30_000; // a lab
   return 5_000;
 }
 
 /**
- * Longest first (each file's last recorded duration, else a guess by its
- * kind), the files that run the Pulumi CLI interleaved with the others so
- * both kinds progress together. Three Pulumi files at once each took 2-3
- * times as long as beside a lab file, and the whole suite 1,092 s against
- * 736 s with the two kinds mixed (docs/architecture.md). Without recorded
- * durations vitest would start the largest files first, and a short file
- * that types `pulumi` as a user does would run alone at the end.
+ * Longest first within each kind (each file's last recorded duration, else
+ * a guess), the kinds interleaved so that each progresses at the same pace:
+ * the next file is from the kind that has the smallest share of its time
+ * started. Orders that ran files of one kind together cost up to half as
+ * much wall time again: all Pulumi files first took 1,092 s, the three
+ * typed-CLI files together 889 s, against 736 s mixed (docs/architecture.md,
+ * "The test suite's time").
+ * Without recorded durations vitest would start the largest files first,
+ * and a short file that types `pulumi` would run alone at the end.
  */
 class LongestFirstInterleaved extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
-    const timed = files.map((f) => {
+    const kinds: { f: TestSpecification; ms: number }[][] = [[], [], []];
+    for (const f of files) {
       const file = path.relative(this.ctx.config.root, f.moduleId);
-      const ms = this.ctx.cache.getFileTestResults(`${f.project.name}:${file}`)?.duration ?? guessMs(file);
-      return { f, ms, pulumi: runsPulumi(file) };
-    }).sort((a, b) => b.ms - a.ms);
-    const [heavy, light] = [timed.filter((t) => t.pulumi), timed.filter((t) => !t.pulumi)];
-    const total = (ts: typeof timed) => ts.reduce((n, t) => n + t.ms, 0) || 1;
-    const [heavyTotal, lightTotal] = [total(heavy), total(light)];
+      const ms = this.ctx.cache.getFileTestResults(`${f.project.name}:${file}`)?.duration ?? guessMs(file, this.ctx.config.root);
+      kinds[kindOf(file)]!.push({ f, ms });
+    }
+    for (const k of kinds) k.sort((a, b) => b.ms - a.ms);
+    const total = kinds.map((k) => k.reduce((n, t) => n + t.ms, 0) || 1);
+    const started = [0, 0, 0];
     const order: TestSpecification[] = [];
-    let [heavyDone, lightDone] = [0, 0];
-    while (heavy.length || light.length) {
-      const takeHeavy = heavy.length > 0 && (light.length === 0 || heavyDone / heavyTotal <= lightDone / lightTotal);
-      const next = (takeHeavy ? heavy : light).shift()!;
-      if (takeHeavy) heavyDone += next.ms; else lightDone += next.ms;
+    for (;;) {
+      const open = [0, 1, 2].filter((i) => kinds[i]!.length > 0);
+      if (open.length === 0) return order;
+      const i = open.reduce((best, j) => (started[j]! / total[j]! < started[best]! / total[best]! ? j : best));
+      const next = kinds[i]!.shift()!;
+      started[i]! += next.ms;
       order.push(next.f);
     }
-    return order;
   }
 }
 

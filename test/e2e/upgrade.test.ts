@@ -84,8 +84,8 @@ beforeAll(async () => {
   ({ stack } = await programStack(program, { project: "nftsg-upgrade", stackName: "upgrade" }));
 }, 300_000);
 
-afterAll(async () => {
-  try { await stack?.destroy(); } catch { /* reported by the tests */ }
+// No destroy at the end: the lab's teardown removes the hosts with everything on them (docs/architecture.md).
+afterAll(() => {
   if (prevRoot) fs.rmSync(prevRoot, { recursive: true, force: true });
 });
 

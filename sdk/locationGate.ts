@@ -15,32 +15,30 @@
 // are refused, the earlier declarations stand). A preview touches no host:
 // there the provider's check reports the duplicate.
 import * as pulumi from "@pulumi/pulumi";
+import { alsoDeclaredProblem, locationKey } from "../provider/handlers/runRegistry";
 
 /** One declared Attachment's location. */
 export interface DeclaredLocation {
-  /** `address:port/table`. */
-  key: string;
+  address: string;
+  port: number;
+  table: string;
   /** "Fleet web, host web-1". */
   label: string;
-  /** "198.18.0.2:22 table inet nftsg", for messages. */
-  where: string;
 }
+
+const keyOf = (l: DeclaredLocation) => locationKey(l.address, l.port, l.table);
 
 /** Every declared location that another declaration shares (by label), with the problem its Attachment's check reports. */
 export function duplicatedLocations(earlier: ReadonlyMap<string, DeclaredLocation>, round: readonly DeclaredLocation[]): Map<string, string> {
   const byKey = new Map<string, DeclaredLocation[]>();
-  for (const l of round) byKey.set(l.key, [...(byKey.get(l.key) ?? []), l]);
+  for (const l of round) byKey.set(keyOf(l), [...(byKey.get(keyOf(l)) ?? []), l]);
   const refused = new Map<string, string>();
   for (const [key, here] of byKey) {
     const before = earlier.get(key);
     if (here.length === 1 && !before) continue;
     for (const l of here) {
       const twins = [...(before ? [before] : []), ...here.filter((o) => o !== l)].map((o) => o.label);
-      refused.set(
-        l.label,
-        `${l.where} is also declared by ${twins.join(" and ")} in this stack: ` +
-          "one host's table has one Attachment; remove one declaration, or give one of them another table name",
-      );
+      refused.set(l.label, alsoDeclaredProblem(l.address, l.port, l.table, twins));
     }
   }
   return refused;
@@ -75,7 +73,7 @@ function newRound(state: RunState): Round {
       state.round = undefined; // Fleets declared from now on are the next round
       const declared = (await Promise.all(round.locations)).flat();
       const refused = duplicatedLocations(state.claimed, declared);
-      for (const l of declared) if (!refused.has(l.label) && !state.claimed.has(l.key)) state.claimed.set(l.key, l);
+      for (const l of declared) if (!refused.has(l.label) && !state.claimed.has(keyOf(l))) state.claimed.set(keyOf(l), l);
       return refused;
     }),
   };
@@ -102,7 +100,7 @@ export function gateLocations(fleet: string, table: string, hosts: readonly Host
   round.locations.push(Promise.all(hosts.map((h) => new Promise<DeclaredLocation>((resolve) => {
     // At `up` every value becomes known; apply runs once it is.
     pulumi.all([h.address, h.port]).apply(([address, port]) => {
-      resolve({ key: `${address}:${port}/${table}`, label: label(h.name), where: `${address}:${port} table inet ${table}` });
+      resolve({ address, port, table, label: label(h.name) });
     });
   }))));
   return (host) => round.refused.then((refused) => refused.get(label(host)));

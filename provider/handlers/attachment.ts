@@ -14,6 +14,7 @@ import {
   APPLY_FIELDS, DRIFT_MARKER, contentChanged, LOCATION_FIELDS, NO_TABLE_HASH, attachedToNoGroup, attachmentId, bootExpectation, expand, expectedListing,
   newInstanceId, outputs, outputsOf, persistenceProblem, sameOnHost, sha256, type Expanded,
 } from "./attachmentState";
+import { alsoDeclaredProblem } from "./runRegistry";
 import { containsUnknown, UNKNOWN } from "./unknown";
 import { observedAfterApply, observedFromRead, promotionLines, promotionMessage, promotionOf } from "./attachmentObserve";
 import { fromWire, sealed } from "./attachmentWire";
@@ -207,9 +208,7 @@ export function attachmentHandlers(env: AttachmentEnv = realAttachmentEnv()) {
       if (twin !== undefined) {
         failures.push({
           property: "connection.host",
-          reason:
-            `${news.address}:${news.port} table inet ${news.table} is also declared by ${twin} in this stack: ` +
-            "one host's table has one Attachment; remove one declaration, or give one of them another table name",
+          reason: alsoDeclaredProblem(news.address, news.port, news.table, [twin]),
         });
       }
       // `address` is the non-secret copy of connection.host; inside the secret

@@ -18,6 +18,15 @@ export function locationKey(address: string, port: number, table: string): strin
   return `${address}:${port}/${table}`;
 }
 
+/**
+ * The problem of one host's table declared twice in one stack, in the same
+ * words from the provider's check and from the SDK (sdk/locationGate.ts).
+ */
+export function alsoDeclaredProblem(address: string, port: number, table: string, others: readonly string[]): string {
+  return `${address}:${port} table inet ${table} is also declared by ${others.join(" and ")} in this stack: ` +
+    "one host's table has one Attachment; remove one declaration, or give one of them another table name";
+}
+
 /** The host by its name in the declaration, and the table: a move between Fleets keeps both. */
 export function nameKey(hostName: string, table: string): string {
   return `host ${hostName}/${table}`;

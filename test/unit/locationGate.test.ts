@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { duplicatedLocations, type DeclaredLocation } from "../../sdk/locationGate";
 
 const at = (fleet: string, host: string, address: string, table = "nftsg"): DeclaredLocation => ({
-  key: `${address}:22/${table}`, label: `Fleet ${fleet}, host ${host}`, where: `${address}:22 table inet ${table}`,
+  address, port: 22, table, label: `Fleet ${fleet}, host ${host}`,
 });
 
 describe("duplicatedLocations", () => {

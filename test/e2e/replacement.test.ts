@@ -110,12 +110,14 @@ describe("replacement never leaves a host without its firewall", () => {
   it("a table rename whose create fails (lockout) leaves the old table", async () => {
     s.setFleets(fleets({ fleets: { edge: ["r1"], core: ["r2"] }, table: "nftsgc", failsafe: false }));
     const err = await s.stack.up({ continueOnError: true }).then(() => undefined, (e: Error) => e);
-    expect(err?.message).toMatch(/would have cut SSH access/);
+    // Either interleaving is a refusal: the lockout probe finds no new login
+    // (rolled back at once), or the ruleset cuts the management session first
+    // (revokeEstablished re-checks it) and the host's own timer restores the
+    // previous ruleset within rollbackSeconds, which is the guarantee. On a
+    // busy machine both hosts can take the second path.
+    expect(err?.message).toMatch(/would have cut SSH access|the SSH connection was lost while the ruleset was being applied/);
     // Both hosts ran the new ruleset for a moment: no message may say a host is unchanged.
     expect(err?.message).not.toMatch(/the host is unchanged/);
-    // The lockout can cut the management session itself (revokeEstablished
-    // re-checks it): then the host's own timer restores the previous ruleset
-    // within rollbackSeconds, which is the guarantee.
     for (const h of HOSTS) {
       await pollUntil(() => lab.exec(h, "nft list table inet nftsgc").then((r) => r.code), (code) => code !== 0, (ROLLBACK_SECONDS + 10) * 1000, 500);
       await expectFirewalled(h, "nftsgb");
